@@ -1,0 +1,1 @@
+"""Fixtures for tests that drive the modem simulator (tools/modemsim)."""

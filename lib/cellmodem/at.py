@@ -1,0 +1,161 @@
+"""The blocking face of the AT engine: each call pumps the port until it is done.
+
+Usage:
+    from cellmodem.at import AT
+    at = AT(uart)                                  # machine.UART, open_serial(...), FakeUART
+    at.command("AT+CSQ", resp=b"+CSQ:")            # -> [b"+CSQ: 20,99"]
+    at.send_data("AT+CASEND=0,5", b"hello")        # command, "> ", payload, final result
+    at.poll()                                      # dispatch URCs that arrived meanwhile
+"""
+from cellmodem.compat import ticks_ms, ticks_diff, ticks_add, sleep_ms
+from cellmodem.engine import Engine
+from cellmodem.errors import ATTimeout
+from cellmodem.timeouts import BASE_TIMEOUTS, DEFAULT_TIMEOUT, command_name
+
+
+class AT:
+    """A modem's command channel over a port.
+
+    port: an object with write(buf) and readinto(buf) -> count or None; optional
+    any() and wait(ms). rxbuf: receive buffer size in bytes (the longest line).
+    idle: callback() run while a call waits (feed a watchdog here).
+    """
+
+    def __init__(self, port, rxbuf=1024, idle=None):
+        self.port = port
+        self.engine = Engine(rxbuf)
+        self.idle = idle
+        self.timeouts = dict(BASE_TIMEOUTS)
+        self._wait = getattr(port, "wait", None)
+
+    # URC table, straight through to the engine
+    def urc(self, prefix, callback):
+        self.engine.urc(prefix, callback)
+
+    def inline(self, prefix, terminator, callback):
+        self.engine.inline(prefix, terminator, callback)
+
+    def remove_urc(self, prefix):
+        self.engine.remove_urc(prefix)
+
+    @property
+    def trace(self):
+        return self.engine.trace
+
+    @trace.setter
+    def trace(self, fn):
+        """fn(direction, data, ticks_ms): every byte written (b">") and read (b"<")."""
+        self.engine.trace = fn
+
+    def timeout_for(self, cmd):
+        """Maximum response time in ms for cmd, from the per-command table."""
+        return self.timeouts.get(command_name(cmd), DEFAULT_TIMEOUT)
+
+    # ---- I/O ----
+    def write(self, data):
+        """Write all of data to the port (loops over partial writes)."""
+        eng = self.engine
+        if eng.trace:
+            eng.trace(b">", bytes(data), ticks_ms())
+        mv = memoryview(data)
+        i = 0
+        n = len(mv)
+        while i < n:
+            w = self.port.write(mv[i:] if i else mv)
+            if w is None:  # non-blocking port with a full buffer
+                w = 0
+                sleep_ms(1)
+            i += w
+
+    def poll(self, timeout_ms=0):
+        """Read what the port has and dispatch it, waiting up to timeout_ms for the
+        first byte. Returns True if anything was read."""
+        eng = self.engine
+        port = self.port
+        got = False
+        deadline = None
+        while True:
+            n = port.readinto(eng.rx_window())
+            if n:
+                got = True
+                eng.rx_commit(n)
+                eng.process()
+                continue
+            eng.process()  # a full buffer with no line end is resolved here (overflow)
+            if got or timeout_ms <= 0:
+                return got
+            if deadline is None:
+                deadline = ticks_add(ticks_ms(), timeout_ms)
+            left = ticks_diff(deadline, ticks_ms())
+            if left <= 0:
+                return False
+            if self._wait:
+                self._wait(left if left < 10 else 10)
+            else:
+                sleep_ms(1)
+
+    def wait_until(self, cond, timeout_ms, what="event", cmd=None):
+        """Pump the port until cond() is true; ATTimeout after timeout_ms."""
+        deadline = ticks_add(ticks_ms(), timeout_ms)
+        while not cond():
+            left = ticks_diff(deadline, ticks_ms())
+            if left <= 0:
+                raise ATTimeout(cmd, timeout_ms, what)
+            if self.idle:
+                self.idle()
+            self.poll(left if left < 20 else 20)
+        return True
+
+    # ---- commands ----
+    def _start(self, cmd, resp, finals, ok_final, on_line, prompt):
+        if isinstance(cmd, str):
+            cmd = cmd.encode()
+        self.poll()  # dispatch URCs already waiting, so they are not read as our answer
+        self.engine.begin(cmd, resp, finals, ok_final, on_line, prompt)
+        self.write(cmd)
+        self.write(b"\r")
+        return cmd
+
+    def _finish(self, cmd, timeout):
+        eng = self.engine
+        try:
+            self.wait_until(lambda: eng.done, timeout, "final result", cmd.decode())
+        except ATTimeout as e:
+            eng.abort(e)
+            raise
+        if eng.error is not None:
+            raise eng.error
+        return eng.lines
+
+    def command(self, cmd, resp=None, timeout=None, finals=None, ok_final=True, on_line=None):
+        """Send cmd (str or bytes, no CR) and wait for its final result.
+
+        Returns the response lines (bytes; with resp, only those starting with it).
+        Raises ATError with the modem's code and text, ATTimeout after timeout ms
+        (default: the command's maximum response time from the table).
+        """
+        cmd = self._start(cmd, resp, finals, ok_final, on_line, False)
+        return self._finish(cmd, timeout or self.timeout_for(cmd))
+
+    def send_data(self, cmd, data, finals=None, ok_final=True, resp=None, timeout=None,
+                  prompt_timeout=None, on_line=None):
+        """Send cmd, wait for the data prompt, write data, wait for the final result.
+
+        Raises ATError if the modem refuses before the prompt, ATTimeout if no prompt
+        within prompt_timeout ms (default 5000) or no result within timeout ms.
+        """
+        eng = self.engine
+        cmd = self._start(cmd, resp, finals, ok_final, on_line, True)
+        pt = prompt_timeout or 5000
+        try:
+            self.wait_until(lambda: eng.prompted or eng.done, pt, "prompt", cmd.decode())
+        except ATTimeout as e:
+            eng.abort(e)
+            # The modem may still be waiting for payload: ESC cancels the data mode
+            # (SIMCom, Quectel, Yuge manuals: "ESC to cancel sending").
+            self.write(b"\x1b")
+            raise
+        if not eng.done:
+            eng.data_sent()
+            self.write(data)
+        return self._finish(cmd, timeout or self.timeout_for(cmd))

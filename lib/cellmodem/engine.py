@@ -1,0 +1,374 @@
+"""The AT engine: a sans-IO line parser and command state machine.
+
+Bytes from the port are read straight into the engine's buffer (rx_window then
+rx_commit); process() frames lines in place and routes each one: the command in
+flight first (its echo, final result and response lines), then the URC table,
+then on_unknown. A handler may call expect_raw() to take exactly n bytes of
+payload that follow, whatever they contain. No I/O happens here, so the blocking
+face (at.py) and an asyncio face drive the same engine.
+
+Usage:
+    eng = Engine(1024)
+    eng.urc(b"+CEREG:", lambda line: print(line.int(1)))
+    eng.begin(b"AT+CSQ", resp=b"+CSQ:")   # then write b"AT+CSQ\\r" to the port
+    n = port.readinto(eng.rx_window()); eng.rx_commit(n); eng.process()
+    eng.done, eng.error, eng.lines
+"""
+from cellmodem.compat import const, ticks_ms
+from cellmodem.errors import ATError, ATLineTooLong, ATBusy
+from cellmodem.line import Line, parse_int
+
+_CR = const(13)
+_LF = const(10)
+_GT = const(62)
+_SPACE = const(32)
+
+IDLE = const(0)  # no command in flight
+WAIT = const(1)  # command sent, waiting for its final result
+PROMPT = const(2)  # command sent, waiting for the data prompt ("> " or ">")
+
+# Final result codes common to every 3GPP modem (27.007 / V.250). A dialect adds its
+# own per command (SEND OK, CONNECT OK, DATA ACCEPT, ...) through begin(finals=...).
+_ERRORS = (b"ERROR", b"NO CARRIER", b"BUSY", b"NO ANSWER", b"NO DIALTONE")
+
+
+class Engine:
+    """One receive buffer, one command in flight, a URC table.
+
+    size: receive buffer bytes; a line longer than that is dropped and reported
+    (ATLineTooLong on the command in flight, else on_overflow).
+    """
+
+    def __init__(self, size=1024):
+        self.buf = bytearray(size)
+        self._mv = memoryview(self.buf)
+        self._size = size
+        self._head = 0  # first byte not parsed yet
+        self._tail = 0  # end of valid data
+        self._scan = 0  # where the search for a line end resumes
+        self._line = Line(self.buf)
+        self._urcs = []  # [prefix, callback]
+        self._inline = []  # [prefix, terminator byte, callback]: headers whose payload follows mid-line
+        self._raw_left = 0
+        self._raw_sink = None
+        self._raw_done = None
+        self._skip_lf = False  # a line ended in CR as the last byte: drop the LF that follows
+        self._discard = False  # dropping the rest of an over-long line
+        self._eat_space = False  # the space of a "> " prompt may come in the next read
+        self.on_unknown = None  # callback(line) for lines nobody claimed
+        self.on_overflow = None  # callback() when a line overflowed with no command in flight
+        self.trace = None  # callback(direction, data, ticks_ms): b"<" read, b">" written
+        self.overflows = 0
+        self.unknown = 0
+        self.state = IDLE
+        self._reset_command(None)
+
+    # ---- the URC table ----
+    def urc(self, prefix, callback):
+        """Route lines that start with prefix (bytes) to callback(line); replaces an old entry."""
+        self.remove_urc(prefix)
+        self._urcs.append((prefix, callback))
+
+    def inline(self, prefix, terminator, callback):
+        """A header whose payload follows on the same line after terminator (one byte),
+        e.g. b"+CARECV: " with b"," for "+CARECV: 5,hello". callback(line) sees the header
+        without the terminator and should call expect_raw(); a line that ends before the
+        terminator is routed as an ordinary line."""
+        self.remove_urc(prefix)
+        self._inline.append((prefix, bytes(terminator[:1]), callback))
+
+    def remove_urc(self, prefix):
+        for table in (self._urcs, self._inline):
+            for i in range(len(table)):
+                if table[i][0] == prefix:
+                    table.pop(i)
+                    break
+
+    # ---- raw payloads ----
+    def expect_raw(self, n, sink, done=None):
+        """Deliver the next n bytes to sink(memoryview) without parsing them, then call
+        done(). sink may be called several times and must copy what it keeps."""
+        if n > 0:
+            self._raw_left = n
+            self._raw_sink = sink
+            self._raw_done = done
+        elif done:
+            done()
+
+    @property
+    def in_raw(self):
+        return self._raw_left > 0
+
+    # ---- commands ----
+    def _reset_command(self, cmd):
+        self._cmd = cmd
+        self._resp = None
+        self._finals = None
+        self._ok_final = True
+        self._on_line = None
+        self._echo_seen = False
+        self._overflowed = False
+        self.lines = []
+        self.final = None
+        self.error = None
+        self.done = cmd is None
+        self.prompted = False
+
+    def begin(self, cmd, resp=None, finals=None, ok_final=True, on_line=None, prompt=False):
+        """Start tracking a command (bytes, without the trailing CR); the caller writes it.
+
+        resp: prefix of the response lines to collect (None: collect every line that is
+        not a URC). finals: extra final results as (prefix, ok) pairs, matched also after
+        a link number ("1, SEND OK"). ok_final=False makes OK intermediate (the real
+        result follows). on_line(line) replaces collecting. prompt: wait for "> " first.
+        """
+        if self.state != IDLE:
+            raise ATBusy(self._cmd)
+        self._reset_command(cmd)
+        self._resp = resp
+        self._finals = finals
+        self._ok_final = ok_final
+        self._on_line = on_line
+        self.state = PROMPT if prompt else WAIT
+
+    def data_sent(self):
+        """The payload after the prompt was written; now wait for the final result."""
+        self.state = WAIT
+
+    def abort(self, error):
+        """End the command in flight with error (e.g. a timeout decided by the face)."""
+        if self.state != IDLE:
+            self._finish(None, error)
+
+    def _finish(self, line, error):
+        if line is not None:
+            self.final = line.bytes()
+        if error is None and self._overflowed:
+            error = ATLineTooLong("a line was longer than the %d byte buffer" % self._size)
+        if error is not None and getattr(error, "command", 0) is None:
+            error.command = self._cmd.decode()
+        self.error = error
+        self.done = True
+        self.state = IDLE
+
+    def _match_final(self, line):
+        """True if line ends the command (sets result), False otherwise."""
+        if line.equals(b"OK"):
+            if self._ok_final:
+                self._finish(line, None)
+            return True  # an intermediate OK (the real result follows) is dropped
+        finals = self._finals
+        if finals:
+            for prefix, ok in finals:
+                if _match_linked(line, prefix):
+                    self._finish(line, None if ok else ATError(None, line.str()))
+                    return True
+        if line.startswith(b"+CME ERROR:") or line.startswith(b"+CMS ERROR:"):
+            self._finish(line, _cme(line))
+            return True
+        for text in _ERRORS:
+            if line.equals(text):
+                self._finish(line, ATError(None, text.decode()))
+                return True
+        return False
+
+    # ---- input ----
+    def rx_window(self):
+        """A memoryview of the free space to read into (compacts the buffer first)."""
+        h = self._head
+        if h:
+            t = self._tail
+            if h == t:
+                self._head = self._tail = self._scan = 0
+            elif t == self._size or self._size - t < (self._size >> 2):
+                n = t - h
+                self.buf[0:n] = self._mv[h:t]  # forward move: safe with overlap
+                self._head = 0
+                self._tail = n
+                self._scan = self._scan - h if self._scan > h else 0
+        return self._mv[self._tail:]
+
+    def rx_commit(self, n):
+        """n bytes were read into the window."""
+        if n:
+            if self.trace:
+                self.trace(b"<", bytes(self._mv[self._tail:self._tail + n]), ticks_ms())
+            self._tail += n
+
+    def feed(self, data):
+        """Copy data in and process it (for tests and sources that hand over bytes)."""
+        i = 0
+        while i < len(data):
+            w = self.rx_window()
+            n = min(len(w), len(data) - i)
+            w[0:n] = data[i:i + n]
+            self.rx_commit(n)
+            i += n
+            self.process()
+
+    def process(self):
+        """Parse everything buffered: lines, prompts and raw payloads."""
+        buf = self.buf
+        while True:
+            h = self._head
+            t = self._tail
+            if h >= t:
+                return
+            if self._raw_left:
+                if self._skip_lf:  # the LF of the header line came in this read
+                    self._skip_lf = False
+                    if buf[h] == _LF:
+                        self._head = self._scan = h + 1
+                        continue
+                n = t - h
+                if n > self._raw_left:
+                    n = self._raw_left
+                self._head = h + n
+                self._scan = self._head
+                self._raw_left -= n
+                self._raw_sink(self._mv[h:h + n])
+                if not self._raw_left:
+                    self._raw_sink = None
+                    done = self._raw_done
+                    self._raw_done = None
+                    if done:
+                        done()
+                continue
+            c = buf[h]
+            if self._discard:
+                e = _eol(buf, h, t)
+                if e < 0:
+                    self._head = self._scan = t
+                    return
+                self._discard = False
+                self._head = self._scan = e
+                continue
+            if c == _LF or c == _CR:  # line ends and blank lines
+                self._head = self._scan = h + 1
+                self._skip_lf = False
+                continue
+            self._skip_lf = False
+            if c == _GT and self.state == PROMPT:
+                self.prompted = True
+                self._head = self._scan = h + 1
+                self._eat_space = True
+                continue
+            if c == _SPACE and self._eat_space:
+                self._eat_space = False
+                self._head = self._scan = h + 1
+                continue
+            self._eat_space = False
+            s = self._scan
+            if s < h:
+                s = h
+            e = _eol(buf, s, t)
+            hit = None
+            for entry in self._inline:
+                p = entry[0]
+                if t - h >= len(p) and buf.startswith(p, h):
+                    hit = entry
+                    break
+            if hit is not None:
+                k = buf.find(hit[1], h + len(hit[0]), t if e < 0 else e)
+                if k >= 0:
+                    line = self._line
+                    line.start = h
+                    line.end = k
+                    self._head = self._scan = k + 1
+                    hit[2](line)
+                    continue
+            if e < 0:
+                if t == self._size:  # no line end and no room left
+                    if h == 0:
+                        self._overflow()
+                    else:
+                        self.rx_window()
+                    continue
+                self._scan = t
+                return
+            line = self._line
+            line.start = h
+            line.end = e
+            n = e + 1
+            if buf[e] == _CR:
+                # consume the LF of CRLF now, so a raw payload that follows starts clean
+                if n < t:
+                    if buf[n] == _LF:
+                        n += 1
+                else:
+                    self._skip_lf = True
+            self._head = self._scan = n
+            self._dispatch(line)
+
+    def _overflow(self):
+        self._head = self._tail = self._scan = 0
+        self._discard = True
+        self.overflows += 1
+        if self.state != IDLE:
+            self._overflowed = True
+        elif self.on_overflow:
+            self.on_overflow()
+
+    def _dispatch(self, line):
+        if self.state != IDLE:
+            if not self._echo_seen and line.equals(self._cmd):
+                self._echo_seen = True  # ATE1 echo of our own command
+                return
+            if self._match_final(line):
+                return
+            resp = self._resp
+            if resp is not None and line.startswith(resp):
+                self._take(line)
+                return
+        for prefix, callback in self._urcs:
+            if line.startswith(prefix):
+                callback(line)
+                return
+        if self.state != IDLE and self._resp is None:
+            self._take(line)
+            return
+        self.unknown += 1
+        if self.on_unknown:
+            self.on_unknown(line)
+
+    def _take(self, line):
+        if self._on_line:
+            self._on_line(line)
+        else:
+            self.lines.append(line.bytes())
+
+
+def _eol(buf, s, t):
+    """Index of the first CR or LF in buf[s:t], or -1."""
+    i = buf.find(b"\r", s, t)
+    j = buf.find(b"\n", s, t if i < 0 else i)
+    return i if j < 0 else j
+
+
+def _match_linked(line, prefix):
+    """prefix at the line start, or after a link number: "1, SEND OK", "DATA ACCEPT:1,65"."""
+    if line.startswith(prefix):
+        return True
+    buf = line.buf
+    i = line.start
+    while i < line.end and 48 <= buf[i] <= 57:
+        i += 1
+    if i == line.start or i >= line.end or buf[i] != 44:  # digits then ','
+        return False
+    i += 1
+    if i < line.end and buf[i] == _SPACE:
+        i += 1
+    return line.end - i >= len(prefix) and buf.startswith(prefix, i)
+
+
+def _cme(line):
+    """ATError from "+CME ERROR: 10" or "+CME ERROR: SIM not inserted"."""
+    i = line.start + 11
+    buf = line.buf
+    while i < line.end and buf[i] == _SPACE:
+        i += 1
+    code = parse_int(buf, i, line.end, -1)
+    kind = "CMS ERROR" if buf[line.start + 2] == 77 else "CME ERROR"  # 'M' of +CMS
+    if code >= 0:
+        return ATError(code, kind)
+    return ATError(None, bytes(buf[i:line.end]).decode())

@@ -1,0 +1,44 @@
+"""Exceptions raised by cellmodem. Each carries what the modem itself said.
+
+Usage: except ATError as e: print(e.code, e.text, e.command)
+"""
+
+
+class ModemError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class ATError(ModemError):
+    """The modem answered a command with an error final result.
+
+    code: the numeric error (int) when the modem gave one, else None.
+    text: the modem's own text (e.g. "SIM not inserted", "ERROR", "SEND FAIL").
+    command: the command that failed (str), when known.
+    """
+
+    def __init__(self, code=None, text="ERROR", command=None):
+        self.code = code
+        self.text = text
+        self.command = command
+        super().__init__(code, text, command)
+
+    def __str__(self):
+        s = self.text if self.code is None else "%s (%s)" % (self.text, self.code)
+        return s if self.command is None else "%s: %s" % (self.command, s)
+
+
+class ATTimeout(ModemError):
+    """No final result within the command's maximum response time (ms)."""
+
+    def __init__(self, command=None, timeout_ms=0, what="final result"):
+        self.command = command
+        self.timeout_ms = timeout_ms
+        super().__init__("%s: no %s within %d ms" % (command, what, timeout_ms))
+
+
+class ATLineTooLong(ModemError):
+    """The modem sent a line longer than the receive buffer; it was dropped."""
+
+
+class ATBusy(ModemError):
+    """A command was started while another one is still in flight."""

@@ -1,0 +1,129 @@
+"""A view of one received line inside the engine's buffer, parsed in place.
+
+The engine reuses one Line for every line, so a handler must copy (bytes(),
+str()) anything it keeps. Numbers are parsed from the bytes without copying.
+
+Usage: in a URC handler for b"+CEREG:", stat = line.int(1)   # "+CEREG: 2,5" -> 5
+"""
+
+_COMMA = 44
+_QUOTE = 34
+_SPACE = 32
+_MINUS = 45
+_COLON = 58
+
+
+class Line:
+    __slots__ = ("buf", "start", "end")
+
+    def __init__(self, buf, start=0, end=0):
+        self.buf = buf
+        self.start = start
+        self.end = end
+
+    def __len__(self):
+        return self.end - self.start
+
+    def startswith(self, prefix, offset=0):
+        s = self.start + offset
+        return self.end - s >= len(prefix) and self.buf.startswith(prefix, s)
+
+    def equals(self, data):
+        return self.end - self.start == len(data) and self.buf.startswith(data, self.start)
+
+    def find(self, sub, offset=0):
+        """Index of sub relative to the line start, or -1."""
+        i = self.buf.find(sub, self.start + offset, self.end)
+        return i if i < 0 else i - self.start
+
+    def bytes(self):
+        return bytes(self.buf[self.start:self.end])
+
+    def str(self):
+        return self.bytes().decode()
+
+    def _args(self):
+        # Arguments start after the first ':' (e.g. "+CSQ: 20,99"); a line with no
+        # colon is all arguments (e.g. "1, CONNECT OK").
+        i = self.buf.find(b":", self.start, self.end)
+        return self.start if i < 0 else i + 1
+
+    def _field(self, n):
+        """(start, end) of the n-th comma-separated argument, spaces trimmed."""
+        buf = self.buf
+        end = self.end
+        i = self._args()
+        quoted = False
+        while n:
+            if i >= end:
+                raise ValueError("no field")
+            c = buf[i]
+            if c == _QUOTE:
+                quoted = not quoted
+            elif c == _COMMA and not quoted:
+                n -= 1
+            i += 1
+        while i < end and buf[i] == _SPACE:
+            i += 1
+        j = i
+        quoted = False
+        while j < end:
+            c = buf[j]
+            if c == _QUOTE:
+                quoted = not quoted
+            elif c == _COMMA and not quoted:
+                break
+            j += 1
+        while j > i and buf[j - 1] == _SPACE:
+            j -= 1
+        return i, j
+
+    def int(self, n=0, default=None):
+        """The n-th argument as an int; default when it is empty or not a number."""
+        try:
+            i, j = self._field(n)
+        except ValueError:
+            if default is None:
+                raise
+            return default
+        return parse_int(self.buf, i, j, default)
+
+    def field(self, n=0):
+        """The n-th argument as str, surrounding quotes removed."""
+        i, j = self._field(n)
+        if j - i >= 2 and self.buf[i] == _QUOTE and self.buf[j - 1] == _QUOTE:
+            i += 1
+            j -= 1
+        return bytes(self.buf[i:j]).decode()
+
+    def nfields(self):
+        """How many comma-separated arguments the line has."""
+        n = 0
+        while True:
+            try:
+                self._field(n)
+            except ValueError:
+                return n
+            n += 1
+
+
+def parse_int(buf, i, j, default=None):
+    """Parse a decimal int from buf[i:j] without copying; default (or ValueError) if none."""
+    neg = False
+    if i < j and buf[i] == _MINUS:
+        neg = True
+        i += 1
+    if i >= j:
+        if default is None:
+            raise ValueError("not a number")
+        return default
+    v = 0
+    while i < j:
+        c = buf[i] - 48
+        if c < 0 or c > 9:
+            if default is None:
+                raise ValueError("not a number")
+            return default
+        v = v * 10 + c
+        i += 1
+    return -v if neg else v

@@ -1,0 +1,74 @@
+"""Serial ports for unix MicroPython and CPython: a USB modem or the simulator's pty.
+
+On a board, pass machine.UART(...) to the library directly; this module is for
+hosts. The same open_serial() works on both interpreters: the tty is put in raw
+mode with VMIN=0 and VTIME=0, so readinto returns what is waiting (MicroPython's
+unix file readinto would otherwise block until the buffer is full).
+
+Usage: from cellmodem.ports import open_serial; port = open_serial("/dev/ttyUSB0", 115200)
+"""
+import os
+import select
+import termios
+
+# Linux termios indices (MicroPython's termios module does not export them).
+_CC = 6
+_VTIME = 5
+_VMIN = 6
+_ISPEED = 4
+_OSPEED = 5
+
+
+class SerialPort:
+    """A raw tty: write(buf), readinto(buf) -> count (0 when nothing waits), any(),
+    wait(ms) -> True when input is waiting, close()."""
+
+    def __init__(self, path, baud=115200):
+        if hasattr(os, "open"):  # CPython: O_NOCTTY so the modem never becomes our terminal
+            fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+            os.set_blocking(fd, True)
+            self._f = os.fdopen(fd, "r+b", buffering=0)
+        else:  # MicroPython unix: files are unbuffered
+            self._f = open(path, "r+b")
+        self.fd = self._f.fileno()
+        if hasattr(termios, "setraw"):  # MicroPython
+            termios.setraw(self.fd)
+        else:
+            import tty  # CPython's raw-mode helper
+            tty.setraw(self.fd)
+        attrs = termios.tcgetattr(self.fd)
+        attrs[_CC][_VMIN] = 0
+        attrs[_CC][_VTIME] = 0
+        speed = getattr(termios, "B%d" % baud, None)
+        if speed is None:
+            raise ValueError("unsupported baud rate %d" % baud)
+        attrs[_ISPEED] = attrs[_OSPEED] = speed
+        termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
+        self._poll = select.poll()
+        self._poll.register(self._f, select.POLLIN)
+
+    def write(self, buf):
+        return self._f.write(buf)
+
+    def readinto(self, buf):
+        if not len(buf):
+            return 0
+        return self._f.readinto(buf) or 0
+
+    def wait(self, ms):
+        return bool(self._poll.poll(ms))
+
+    def any(self):
+        return 1 if self._poll.poll(0) else 0
+
+    def fileno(self):
+        return self.fd
+
+    def close(self):
+        self._f.close()
+
+
+def open_serial(path, baud=115200):
+    """Open a serial device or pty in raw mode. Raises OSError if it cannot be opened,
+    ValueError for a baud rate the host does not know."""
+    return SerialPort(path, baud)
