@@ -55,6 +55,9 @@ class Engine:
         self._skip_lf = False  # a line ended in CR as the last byte: drop the LF that follows
         self._discard = False  # dropping the rest of an over-long line
         self._eat_space = False  # the space of a "> " prompt may come in the next read
+        # Lines that explain a following plain ERROR ("+IP ERROR: No data" then "ERROR",
+        # SIM7600 manual 4.x); a dialect sets these, the ERROR then carries their text.
+        self.detail_prefixes = ()
         self.on_unknown = None  # callback(line) for lines nobody claimed
         self.on_overflow = None  # callback() when a line overflowed with no command in flight
         self.trace = None  # callback(direction, data, ticks_ms): b"<" read, b">" written
@@ -108,6 +111,7 @@ class Engine:
         self._on_line = None
         self._echo_seen = False
         self._overflowed = False
+        self._detail = None
         self.lines = []
         self.final = None
         self.error = None
@@ -168,7 +172,14 @@ class Engine:
             return True
         for text in _ERRORS:
             if line.equals(text):
-                self._finish(line, ATError(None, text.decode()))
+                d = self._detail
+                if d is not None:  # "+IP ERROR: No data" -> text "No data"
+                    i = d.find(b":")
+                    v = d[i + 1:].strip()
+                    code = parse_int(v, 0, len(v), -1)
+                    self._finish(line, ATError(None if code < 0 else code, v.decode()))
+                else:
+                    self._finish(line, ATError(None, text.decode()))
                 return True
         return False
 
@@ -316,6 +327,10 @@ class Engine:
                 return
             if self._match_final(line):
                 return
+            for p in self.detail_prefixes:
+                if line.startswith(p):
+                    self._detail = line.bytes()
+                    return
             resp = self._resp
             if resp is not None and line.startswith(resp):
                 self._take(line)
@@ -368,7 +383,7 @@ def _cme(line):
     while i < line.end and buf[i] == _SPACE:
         i += 1
     code = parse_int(buf, i, line.end, -1)
-    kind = "CMS ERROR" if buf[line.start + 2] == 77 else "CME ERROR"  # 'M' of +CMS
+    kind = "CMS ERROR" if buf[line.start + 3] == 83 else "CME ERROR"  # the S of +CMS
     if code >= 0:
         return ATError(code, kind)
     return ATError(None, bytes(buf[i:line.end]).decode())

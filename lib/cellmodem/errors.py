@@ -7,6 +7,8 @@ Usage: except ATError as e: print(e.code, e.text, e.command)
 class ModemError(Exception):
     """Base class of every error the library raises on purpose."""
 
+    command = None  # the AT command it concerns, when there is one
+
 
 class ATError(ModemError):
     """The modem answered a command with an error final result.

@@ -14,12 +14,13 @@ _COLON = 58
 
 
 class Line:
-    __slots__ = ("buf", "start", "end")
+    __slots__ = ("buf", "start", "end", "_fs", "_fe")
 
     def __init__(self, buf, start=0, end=0):
         self.buf = buf
         self.start = start
         self.end = end
+        self._fs = self._fe = 0  # bounds of the last field found (no tuple allocated)
 
     def __len__(self):
         return self.end - self.start
@@ -43,13 +44,18 @@ class Line:
         return self.bytes().decode()
 
     def _args(self):
-        # Arguments start after the first ':' (e.g. "+CSQ: 20,99"); a line with no
-        # colon is all arguments (e.g. "1, CONNECT OK").
-        i = self.buf.find(b":", self.start, self.end)
+        # Arguments start after the first ':' ("+CSQ: 20,99"); in SIM800-style headers
+        # the name ends at the first ',' ("+RECEIVE,0,12:", "+IPD,4"); a line not
+        # starting with '+' is all arguments ("1, CONNECT OK").
+        buf = self.buf
+        i = buf.find(b":", self.start, self.end)
+        j = buf.find(b",", self.start, self.end if i < 0 else i)
+        if j >= 0 and buf[self.start] == 43:  # '+'
+            return j + 1
         return self.start if i < 0 else i + 1
 
     def _field(self, n):
-        """(start, end) of the n-th comma-separated argument, spaces trimmed."""
+        """Find the n-th comma-separated argument, spaces trimmed: sets _fs, _fe."""
         buf = self.buf
         end = self.end
         i = self._args()
@@ -74,23 +80,28 @@ class Line:
             elif c == _COMMA and not quoted:
                 break
             j += 1
+        if j == end and j > i and buf[j - 1] == _COLON:  # "+RECEIVE,0,12:"
+            j -= 1
         while j > i and buf[j - 1] == _SPACE:
             j -= 1
-        return i, j
+        self._fs = i
+        self._fe = j
 
     def int(self, n=0, default=None):
         """The n-th argument as an int; default when it is empty or not a number."""
         try:
-            i, j = self._field(n)
+            self._field(n)
         except ValueError:
             if default is None:
                 raise
             return default
-        return parse_int(self.buf, i, j, default)
+        return parse_int(self.buf, self._fs, self._fe, default)
 
     def field(self, n=0):
         """The n-th argument as str, surrounding quotes removed."""
-        i, j = self._field(n)
+        self._field(n)
+        i = self._fs
+        j = self._fe
         if j - i >= 2 and self.buf[i] == _QUOTE and self.buf[j - 1] == _QUOTE:
             i += 1
             j -= 1

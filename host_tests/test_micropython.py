@@ -1,0 +1,55 @@
+"""The same engine cases in the real micropython binary, from source and from .mpy
+files built by mpy-cross; a whole session under a 48 KiB heap. A case failing
+there fails here."""
+import os
+
+import pytest
+
+import engine_cases
+from mpy import LIB, SCENARIOS, compile_tree, run_cases, run_micropython
+
+
+@pytest.fixture(scope="module")
+def from_source():
+    return run_cases("engine_cases")
+
+
+@pytest.fixture(scope="module")
+def mpy_lib(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mpylib")
+    compile_tree(LIB, str(out))
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def from_mpy(mpy_lib):
+    return run_cases("engine_cases", path=(mpy_lib, SCENARIOS))
+
+
+@pytest.mark.parametrize("case", engine_cases.CASES)
+def test_engine_case_in_micropython(from_source, case):
+    assert from_source.get(case) == "PASS", from_source.get(case, "not run")
+
+
+def test_a_whole_session_runs_in_a_48k_heap(mpy_lib):
+    # A board loads the library as .mpy (or frozen); so does this run.
+    p = run_micropython([os.path.join(SCENARIOS, "small_heap.py")], path=(mpy_lib,), heapsize="48k")
+    assert p.returncode == 0 and "SMALL HEAP OK" in p.stdout, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("case", engine_cases.CASES)
+def test_engine_case_from_mpy_files(from_mpy, case):
+    assert from_mpy.get(case) == "PASS", from_mpy.get(case, "not run")
+
+
+def test_every_lib_file_compiles_with_mpy_cross(tmp_path):
+    compiled = compile_tree(LIB, str(tmp_path))
+    assert "cellmodem/engine.py" in compiled
+    for rel in compiled:
+        assert os.path.getsize(os.path.join(tmp_path, rel[:-3] + ".mpy")) > 0
+
+
+def test_parsing_lines_allocates_nothing_in_micropython():
+    p = run_micropython([os.path.join(SCENARIOS, "alloc_lines.py")])
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "bytes per line: 0" in p.stdout, p.stdout
