@@ -1,0 +1,25 @@
+# Two commands for everyone: `make demo` (the main job) and `make test` (all tests).
+# Each installs what it needs into .venv (pinned in requirements.txt) by itself.
+PY ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test mpy clean
+
+$(STAMP): requirements.txt
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/python -m tools.demo
+
+test: $(STAMP)
+	sh tools/ensure_debian.sh mosquitto
+	$(VENV)/bin/python -m pytest host_tests -q
+
+mpy: $(STAMP)
+	$(VENV)/bin/python -c "import sys; sys.path.insert(0, 'host_tests'); from mpy import compile_tree; print(len(compile_tree('lib', 'build/lib')), 'files compiled into build/lib')"
+
+clean:
+	rm -rf $(VENV) build .pytest_cache
