@@ -1,1 +1,244 @@
-"""Fixtures for tests that drive the modem simulator (tools/modemsim)."""
+"""Fixtures for tests that drive the modem simulator (tools/modemsim).
+
+Real servers on 127.0.0.1 free ports, for the simulator's real sockets to reach:
+  tcp_echo    -> (host, port)  TCP echo server (many clients, echoes every byte)
+  udp_echo    -> (host, port)  UDP echo server (sends each datagram back)
+  http_server -> (host, port)  http.server in a thread; paths:
+                   GET  /hello        "hello world\\n" (text/plain)
+                   GET  /json         {"ok": true, "n": 42}
+                   GET  /large        200000 bytes, byte i = i % 251 (deterministic)
+                   GET  /status/<n>   empty body with status n
+                   GET  /slow         "slow\\n" after 0.5 s
+                   POST /echo         the request body back, same Content-Type
+                   anything else      404
+  mosquitto   -> (host, port)  Debian's /usr/sbin/mosquitto on a free loopback port
+                   (apt-get installs it when missing; the fixture fails clearly if not)
+Simulator plumbing:
+  modem_factory -> make(dialect, **kw) returns (sim, uart, at): a personality attached
+                   to a FakeUART, and a RawAT client on it; all closed after the test.
+"""
+import http.server
+import json
+import os
+import shutil
+import socket
+import socketserver
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+
+LOOPBACK = "127.0.0.1"
+LARGE_BODY = bytes(i % 251 for i in range(200000))
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A port nobody listens on right now (bind to 0, read it, release it)."""
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind((LOOPBACK, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ---------------------------------------------------------------- TCP echo
+class _TCPEcho(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _EchoHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        s = self.request
+        while True:
+            try:
+                data = s.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            try:
+                s.sendall(data)
+            except OSError:
+                return
+
+
+@pytest.fixture
+def tcp_echo():
+    srv = _TCPEcho((LOOPBACK, 0), _EchoHandler)
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    t.start()
+    yield srv.server_address
+    srv.shutdown()
+    srv.server_close()
+
+
+# ---------------------------------------------------------------- UDP echo
+@pytest.fixture
+def udp_echo():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((LOOPBACK, 0))
+    s.settimeout(0.1)
+    stop = threading.Event()
+
+    def run():
+        while not stop.is_set():
+            try:
+                data, addr = s.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                s.sendto(data, addr)
+            except OSError:
+                pass
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    yield s.getsockname()
+    stop.set()
+    t.join(1)
+    s.close()
+
+
+# ---------------------------------------------------------------- HTTP
+class _HTTPHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):  # keep pytest output clean
+        pass
+
+    def _send(self, status, body=b"", ctype="text/plain"):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self):
+        p = self.path.split("?", 1)[0]
+        if p == "/hello":
+            return self._send(200, b"hello world\n")
+        if p == "/json":
+            return self._send(200, json.dumps({"ok": True, "n": 42}).encode(),
+                              "application/json")
+        if p == "/large":
+            return self._send(200, LARGE_BODY, "application/octet-stream")
+        if p.startswith("/status/"):
+            try:
+                return self._send(int(p[8:]))
+            except ValueError:
+                pass
+        if p == "/slow":
+            time.sleep(0.5)
+            return self._send(200, b"slow\n")
+        self._send(404, b"not found\n")
+
+    do_HEAD = do_GET
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        if self.path.split("?", 1)[0] == "/echo":
+            return self._send(200, body, self.headers.get("Content-Type", "text/plain"))
+        self._send(404, b"not found\n")
+
+
+class _HTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+
+@pytest.fixture
+def http_server():
+    srv = _HTTPServer((LOOPBACK, 0), _HTTPHandler)
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    t.start()
+    yield srv.server_address
+    srv.shutdown()
+    srv.server_close()
+
+
+# ---------------------------------------------------------------- mosquitto
+MOSQUITTO = "/usr/sbin/mosquitto"
+_apt_updated = []
+
+
+def _ensure_mosquitto():
+    path = MOSQUITTO if os.path.exists(MOSQUITTO) else shutil.which("mosquitto")
+    if path:
+        return path
+    log = []
+    try:
+        if not _apt_updated:
+            r = subprocess.run(["apt-get", "update"], capture_output=True, text=True,
+                               timeout=600)
+            log.append(r.stdout[-2000:] + r.stderr[-2000:])
+            _apt_updated.append(True)
+        r = subprocess.run(["apt-get", "install", "-y", "mosquitto"], capture_output=True,
+                           text=True, timeout=900,
+                           env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        log.append(r.stdout[-2000:] + r.stderr[-2000:])
+    except (OSError, subprocess.SubprocessError) as e:
+        log.append(repr(e))
+    path = MOSQUITTO if os.path.exists(MOSQUITTO) else shutil.which("mosquitto")
+    if not path:
+        pytest.fail("mosquitto broker not available: %s is missing and "
+                    "`apt-get install -y mosquitto` did not provide it:\n%s"
+                    % (MOSQUITTO, "\n".join(log)), pytrace=False)
+    return path
+
+
+@pytest.fixture
+def mosquitto():
+    exe = _ensure_mosquitto()
+    port = free_port()
+    d = tempfile.mkdtemp(prefix="modemsim-mosq-")
+    conf = os.path.join(d, "mosquitto.conf")
+    with open(conf, "w") as f:
+        f.write("listener %d %s\nallow_anonymous true\npersistence false\n"
+                "log_dest stderr\n" % (port, LOOPBACK))
+    logf = open(os.path.join(d, "mosquitto.log"), "w+")
+    proc = subprocess.Popen([exe, "-c", conf], stdout=logf, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection((LOOPBACK, port), timeout=0.2).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                logf.seek(0)
+                pytest.fail("mosquitto did not start on port %d:\n%s" % (port, logf.read()),
+                            pytrace=False)
+            time.sleep(0.05)
+    yield (LOOPBACK, port)
+    proc.kill()
+    proc.wait(5)
+    logf.close()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- simulator plumbing
+@pytest.fixture
+def modem_factory():
+    """make(dialect, chunk=None, **sim_kwargs) -> (sim, uart, at)."""
+    from cellmodem.fakeuart import FakeUART
+    from tools.modemsim import get_personality
+    from tools.modemsim.rawat import RawAT
+    made = []
+
+    def make(dialect, chunk=None, timeout=5.0, **kw):
+        cls = get_personality(dialect) if isinstance(dialect, str) else dialect
+        uart = FakeUART(chunk=chunk)
+        sim = cls(**kw)
+        made.append(sim)
+        sim.attach(uart)
+        return sim, uart, RawAT(uart, timeout=timeout)
+
+    yield make
+    for sim in made:
+        sim.close()

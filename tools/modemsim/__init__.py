@@ -1,0 +1,44 @@
+"""Modem simulator for host tests (CPython, standard library only).
+
+    from tools.modemsim import get_personality
+    sim = get_personality("sim7080")(seed=1).attach(uart)
+
+Personalities live in tools/modemsim/<name>.py and name their class in a module
+attribute PERSONALITY. They are imported lazily, so a missing one only fails when
+it is asked for.
+"""
+import importlib
+
+from .core import ModemSim, Cmd, Faults, command, split_args, CME_TEXT  # noqa: F401
+
+# name -> module (inside this package). Unknown names fall back to the same
+# convention, so a new personality needs no edit here.
+PERSONALITIES = {
+    "sim7080": "sim7080",
+    "sim7600": "sim7600",
+    "quectel": "quectel",
+    "yuge": "yuge",
+}
+
+
+class PersonalityError(LookupError):
+    pass
+
+
+def get_personality(name):
+    """The ModemSim subclass for a dialect name (e.g. 'sim7080')."""
+    mod_name = PERSONALITIES.get(name, name)
+    if not mod_name.replace("_", "").isalnum():
+        raise PersonalityError("bad personality name %r" % name)
+    try:
+        mod = importlib.import_module("." + mod_name, __name__)
+    except ModuleNotFoundError as e:
+        if e.name and e.name.endswith("." + mod_name):
+            raise PersonalityError(
+                "modem personality %r is not available (no module tools/modemsim/%s.py); "
+                "known names: %s" % (name, mod_name, ", ".join(sorted(PERSONALITIES))))
+        raise
+    cls = getattr(mod, "PERSONALITY", None)
+    if cls is None:
+        raise PersonalityError("tools/modemsim/%s.py defines no PERSONALITY class" % mod_name)
+    return cls

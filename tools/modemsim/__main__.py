@@ -1,0 +1,98 @@
+"""Command line: run a simulated modem on a pseudo terminal.
+
+    python -m tools.modemsim --dialect sim7080 --pty [-v] [--baud 115200]
+"""
+import argparse
+import signal
+import sys
+import threading
+
+from . import PERSONALITIES, PersonalityError, get_personality
+from .core import Faults
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="python -m tools.modemsim",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Simulated cellular modem speaking AT commands on a pseudo terminal. "
+                    "Sockets it opens are real but stay on 127.0.0.0/8.",
+        epilog="fault knobs (--fault, repeatable):\n" + Faults.__doc__.split("\n", 2)[2])
+    p.add_argument("--dialect", default="sim7080",
+                   help="modem personality: %s (default sim7080)" % ", ".join(sorted(PERSONALITIES)))
+    p.add_argument("--pty", action="store_true",
+                   help="serve on a new pseudo terminal and print its path (the only "
+                        "transport of the CLI; implied)")
+    p.add_argument("--baud", type=int, default=None,
+                   help="pace both directions at this baud rate, 10 bits per byte "
+                        "(default: unpaced)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the random generator behind every fault (default 0)")
+    p.add_argument("--fault", action="append", default=[], metavar="KNOB=VALUE",
+                   help="enable a fault, e.g. chunk=1-8, urc=0.2, reboot=5 (see below)")
+    p.add_argument("--hosts", action="append", default=[], metavar="NAME=IP",
+                   help="host name table entry; IP must be in 127.0.0.0/8 "
+                        "(localhost=127.0.0.1 is always there)")
+    p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="personality option (quirks), e.g. carecv_form=manual for sim7080")
+    p.add_argument("--sim", choices=("ready", "locked", "absent"), default="ready",
+                   help="SIM card state: ready, locked (needs AT+CPIN=\"<pin>\"), absent")
+    p.add_argument("--pin", default="1234", help="PIN of a locked SIM (default 1234)")
+    p.add_argument("--reg-delay-ms", type=int, default=2000,
+                   help="time from power-on to network registration (default 2000)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="log every line in both directions to stderr")
+    return p
+
+
+def _opt_value(v):
+    if v.lower() in ("true", "yes", "on"):
+        return True
+    if v.lower() in ("false", "no", "off"):
+        return False
+    try:
+        return int(v)
+    except ValueError:
+        return v
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        cls = get_personality(args.dialect)
+    except PersonalityError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    hosts = {}
+    for h in args.hosts:
+        name, _, ip = h.partition("=")
+        hosts[name] = ip
+    opts = {}
+    for o in args.opt:
+        k, _, v = o.partition("=")
+        opts[k] = _opt_value(v)
+    try:
+        faults = Faults(args.fault)
+        sim = cls(seed=args.seed, faults=faults, hosts=hosts, baud=args.baud, sim=args.sim,
+                  pin=args.pin, reg_delay_ms=args.reg_delay_ms, verbose=args.verbose,
+                  opts=opts)
+    except ValueError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    path = sim.open_pty()
+    print(path, flush=True)
+    print("modemsim: %s on %s (Ctrl-C to stop)" % (args.dialect, path), file=sys.stderr,
+          flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    sim.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

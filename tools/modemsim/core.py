@@ -1,0 +1,1155 @@
+"""Core of the modem simulator: AT line parser, dispatcher, output framing, faults.
+
+A personality (tools/modemsim/sim7080.py, ...) subclasses ModemSim and is mostly a
+table of handlers:
+
+    class MyModem(ModemSim):
+        model = "MYMODEM"
+
+        @command("+FOO")
+        def at_foo(self, c):          # c is a Cmd: c.kind, c.args, c.int(0) ...
+            if c.kind == "read":
+                return self.answer("+FOO: 1")
+            self.ok()
+
+Everything the simulator does happens under one re-entrant lock (self.lock): host
+input, timers and socket events are serialised, so handlers never race each other.
+Output goes into a queue that a writer thread delivers to the transport, paced at the
+configured baud rate; all random decisions are taken under the lock from one seeded
+random.Random, so a run with the same seed and the same host traffic is reproducible.
+
+CPython only, standard library only.
+"""
+import heapq
+import random
+import sys
+import threading
+import time
+
+from .net import Net, NetError  # noqa: F401  (re-exported for personalities)
+
+CTRL_Z = 0x1A
+ESC = 0x1B
+ETX = 0x03
+
+# 3GPP TS 27.007 section 9.2: +CME ERROR codes and the text AT+CMEE=2 prints.
+CME_TEXT = {
+    0: "phone failure",
+    3: "operation not allowed",
+    4: "operation not supported",
+    10: "SIM not inserted",
+    11: "SIM PIN required",
+    12: "SIM PUK required",
+    13: "SIM failure",
+    14: "SIM busy",
+    15: "SIM wrong",
+    16: "incorrect password",
+    20: "memory full",
+    21: "invalid index",
+    22: "not found",
+    23: "memory failure",
+    30: "no network service",
+    31: "network timeout",
+    32: "network not allowed - emergency calls only",
+    50: "incorrect parameters",
+    100: "unknown",
+}
+
+
+def command(*names):
+    """Decorator: register a method as the handler of the AT commands `names`.
+
+    Names are written as on the wire without the AT prefix: "+CSQ", "+CAOPEN",
+    "E" (ATE0/ATE1), "I" (ATI), "&W", "O" (ATO).
+    """
+    def deco(fn):
+        fn._at_names = tuple(n.upper() for n in names)
+        return fn
+    return deco
+
+
+def split_args(s):
+    """Split an AT argument string on commas outside double quotes.
+
+    Returns (values, quoted): values with the quotes removed, and for each value
+    whether it was quoted. 'a,"b,c",,3' -> (['a', 'b,c', '', '3'], [F, T, F, F]).
+    """
+    vals, quoted = [], []
+    cur, q, inq = [], False, False
+    for ch in s:
+        if ch == '"':
+            inq = not inq
+            q = True
+        elif ch == "," and not inq:
+            vals.append("".join(cur).strip() if not q else "".join(cur))
+            quoted.append(q)
+            cur, q = [], False
+        else:
+            cur.append(ch)
+    if s or vals:
+        vals.append("".join(cur).strip() if not q else "".join(cur))
+        quoted.append(q)
+    return vals, quoted
+
+
+class Cmd:
+    """One parsed command.
+
+    kind: "exec" (AT+X), "read" (AT+X?), "test" (AT+X=?), "set" (AT+X=args),
+          "basic" (ATE1: name "E", raw "1").
+    raw: the text after '=' (set) or after the basic command letter.
+    args: raw split with split_args (quotes removed); quoted[i] tells if arg i was quoted.
+    """
+    __slots__ = ("name", "kind", "raw", "args", "quoted", "line")
+
+    def __init__(self, name, kind, raw="", line=""):
+        self.name = name
+        self.kind = kind
+        self.raw = raw
+        self.line = line
+        if kind == "set":
+            self.args, self.quoted = split_args(raw)
+        else:
+            self.args, self.quoted = ([raw], [False]) if raw else ([], [])
+
+    def __len__(self):
+        return len(self.args)
+
+    def int(self, i, default=None):
+        """Argument i as int; default if absent or empty; ValueError if not a number."""
+        if i >= len(self.args) or self.args[i] == "":
+            if default is None:
+                raise ValueError("missing argument %d" % i)
+            return default
+        return int(self.args[i])
+
+    def str(self, i, default=None):
+        if i >= len(self.args) or (self.args[i] == "" and not self.quoted[i]):
+            if default is None:
+                raise ValueError("missing argument %d" % i)
+            return default
+        return self.args[i]
+
+    def __repr__(self):
+        return "Cmd(%s %s %r)" % (self.name, self.kind, self.raw)
+
+
+class Faults:
+    """Fault knobs. Each is off by default; parse() reads the CLI forms below.
+
+    chunk=LO-HI      split every output write into random pieces of LO..HI bytes, with
+                     a short gap (chunk_gap_ms, default 1) between pieces
+    urc=P            with probability P inject a noise URC between any two lines of
+                     a response (between echo and result, between result lines)
+    hold=P           with probability P hold back an asynchronous URC (timer or socket
+                     event) and release it at a random point inside the next reply
+    delay=LO-HI      delay each final result code by LO..HI ms
+    peer-close=MS    the remote peer closes every client connection MS ms after it opened
+    drop=MS          the network drops MS ms after a PDP context came up (dialect URC,
+                     sockets gone, data commands fail until the context is re-activated)
+    reboot=N         the modem reboots in the middle of the reply to the N-th command
+                     (banner again, all state lost)
+    reboot-ms=MS     the modem reboots MS ms after the simulator started
+    cme=NAME:CODE[:COUNT]  command NAME (e.g. +CAOPEN) answers +CME ERROR CODE, COUNT
+                     times (default: always)
+    overflow=N       each connection buffers at most N received bytes; what does not
+                     fit is handled as the dialect does on overflow (see net_overflow)
+    garbage=P        with probability P a garbage line follows a final result
+    noeol=P          with probability P a URC is sent without its line end, so it runs
+                     into the next line's leading CR LF
+    """
+
+    def __init__(self, specs=()):
+        self.chunk = None
+        self.chunk_gap_ms = 1.0
+        self.urc = 0.0
+        self.hold = 0.0
+        self.delay = None
+        self.peer_close = None
+        self.drop = None
+        self.reboot = None
+        self.reboot_ms = None
+        self.cme = {}
+        self.overflow = None
+        self.garbage = 0.0
+        self.noeol = 0.0
+        for s in specs:
+            self.parse(s)
+
+    @staticmethod
+    def _range(v):
+        if "-" in v:
+            lo, hi = v.split("-", 1)
+            return (int(lo), int(hi))
+        return (int(v), int(v))
+
+    def parse(self, spec):
+        key, _, val = spec.partition("=")
+        key = key.strip().lower().replace("_", "-")
+        if key == "chunk":
+            self.chunk = self._range(val)
+        elif key == "chunk-gap-ms":
+            self.chunk_gap_ms = float(val)
+        elif key in ("urc", "hold", "garbage", "noeol"):
+            setattr(self, key, float(val))
+        elif key == "delay":
+            self.delay = self._range(val)
+        elif key == "peer-close":
+            self.peer_close = int(val)
+        elif key == "drop":
+            self.drop = int(val)
+        elif key == "reboot":
+            self.reboot = int(val)
+        elif key == "reboot-ms":
+            self.reboot_ms = int(val)
+        elif key == "cme":
+            parts = val.split(":")
+            name = parts[0].upper()
+            if not name.startswith(("+", "&")) and len(name) > 1:
+                name = "+" + name
+            code = int(parts[1]) if len(parts) > 1 else 100
+            count = int(parts[2]) if len(parts) > 2 else None
+            self.cme[name] = [code, count]
+        elif key == "overflow":
+            self.overflow = int(val)
+        else:
+            raise ValueError("unknown fault %r (see --help)" % spec)
+        return self
+
+
+class _Timers(threading.Thread):
+    """One thread running callbacks at their due time, under the simulator lock."""
+
+    def __init__(self, sim):
+        super().__init__(name="modemsim-timers", daemon=True)
+        self.sim = sim
+        self.heap = []
+        self.seq = 0
+        self.cv = threading.Condition()
+        self.stopped = False
+
+    def add(self, delay_s, fn, args, gen):
+        h = [False]  # cancelled flag, mutable so Timer.cancel() can set it
+        with self.cv:
+            self.seq += 1
+            heapq.heappush(self.heap, (time.monotonic() + delay_s, self.seq, fn, args, gen, h))
+            self.cv.notify()
+        return h
+
+    def stop(self):
+        with self.cv:
+            self.stopped = True
+            self.cv.notify()
+
+    def run(self):
+        while True:
+            with self.cv:
+                while not self.stopped:
+                    now = time.monotonic()
+                    if self.heap and self.heap[0][0] <= now:
+                        break
+                    self.cv.wait(self.heap[0][0] - now if self.heap else None)
+                if self.stopped:
+                    return
+                _, _, fn, args, gen, h = heapq.heappop(self.heap)
+            with self.sim.lock:
+                if h[0] or (gen is not None and gen != self.sim.generation) or self.sim.closed:
+                    continue
+                try:
+                    fn(*args)
+                except Exception:  # a broken handler must not kill the timer thread
+                    self.sim.log_exc("timer %r" % (fn,))
+
+
+class Timer:
+    def __init__(self, h):
+        self._h = h
+
+    def cancel(self):
+        self._h[0] = True
+
+
+class _Collector:
+    """Data mode: gathers host bytes after a prompt (see ModemSim.collect)."""
+
+    def __init__(self, on_done, n, ctrlz, etx):
+        self.on_done = on_done
+        self.n = n
+        self.ctrlz = ctrlz
+        self.etx = etx
+        self.buf = bytearray()
+        self.etx_pending = False
+        self.timer = None
+
+    def feed(self, data):
+        """Consume bytes; returns (leftover, reason) when finished, else None."""
+        if self.n is not None and not self.ctrlz and not self.etx:
+            need = self.n - len(self.buf)
+            self.buf += data[:need]
+            if len(self.buf) >= self.n:
+                return data[need:], "len"
+            return None
+        for i, b in enumerate(data):
+            if self.etx_pending:
+                self.etx_pending = False
+                self.buf.append(b)
+            elif self.etx and b == ETX:
+                self.etx_pending = True
+                continue
+            elif self.ctrlz and b == CTRL_Z:
+                return data[i + 1:], "ctrlz"
+            elif self.ctrlz and b == ESC:
+                return data[i + 1:], "esc"
+            else:
+                self.buf.append(b)
+            if self.n is not None and len(self.buf) >= self.n:
+                return data[i + 1:], "len"
+        return None
+
+
+class ModemSim:
+    """Base simulator: 3GPP basics shared by every personality.
+
+    Construct with keyword options (all optional):
+      seed, faults (Faults or list of spec strings), hosts ({name: ip}), baud,
+      sim ("ready" | "locked" | "absent"), pin ("1234"), reg_delay_ms, boot_ms,
+      verbose (log lines to stderr), opts (personality options, see `defaults`).
+    """
+
+    name = "base"
+    manufacturer = "SIMCOM INCORPORATED"
+    model = "GENERIC"
+    revision = "Revision:SIM-1.0"
+    imei = "861234567890123"
+    imsi = "001010123456789"
+    iccid = "89882390000012345678"
+    operator = "SIM Operator"
+    plmn = "00101"
+    act = 7  # E-UTRAN (27.007 <AcT>)
+    ip = "10.0.0.2"
+    prompt = b"\r\n> "
+    default_cmee = 0
+    # Harmless URCs used by the `urc=` fault; personalities put their own here.
+    noise_urcs = ("+CTZV: +32,0",)
+    garbage_lines = (b"\xff\xfe", b"+CPSI: NO SERVICE", b"\x00")
+    defaults = {}  # personality options, overridden by opts=
+
+    _table = {}
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        cls._build_table()
+
+    @classmethod
+    def _build_table(cls):
+        """name -> method name, merged along the MRO; `commands` dicts and
+        `unsupported` name lists in a class body adjust the inherited table."""
+        table = {}
+        for base in reversed(cls.__mro__[1:]):
+            table.update(getattr(base, "_table", {}))
+        for attr, val in cls.__dict__.items():
+            for n in getattr(val, "_at_names", ()):
+                table[n] = attr
+        for n, attr in cls.__dict__.get("commands", {}).items():
+            table[n.upper()] = attr
+        for n in cls.__dict__.get("unsupported", ()):
+            table.pop(n.upper(), None)
+        cls._table = table
+
+    def __init__(self, seed=0, faults=None, hosts=None, baud=None, sim="ready",
+                 pin="1234", reg_delay_ms=0, boot_ms=0, verbose=False, opts=None,
+                 log=None):
+        self.lock = threading.RLock()
+        self.rng = random.Random(seed)
+        if faults is None or isinstance(faults, (list, tuple)):
+            faults = Faults(faults or ())
+        self.faults = faults
+        self.hosts = {"localhost": "127.0.0.1"}
+        if hosts:
+            self.hosts.update({k.lower(): v for k, v in hosts.items()})
+        self.baud = baud
+        self.sim_state = sim
+        self.pin = pin
+        self.reg_delay_ms = reg_delay_ms
+        self.boot_ms = boot_ms
+        self.verbose = verbose
+        self._log = log or sys.stderr
+        self.opts = dict(self.defaults)
+        for k, v in (opts or {}).items():
+            if k not in self.opts:
+                raise ValueError("unknown option %r for %s; known: %s"
+                                 % (k, self.name, ", ".join(sorted(self.opts)) or "none"))
+            self.opts[k] = v
+        self.generation = 0
+        self.closed = False
+        self.extra_commands = {}
+        self._out = None  # set by a transport: callable(item) queueing output
+        self._timers = _Timers(self)
+        self._timers.start()
+        self.net = Net(self)
+        self._linebuf = bytearray()
+        self._collector = None
+        self._in_cmd = False
+        self._held = []
+        self._suppress_ok = False
+        self._final = None
+        self._ncmds = 0
+        self._capture = None
+        self.powered = False
+        self.reset_state()
+
+    # ------------------------------------------------------------------ state
+    def reset_state(self):
+        """Power-on defaults. Personalities extend this (call super first)."""
+        self.echo = True
+        self.cmee = self.default_cmee
+        self.reg_n = {"+CREG": 0, "+CGREG": 0, "+CEREG": 0}
+        self.reg_stat = 0
+        self.cfun = 1
+        self.pin_ok = self.sim_state == "ready"
+        self.cgdcont = {1: ("IP", "")}
+        self.cgatt = 1
+        self.contexts = {}  # cid -> ip of active PDP contexts
+        self._linebuf = bytearray()
+        self._collector = None
+        self._held = []
+
+    def log(self, msg):
+        if self.verbose:
+            try:
+                self._log.write("[%s %.3f] %s\n" % (self.name, time.monotonic() % 1000, msg))
+                self._log.flush()
+            except Exception:
+                pass
+
+    def log_exc(self, what):
+        import traceback
+        self._log.write("modemsim: exception in %s\n%s" % (what, traceback.format_exc()))
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self):
+        """Power the modem on: banner, then registration. Called by the transports."""
+        with self.lock:
+            if self.faults.reboot_ms is not None:
+                self.after(self.faults.reboot_ms, self.reboot, gen=None)
+            self._power_on()
+
+    def _power_on(self):
+        if self.boot_ms:
+            self.powered = False
+            self.after(self.boot_ms, self._boot_done)
+        else:
+            self._boot_done()
+
+    def _boot_done(self):
+        self.powered = True
+        for line in self.banner_lines():
+            # banner lines are never held or cut: they mark the reboot for the host
+            self.log("<- banner %r" % (line,))
+            self._emit(b"\r\n" + self._b(line) + b"\r\n")
+        if self.pin_ok:
+            self.start_registration()
+
+    def banner_lines(self):
+        """Lines printed at power-on. Override per dialect (see the manuals)."""
+        return ["RDY", "+CFUN: 1", self.cpin_line(), "SMS Ready"]
+
+    def cpin_line(self):
+        if self.sim_state == "absent":
+            return "+CPIN: NOT INSERTED"
+        return "+CPIN: READY" if self.pin_ok else "+CPIN: SIM PIN"
+
+    def reboot(self):
+        """Reboot: every socket closes, state is lost, the banner comes again."""
+        with self.lock:
+            self.log("-- reboot")
+            self.generation += 1
+            self.net.close_all()
+            self.reset_state()
+            self.on_reboot()
+            self._power_on()
+
+    def on_reboot(self):
+        """Hook for personalities: drop extra state after a reboot."""
+
+    def close(self):
+        with self.lock:
+            self.closed = True
+        self._timers.stop()
+        self.net.stop()
+        t = getattr(self, "transport", None)
+        if t:
+            t.close()
+
+    # ------------------------------------------------------------------ timers
+    def after(self, ms, fn, *args, gen=0):
+        """Call fn(*args) after ms milliseconds, under the lock. Returns a Timer.
+
+        By default the timer dies when the modem reboots; pass gen=None to keep it.
+        """
+        return Timer(self._timers.add(ms / 1000.0, fn, args,
+                                      self.generation if gen == 0 else gen))
+
+    # ------------------------------------------------------------------ output
+    def _emit(self, data):
+        """Queue bytes for the host, cut into random pieces if the chunk fault is on."""
+        if not data:
+            return
+        if self._capture is not None:
+            self._capture.append(data)
+            return
+        out = self._out
+        if out is None:
+            return
+        f = self.faults
+        if f.chunk:
+            lo, hi = f.chunk
+            i = 0
+            while i < len(data):
+                n = self.rng.randint(max(1, lo), max(1, hi))
+                out(bytes(data[i:i + n]))
+                i += n
+                if i < len(data) and f.chunk_gap_ms:
+                    out(f.chunk_gap_ms / 1000.0)
+        else:
+            out(bytes(data))
+
+    @staticmethod
+    def _b(line):
+        return line.encode("latin-1") if isinstance(line, str) else bytes(line)
+
+    def _inject_point(self):
+        """Between two pieces of a response: maybe release held/noise URCs."""
+        if not self._in_cmd:
+            return
+        if self._held and self.rng.random() < 0.5:
+            self._flush_held(1)
+        if self.faults.urc and self.rng.random() < self.faults.urc:
+            self._emit(b"\r\n" + self._b(self.rng.choice(self.noise_urcs)) + b"\r\n")
+
+    def _flush_held(self, n=None):
+        while self._held and (n is None or n > 0):
+            self._emit(self._held.pop(0))
+            if n is not None:
+                n -= 1
+
+    def reply(self, *lines):
+        """Information response lines, each framed \\r\\n<line>\\r\\n."""
+        for line in lines:
+            self._inject_point()
+            self.log("<- %r" % (line,))
+            self._emit(b"\r\n" + self._b(line) + b"\r\n")
+
+    def answer(self, *lines):
+        """reply(*lines) then OK: the common shape of a successful command."""
+        self.reply(*lines)
+        self.ok()
+
+    def raw(self, data):
+        """Bytes exactly as given (binary payloads, prompts, partial lines)."""
+        self._inject_point()
+        if self.verbose:
+            self.log("<- raw %r" % (bytes(data[:80]),))
+        self._emit(data)
+
+    def urc(self, line, hold=None):
+        """An unsolicited result code. Asynchronous URCs may be held back by the `hold`
+        fault and appear inside the next reply; `noeol` may drop its line end."""
+        self.log("<- urc %r" % (line,))
+        data = b"\r\n" + self._b(line)
+        if not (self.faults.noeol and self.rng.random() < self.faults.noeol):
+            data += b"\r\n"
+        if hold is None:
+            hold = not self._in_cmd
+        if hold and self.faults.hold and self.rng.random() < self.faults.hold:
+            self._held.append(data)
+            # never hold forever: release at the latest after 2 s of host silence
+            self.after(2000, self._flush_held)
+            return
+        if self._in_cmd:
+            self._inject_point()
+        self._emit(data)
+
+    def _final_result(self, line):
+        if self._capture is None and self.faults.delay:
+            lo, hi = self.faults.delay
+            d = self.rng.randint(lo, hi)
+            if d and self._out:
+                self._out(d / 1000.0)
+        self._inject_point()
+        self._flush_held()
+        self.log("<- %s" % (line,))
+        self._emit(b"\r\n" + self._b(line) + b"\r\n")
+        self._final = line
+        self._in_cmd = False
+        if self.faults.garbage and self.rng.random() < self.faults.garbage:
+            self._emit(b"\r\n" + self._b(self.rng.choice(self.garbage_lines)) + b"\r\n")
+
+    def ok(self):
+        if self._suppress_ok:  # inside a chained line (AT+A;+B): only the last OK shows
+            self._final = "OK"
+            return
+        self._final_result("OK")
+
+    def error(self):
+        self._final_result("ERROR")
+
+    def cme_error(self, code):
+        """+CME ERROR per AT+CMEE: 0 -> ERROR, 1 -> numeric, 2 -> text."""
+        if self.cmee == 0:
+            self._final_result("ERROR")
+        elif self.cmee == 1:
+            self._final_result("+CME ERROR: %d" % code)
+        else:
+            self._final_result("+CME ERROR: %s" % CME_TEXT.get(code, "unknown"))
+
+    def final(self, line):
+        """Any other final result code (e.g. 'SEND OK', 'NO CARRIER')."""
+        self._final_result(line)
+
+    def done(self):
+        """End a command without a final result line (rare dialect forms)."""
+        self._in_cmd = False
+
+    # ------------------------------------------------------------------ data mode
+    def collect(self, on_done, n=None, prompt=None, ctrlz=None, etx=False, timeout_ms=None):
+        """Enter data mode: show `prompt`, then gather host bytes.
+
+        n: exact byte count (fixed-length send); None: until Ctrl-Z.
+        ctrlz: Ctrl-Z (0x1A) ends and ESC (0x1B) cancels; default True when n is None.
+        etx: 0x03 escapes the next byte (SIM7600 CIPSEND, variable length).
+        timeout_ms: give up after this long.
+        on_done(data, reason) runs under the lock; reason is "len", "ctrlz", "esc"
+        (cancelled, data is what came before ESC) or "timeout".
+        """
+        if ctrlz is None:
+            ctrlz = n is None
+        col = _Collector(on_done, n, ctrlz, etx)
+        self._collector = col
+        if timeout_ms:
+            col.timer = self.after(timeout_ms, self._collect_timeout, col)
+        self.raw(self.prompt if prompt is None else prompt)
+        if n == 0:
+            self._collect_finish(col, "len")
+
+    def _collect_timeout(self, col):
+        if self._collector is col:
+            self._collect_finish(col, "timeout")
+
+    def _collect_finish(self, col, reason):
+        self._collector = None
+        self._in_cmd = True
+        if col.timer:
+            col.timer.cancel()
+        self.log("-> data %d bytes (%s)" % (len(col.buf), reason))
+        col.on_done(bytes(col.buf), reason)
+
+    @property
+    def in_data_mode(self):
+        return self._collector is not None
+
+    # ------------------------------------------------------------------ input
+    def receive(self, data):
+        """Bytes from the host (the transport calls this, possibly paced)."""
+        with self.lock:
+            if self.closed:
+                return
+            data = bytes(data)
+            while data:
+                col = self._collector
+                if col is not None:
+                    res = col.feed(data)
+                    if res is None:
+                        return
+                    data, reason = res
+                    self._collect_finish(col, reason)
+                    continue
+                data = self._assemble(data)
+
+    def _assemble(self, data):
+        """Line assembly: \\r ends a line; \\n alone also does; \\r\\n counts once.
+        Returns leftover bytes when a command switched to data mode."""
+        for i, b in enumerate(data):
+            if b == 0x0D or b == 0x0A:
+                if b == 0x0A and not self._linebuf:
+                    continue  # the \n of \r\n, or a blank line
+                line = bytes(self._linebuf)
+                self._linebuf = bytearray()
+                self._line(line)
+                if self._collector is not None:
+                    rest = data[i + 1:]
+                    # the host may end the command with \r\n: that \n is not payload
+                    if b == 0x0D and rest[:1] == b"\n" and self.opts.get("eat_lf", True):
+                        rest = rest[1:]
+                    return rest
+            else:
+                self._linebuf.append(b)
+                if len(self._linebuf) > 4096:  # runaway garbage: modems cap the line
+                    self._linebuf = bytearray()
+        return b""
+
+    def _line(self, raw):
+        text = raw.decode("latin-1").strip()
+        if not text:
+            return
+        self.log("-> %r" % text)
+        if not self.powered:
+            return  # still booting: real modems ignore input before RDY
+        if text[:2].upper() != "AT":
+            return  # not a command: modems ignore stray bytes
+        self._ncmds += 1
+        self._in_cmd = True
+        self._final = None
+        # The held-URC fault may put a URC before the echo, too.
+        if self._held and self.rng.random() < 0.5:
+            self._flush_held(1)
+        if self.echo:
+            self._emit(raw + b"\r")
+        if self.faults.reboot is not None and self._ncmds == self.faults.reboot:
+            self._reboot_mid_reply(text)
+            return
+        try:
+            cmds = self.parse_line(text)
+        except ValueError:
+            self.error()
+            return
+        if not cmds:  # bare AT
+            self.ok()
+            return
+        for i, c in enumerate(cmds):
+            last = i == len(cmds) - 1
+            self._suppress_ok = not last
+            self._final = None
+            try:
+                self.dispatch(c)
+            finally:
+                self._suppress_ok = False
+            # AT+A;+B: go on only while each command succeeded at once; an error
+            # ends the line (already printed), a deferred result drops the rest
+            if not last and (self._final != "OK" or self._collector is not None):
+                break
+
+    def _reboot_mid_reply(self, text):
+        """reboot=N fault: start answering, then the modem resets part way through."""
+        self._capture = []
+        try:
+            for c in self.parse_line(text) or []:
+                self.dispatch(c)
+        except Exception:
+            pass
+        cap, self._capture = self._capture, None
+        for piece in cap[:len(cap) // 2]:
+            self._emit(piece)
+        self._in_cmd = False
+        self.reboot()
+
+    def parse_line(self, text):
+        """'AT+CMEE=2;+CREG?;E0' -> [Cmd, Cmd, Cmd]. Raises ValueError if malformed."""
+        s = text[2:]
+        out = []
+        while s:
+            ch = s[0]
+            if ch == ";":
+                s = s[1:]
+                continue
+            if ch in "+*$^#%":
+                # extended command: name up to = ? ; (outside quotes)
+                j = 1
+                while j < len(s) and (s[j].isalnum() or s[j] in "_-&."):
+                    j += 1
+                name = s[:j].upper()
+                rest = s[j:]
+                end = _find_unquoted(rest, ";")
+                body, s = rest[:end], rest[end:]
+                if body == "":
+                    out.append(Cmd(name, "exec", "", text))
+                elif body == "?":
+                    out.append(Cmd(name, "read", "", text))
+                elif body == "=?":
+                    out.append(Cmd(name, "test", "", text))
+                elif body.startswith("="):
+                    out.append(Cmd(name, "set", body[1:], text))
+                else:
+                    # e.g. AT+CASERVER0,"TCP",80 as the manual's typo shows: the
+                    # letters glue to the arguments; treat as a set command.
+                    out.append(Cmd(name, "set", body, text))
+            else:
+                # basic command: [&]letter then digits, or S-register forms
+                j = 0
+                if ch == "&":
+                    j = 1
+                if j >= len(s) or not s[j].isalpha():
+                    raise ValueError(text)
+                j += 1
+                name = s[:j].upper()
+                k = j
+                if name == "S":
+                    while k < len(s) and s[k] not in ";":
+                        k += 1
+                else:
+                    while k < len(s) and (s[k].isdigit() or (k == j and s[k] in "?=")):
+                        k += 1
+                out.append(Cmd(name, "basic", s[j:k], text))
+                s = s[k:]
+        return out
+
+    def handler_for(self, name):
+        fn = self.extra_commands.get(name)
+        if fn is not None:
+            return fn
+        attr = self._table.get(name)
+        return getattr(self, attr) if attr else None
+
+    def add_command(self, name, fn):
+        """Register a handler at run time: fn(cmd) (tests, one-off quirks)."""
+        self.extra_commands[name.upper()] = fn
+
+    def dispatch(self, c):
+        rule = self.faults.cme.get(c.name)
+        if rule is not None and rule[1] != 0:
+            if rule[1] is not None:
+                rule[1] -= 1
+            return self.cme_error(rule[0])
+        fn = self.handler_for(c.name)
+        if fn is None:
+            return self.unknown(c)
+        try:
+            fn(c)
+        except (ValueError, IndexError):
+            # malformed arguments: SIMCom and Quectel both answer plain ERROR
+            self.error()
+
+    def unknown(self, c):
+        self.error()
+
+    # ------------------------------------------------------------------ registration
+    def sim_check(self):
+        """+CME error code if the SIM is unusable now, else None (27.007 9.2)."""
+        if self.sim_state == "absent":
+            return 10
+        if not self.pin_ok:
+            return 11
+        return None
+
+    def start_registration(self):
+        if self.cfun != 1 or self.sim_check() is not None:
+            return
+        self.set_reg(2)
+        if self.reg_delay_ms:
+            self.after(self.reg_delay_ms, self.set_reg, 1)
+        else:
+            self.set_reg(1)
+
+    def set_reg(self, stat):
+        """Change the registration state and send +CREG/+CGREG/+CEREG URCs."""
+        if stat == self.reg_stat:
+            return
+        self.reg_stat = stat
+        for name in ("+CREG", "+CGREG", "+CEREG"):
+            n = self.reg_n[name]
+            if n:
+                self.urc("%s: %s" % (name, self._reg_fields(n, stat, urc=True)))
+        self.on_registration(stat)
+
+    def on_registration(self, stat):
+        """Hook: registration state changed."""
+
+    @property
+    def registered(self):
+        return self.reg_stat in (1, 5)
+
+    def _reg_fields(self, n, stat, urc=False):
+        head = "%d" % stat if urc else "%d,%d" % (n, stat)
+        if n >= 2 and stat in (1, 5):
+            head += ',"1A2B","01A2D101",%d' % self.act
+        return head
+
+    def network_drop(self):
+        """The network takes the PDP contexts away: sockets die, dialect URC follows."""
+        with self.lock:
+            lost = dict(self.contexts)
+            conns = self.net.conns()
+            self.contexts.clear()
+            self.on_network_drop(lost, conns)
+            for conn in conns:
+                conn.close()
+
+    def on_network_drop(self, lost_contexts, conns):
+        """Hook: emit the dialect's URCs for a network drop (before sockets close)."""
+
+    def context_up(self, cid, ip=None):
+        """Personalities call this when a PDP context became active (arms drop=)."""
+        self.contexts[cid] = ip or self.ip
+        if self.faults.drop is not None:
+            self.after(self.faults.drop, self.network_drop)
+
+    def context_down(self, cid):
+        self.contexts.pop(cid, None)
+
+    # ------------------------------------------------------------------ network hooks
+    def net_data(self, conn, data):
+        """Socket data arrived (lock held). Default: buffer it; see net_overflow."""
+        conn.rx += data
+
+    def net_closed(self, conn):
+        """The remote peer closed (lock held)."""
+
+    def net_accept(self, listener, conn):
+        """An incoming connection on a listener (lock held). Return False to refuse."""
+        return True
+
+    def net_overflow(self, conn, lost):
+        """overflow= fault: `lost` bytes did not fit the receive buffer (default: drop)."""
+
+    # ------------------------------------------------------------------ common commands
+    @command("E")
+    def at_e(self, c):
+        if c.raw not in ("", "0", "1"):
+            return self.error()
+        self.echo = c.raw == "1"
+        self.ok()
+
+    @command("&W", "&F", "Z", "H", "V", "Q", "&D", "&C", "X", "S")
+    def at_basic_ok(self, c):
+        self.ok()
+
+    @command("O")
+    def at_o(self, c):
+        # no data connection to return to by default
+        self.final("NO CARRIER")
+
+    @command("I")
+    def at_i(self, c):
+        self.answer(self.manufacturer, self.model, self.revision)
+
+    @command("+CGMI")
+    def at_cgmi(self, c):
+        if c.kind == "test":
+            return self.ok()
+        self.answer(self.manufacturer)
+
+    @command("+CGMM")
+    def at_cgmm(self, c):
+        if c.kind == "test":
+            return self.ok()
+        self.answer(self.model)
+
+    @command("+CGMR")
+    def at_cgmr(self, c):
+        if c.kind == "test":
+            return self.ok()
+        self.answer(self.revision)
+
+    @command("+CGSN", "+GSN")
+    def at_cgsn(self, c):
+        if c.kind == "test":
+            return self.ok()
+        self.answer(self.imei)
+
+    @command("+CIMI")
+    def at_cimi(self, c):
+        if c.kind == "test":
+            return self.ok()
+        err = self.sim_check()
+        if err:
+            return self.cme_error(err)
+        self.answer(self.imsi)
+
+    @command("+CCID")
+    def at_ccid(self, c):
+        if c.kind == "test":
+            return self.ok()
+        err = self.sim_check()
+        if err == 10:
+            return self.cme_error(err)
+        self.answer(self.iccid)
+
+    @command("+ICCID")
+    def at_iccid(self, c):
+        if c.kind == "test":
+            return self.ok()
+        if self.sim_check() == 10:
+            return self.cme_error(10)
+        self.answer("+ICCID: " + self.iccid)
+
+    @command("+CPIN")
+    def at_cpin(self, c):
+        if c.kind == "test":
+            return self.ok()
+        if self.sim_state == "absent":
+            return self.cme_error(10)
+        if c.kind == "read":
+            return self.answer("+CPIN: " + ("READY" if self.pin_ok else "SIM PIN"))
+        if c.kind != "set":
+            return self.error()
+        if self.pin_ok:
+            return self.cme_error(3)
+        if c.str(0) != self.pin:
+            return self.cme_error(16)
+        self.pin_ok = True
+        self.ok()
+        self.urc("+CPIN: READY", hold=False)
+        self.after_unlock()
+        self.start_registration()
+
+    def after_unlock(self):
+        """Hook: URCs the dialect prints after the SIM PIN was accepted."""
+
+    @command("+CSQ")
+    def at_csq(self, c):
+        if c.kind == "test":
+            return self.answer("+CSQ: (0-31,99),(0-7,99)")
+        self.answer("+CSQ: 20,99" if self.cfun == 1 and self.sim_check() is None
+                    else "+CSQ: 99,99")
+
+    @command("+CESQ")
+    def at_cesq(self, c):
+        if c.kind == "test":
+            return self.answer("+CESQ: (0-63,99),(0-7,99),(0-96,255),(0-49,255),"
+                               "(0-34,255),(0-97,255)")
+        if self.registered:
+            self.answer("+CESQ: 99,99,255,255,20,45")
+        else:
+            self.answer("+CESQ: 99,99,255,255,255,255")
+
+    @command("+CREG", "+CGREG", "+CEREG")
+    def at_reg(self, c):
+        if c.kind == "test":
+            return self.answer("%s: (0-2)" % c.name)
+        if c.kind == "read":
+            return self.answer("%s: %s" % (c.name, self._reg_fields(self.reg_n[c.name],
+                                                                     self.reg_stat)))
+        if c.kind == "set":
+            n = c.int(0)
+            if n not in (0, 1, 2):
+                return self.cme_error(50)
+            self.reg_n[c.name] = n
+            return self.ok()
+        self.error()
+
+    @command("+COPS")
+    def at_cops(self, c):
+        if c.kind == "test":
+            return self.answer('+COPS: (2,"%s","%s","%s",%d),,(0-4),(0-2)'
+                               % (self.operator, self.operator, self.plmn, self.act))
+        if c.kind == "read":
+            if self.registered:
+                return self.answer('+COPS: 0,0,"%s",%d' % (self.operator, self.act))
+            return self.answer("+COPS: 0")
+        if c.kind == "set":
+            c.int(0)
+            return self.ok()
+        self.error()
+
+    @command("+CGDCONT")
+    def at_cgdcont(self, c):
+        if c.kind == "test":
+            return self.answer('+CGDCONT: (1-15),"IP",,,(0-2),(0-4)',
+                               '+CGDCONT: (1-15),"IPV6",,,(0-2),(0-4)',
+                               '+CGDCONT: (1-15),"IPV4V6",,,(0-2),(0-4)')
+        if c.kind == "read":
+            lines = ['+CGDCONT: %d,"%s","%s","0.0.0.0",0,0' % (cid, t, apn)
+                     for cid, (t, apn) in sorted(self.cgdcont.items())]
+            return self.answer(*lines)
+        if c.kind == "set":
+            cid = c.int(0)
+            if len(c) == 1:
+                self.cgdcont.pop(cid, None)
+            else:
+                self.cgdcont[cid] = (c.str(1, "IP"), c.str(2, ""))
+            return self.ok()
+        self.error()
+
+    @command("+CGATT")
+    def at_cgatt(self, c):
+        if c.kind == "test":
+            return self.answer("+CGATT: (0,1)")
+        if c.kind == "read":
+            return self.answer("+CGATT: %d" % (1 if self.registered and self.cgatt else 0))
+        if c.kind == "set":
+            v = c.int(0)
+            if v not in (0, 1):
+                return self.cme_error(50)
+            if v and not self.registered:
+                return self.cme_error(30)
+            self.cgatt = v
+            return self.ok()
+        self.error()
+
+    @command("+CFUN")
+    def at_cfun(self, c):
+        if c.kind == "test":
+            return self.answer("+CFUN: (0,1,4),(0,1)")
+        if c.kind == "read":
+            return self.answer("+CFUN: %d" % self.cfun)
+        if c.kind != "set":
+            return self.error()
+        fun = c.int(0)
+        rst = c.int(1, 0)
+        if fun not in (0, 1, 4) or rst not in (0, 1):
+            return self.cme_error(50)
+        if rst == 1:
+            # AT+CFUN=1,1 resets the module: OK first, then the boot banner
+            self.ok()
+            self.after(1, self.reboot)
+            return
+        self.cfun = fun
+        self.ok()
+        if fun == 1:
+            self.start_registration()
+        else:
+            self.set_reg(0)
+            self.contexts.clear()
+            self.net.close_all()
+
+    @command("+CCLK")
+    def at_cclk(self, c):
+        if c.kind == "test":
+            return self.ok()
+        if c.kind == "read":
+            t = time.gmtime()
+            return self.answer('+CCLK: "%02d/%02d/%02d,%02d:%02d:%02d+00"'
+                               % (t.tm_year % 100, t.tm_mon, t.tm_mday,
+                                  t.tm_hour, t.tm_min, t.tm_sec))
+        self.ok()
+
+    @command("+CMEE")
+    def at_cmee(self, c):
+        if c.kind == "test":
+            return self.answer("+CMEE: (0-2)")
+        if c.kind == "read":
+            return self.answer("+CMEE: %d" % self.cmee)
+        if c.kind == "set":
+            v = c.int(0, 0)
+            if v not in (0, 1, 2):
+                return self.cme_error(50)
+            self.cmee = v
+            return self.ok()
+        self.cmee = 0
+        self.ok()
+
+    # ------------------------------------------------------------------ transports
+    def attach(self, uart, baud=None, chunk=None):
+        """Wire to a FakeUART in this process and power on. Returns self."""
+        from .transport import attach_fakeuart
+        attach_fakeuart(self, uart, baud if baud is not None else self.baud, chunk)
+        return self
+
+    def open_pty(self, baud=None):
+        """Serve on a new pseudo terminal; returns its path (e.g. /dev/pts/5)."""
+        from .transport import PtyTransport
+        t = PtyTransport(self, baud if baud is not None else self.baud)
+        return t.path
+
+
+ModemSim._build_table()
+
+
+def _find_unquoted(s, ch):
+    inq = False
+    for i, c in enumerate(s):
+        if c == '"':
+            inq = not inq
+        elif c == ch and not inq:
+            return i
+    return len(s)
