@@ -34,6 +34,10 @@ LOOPBACK = "127.0.0.1"
 LARGE_BODY = bytes(i % 251 for i in range(200000))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes several seconds on purpose (pacing)")
+
+
 def free_port(kind=socket.SOCK_STREAM):
     """A port nobody listens on right now (bind to 0, read it, release it)."""
     s = socket.socket(socket.AF_INET, kind)

@@ -58,7 +58,8 @@ class Toy(ModemSim):
         self.urc("+TCLOSED")
 
     def on_network_drop(self, lost, conns):
-        self.urc("+TDROP")
+        if lost:
+            self.urc("+TDROP")
 
 
 @pytest.fixture

@@ -570,6 +570,14 @@ class ModemSim:
             self._inject_point()
         self._emit(data)
 
+    def urc_in_next_reply(self, line, max_ms=60000):
+        """A URC that comes out inside the next command's reply (before its echo,
+        between lines, or at the latest just before its final result); released on
+        its own after max_ms if the host stays silent."""
+        self.log("<- urc (held) %r" % (line,))
+        self._held.append(b"\r\n" + self._b(line) + b"\r\n")
+        self.after(max_ms, self._flush_held)
+
     def _final_result(self, line):
         if self._capture is None and self.faults.delay:
             lo, hi = self.faults.delay
@@ -1098,9 +1106,10 @@ class ModemSim:
         if fun == 1:
             self.start_registration()
         else:
+            # radio off: registration and every PDP context go, with the dialect's
+            # URCs (on_network_drop)
             self.set_reg(0)
-            self.contexts.clear()
-            self.net.close_all()
+            self.network_drop()
 
     @command("+CCLK")
     def at_cclk(self, c):

@@ -1,0 +1,650 @@
+"""SIMCom SIM7080G / SIM7070G / SIM7000 personality: the AT+CA* TCP/UDP family.
+
+Source: /work/shared/manuals/simcom-sim7080-ca-tcpip.txt ("AT Commands for TCP/UDP
+Application", sections C1801-C1811; cited below as "manual C18xx"). That document is a
+web copy: it has no worked examples, a few typos (AT+CASERVER without '=', typographic
+quotes) and it is silent on the PDP commands. Where it is silent or differs from what the
+modules are publicly known to send, we follow the module and say so next to the code;
+the manual's form stays available as an option.
+
+Options (sim(opts={...}) or --opt key=value):
+  carecv_form   "real" (default): `+CARECV: <recvlen>,<data>` with the payload right
+                after the comma on the same line, `+CARECV: 0` when empty. This is what
+                SIM7070/SIM7080 firmware sends (public drivers parse exactly this).
+                "manual": `+CARECV: <cid>,<recvlen>` then the data on the next line
+                (manual C1806).
+  casend_form   "real" (default): prompt `>` (see `prompt`), data, `OK` - what drivers
+                for the module wait for. "manual": `+CASEND: <cid>,<datalen>` instead of
+                the prompt, then `OK` and `+CASEND: <cid>,<result>,<sendlen>` after the
+                data (manual C1805).
+  app_pdp_cid   True (default, SIM7070/7080): `+APP PDP: 0,ACTIVE`.
+                False (SIM7000 firmware): `+APP PDP: ACTIVE`, no context id.
+  close_discards  False (default). True: when the peer closes with data still
+                unread, report `+CADATAIND` and `+CASTATE: <cid>,0` back to back and drop
+                the unread data (seen on real modules when a server sends and closes).
+  async_result_in_reply  False. True: the ASYNCOPEN result URC is held back and
+                appears inside the next, unrelated reply (between its echo and result).
+  connect_ms    0. Delay before the CAOPEN result is reported (sync: the whole reply
+                waits; async: the URC comes this much after OK). Real networks: 1-60 s.
+  prompt        "\\r\\n> " data-mode prompt bytes for the real CASEND form.
+  max_recv      1460. Largest payload one AT+CARECV returns.
+"""
+from .core import ModemSim, command, NetError
+
+NCID = 13  # manual C1801 leaves the range open; SIM7080 firmware accepts cid 0-12
+NPDP = 4  # AT+CNACT contexts 0-3 (SIM7080 series AT manual, AT+CNACT)
+MAX_SEND = 1460  # largest AT+CASEND length accepted (module buffer, one TCP segment)
+
+# manual C1803 <result> codes used here
+R_OK, R_SOCKET, R_PARAM, R_BADIP, R_NOTSUP = 0, 1, 4, 6, 7
+R_BIND, R_LISTEN, R_RESOLVE, R_NONET, R_REFUSED, R_FAILED = 12, 13, 20, 21, 23, 27
+
+
+class Link:
+    """One AT+CA* connection id."""
+
+    def __init__(self, cid, ctype, server, port, pdp=0):
+        self.cid = cid
+        self.ctype = ctype  # "TCP" / "UDP"
+        self.server = server
+        self.port = port
+        self.pdp = pdp
+        self.conn = None
+        self.listener = False
+        self.state = 1  # manual C1808: 0 closed, 1 connected, 2 listening
+        self.armed = True  # next arrival raises +CADATAIND
+        self.open_timer = None
+
+    @property
+    def rx(self):
+        return self.conn.rx if self.conn is not None else bytearray()
+
+
+class Sim7080(ModemSim):
+    name = "sim7080"
+    manufacturer = "SIMCOM INCORPORATED"
+    model = "SIMCOM_SIM7080G"
+    revision = "Revision:1951B04SIM7080"
+    imei = "869951030012345"
+    act = 7  # CAT-M1 reports E-UTRAN; NB-IoT would be 9
+    ip = "10.94.36.44"
+    default_cmee = 0
+    noise_urcs = ('+CPSMSTATUS: "EXIT PSM"', "DST: 0", '*PSUTTZ: 24/01/01,12:00:00",+00,0',
+                  "+CGEV: NW MODIFY 0,0")
+    defaults = {
+        "carecv_form": "real",
+        "casend_form": "real",
+        "app_pdp_cid": True,
+        "close_discards": False,
+        "async_result_in_reply": False,
+        "connect_ms": 0,
+        "prompt": "\r\n> ",
+        "max_recv": 1460,
+    }
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.prompt = self.opts["prompt"].encode("latin-1")
+
+    def reset_state(self):
+        super().reset_state()
+        self.links = {}  # cid -> Link
+        self.cur_cid = None  # AT+CACID
+        self.sslcfg = {}  # cid -> {key: value} (AT+CASSLCFG)
+        self.cacfg = {"TRANSWAITTM": "2", "TRANSPKTSIZE": "1024", "ASYNCOPEN": "0",
+                      "KEEPALIVE": "0", "ATOCLOSE": "0", "ACCEPTNUM": "1"}
+        self.pdp_active = {}  # pdp index -> ip
+        self.cncfg = {}
+        self.switch_mode = 0
+
+    def banner_lines(self):
+        # SIM7080G power-on output; the PIN line depends on the SIM.
+        if self.sim_state == "absent":
+            return ["RDY", "+CFUN: 1", "+CPIN: NOT INSERTED"]
+        lines = ["RDY", "+CFUN: 1", self.cpin_line()]
+        if self.pin_ok:
+            lines.append("SMS Ready")
+        return lines
+
+    def after_unlock(self):
+        self.urc("SMS Ready", hold=False)
+
+    def ati_lines(self):
+        return ["Manufacturer: " + self.manufacturer, "Model: " + self.model,
+                "Revision: " + self.revision.split(":", 1)[1], "IMEI: " + self.imei]
+
+    @command("I")
+    def at_i(self, c):
+        self.answer(*self.ati_lines())
+
+    # ---------------------------------------------------------------- helpers
+    def _app_pdp(self, pdp, state):
+        if self.opts["app_pdp_cid"]:
+            self.urc("+APP PDP: %d,%s" % (pdp, state))
+        else:
+            self.urc("+APP PDP: %s" % state)  # SIM7000 firmware prints no context id
+
+    def _cid(self, c, i=0):
+        cid = c.int(i)
+        if not 0 <= cid < NCID:
+            raise ValueError("cid")
+        return cid
+
+    def _free_cid(self):
+        for cid in range(NCID):
+            if cid not in self.links:
+                return cid
+        return None
+
+    def _close_link(self, link):
+        if link.open_timer:
+            link.open_timer.cancel()
+        if link.conn is not None:
+            link.conn.close()
+        self.links.pop(link.cid, None)
+
+    # ---------------------------------------------------------------- PDP (AT+CNACT)
+    # The CA manual assumes a context activated with AT+CNACT (SIM7080 series AT
+    # manual): AT+CNACT=<pdpidx>,<action> -> OK, then "+APP PDP: <pdpidx>,ACTIVE".
+    @command("+CNACT")
+    def at_cnact(self, c):
+        if c.kind == "test":
+            return self.answer("+CNACT: (0-3),(0-2)")
+        if c.kind == "read":
+            lines = ['+CNACT: %d,%d,"%s"' % (i, 1 if i in self.pdp_active else 0,
+                                             self.pdp_active.get(i, "0.0.0.0"))
+                     for i in range(NPDP)]
+            return self.answer(*lines)
+        if c.kind != "set":
+            return self.error()
+        pdp, action = c.int(0), c.int(1)
+        if not 0 <= pdp < NPDP or action not in (0, 1, 2):
+            return self.error()
+        if action in (1, 2):
+            # real modules: activating an active context, or without service -> ERROR
+            if pdp in self.pdp_active or not self.registered:
+                return self.error()
+            ip = self.ip if pdp == 0 else "10.94.36.%d" % (44 + pdp)
+            self.pdp_active[pdp] = ip
+            self.context_up(pdp, ip)
+            self.ok()
+            self._app_pdp(pdp, "ACTIVE")
+        else:
+            if pdp not in self.pdp_active:
+                return self.error()
+            del self.pdp_active[pdp]
+            self.context_down(pdp)
+            for link in list(self.links.values()):
+                if link.pdp == pdp:
+                    self._close_link(link)
+            self.ok()
+            self._app_pdp(pdp, "DEACTIVE")
+
+    @command("+CNCFG")
+    def at_cncfg(self, c):
+        if c.kind == "test":
+            return self.answer('+CNCFG: (0-3),(0-3),"APN","USERNAME","PASSWORD",(0-3)')
+        if c.kind == "read":
+            return self.answer(*['+CNCFG: %d,%s' % (k, v) for k, v in sorted(self.cncfg.items())]
+                               or ['+CNCFG: 0,1,"","","",0'])
+        if c.kind == "set":
+            self.cncfg[c.int(0)] = ",".join(
+                '"%s"' % a if q else a for a, q in zip(c.args[1:], c.quoted[1:]))
+            return self.ok()
+        self.error()
+
+    def on_network_drop(self, lost, conns):
+        # The module reports the lost bearer with its own URC, and each open
+        # connection as closed by "internal error" (manual C1808 state 0).
+        for pdp in sorted(self.pdp_active):
+            self._app_pdp(pdp, "DEACTIVE")
+        self.pdp_active.clear()
+        for link in sorted(self.links.values(), key=lambda l: l.cid):
+            if link.state:
+                self.urc("+CASTATE: %d,0" % link.cid)
+            link.state = 0
+            if link.open_timer:
+                link.open_timer.cancel()
+            link.conn = None
+        self.links.clear()
+
+    # ---------------------------------------------------------------- C1801 CACID
+    @command("+CACID")
+    def at_cacid(self, c):
+        if c.kind == "test":
+            return self.answer("+CACID: (0-%d)" % (NCID - 1))
+        if c.kind == "read":
+            if self.cur_cid is None:
+                return self.ok()
+            return self.answer("+CACID: %d" % self.cur_cid)
+        if c.kind == "set":
+            self.cur_cid = self._cid(c)
+            return self.ok()
+        self.error()
+
+    # ---------------------------------------------------------------- C1802 CASSLCFG
+    SSL_KEYS = ("cacert", "clientcert", "psktable", "timeout", "ssl", "crindex",
+                "localport", "protocol")
+
+    @command("+CASSLCFG")
+    def at_casslcfg(self, c):
+        rng = "(0-%d)" % (NCID - 1)
+        if c.kind == "test":
+            return self.answer(
+                '+CASSLCFG: %s,"cacert",<caname>' % rng,
+                '+CASSLCFG: %s,"clientcert",<certname>' % rng,
+                '+CASSLCFG: %s,"psktable",<pskname>' % rng,
+                '+CASSLCFG: %s,"timeout",(0-65535)' % rng,
+                '+CASSLCFG: %s,"ssl",(0,1)' % rng,
+                '+CASSLCFG: %s,"crindex",(0,5)' % rng,
+                '+CASSLCFG: %s,"localport",(0-65536)' % rng,
+                '+CASSLCFG: %s,"protocol",(0,1)' % rng)
+        if c.kind == "read":
+            # manual C1802: only for the cid chosen with AT+CACID
+            if self.cur_cid is None:
+                return self.ok()
+            cfg = self._ssl(self.cur_cid)
+            return self.answer("+CASSLCFG: %d" % self.cur_cid,
+                               *["%s:%s" % (k, cfg[k]) for k in self.SSL_KEYS])
+        if c.kind != "set" or len(c) < 3:
+            return self.error()
+        cid = self._cid(c)
+        key = c.str(1).lower()
+        if key not in self.SSL_KEYS:
+            return self.error()
+        val = c.str(2)
+        if key in ("timeout", "ssl", "crindex", "localport", "protocol"):
+            n = int(val)
+            lim = {"timeout": 65535, "ssl": 1, "crindex": 5, "localport": 65536,
+                   "protocol": 1}[key]
+            if not 0 <= n <= lim:
+                return self.error()
+            val = str(n)
+        elif len(val) > 64:
+            return self.error()
+        self._ssl(cid)[key] = val
+        self.ok()
+
+    def _ssl(self, cid):
+        return self.sslcfg.setdefault(cid, {"cacert": "", "clientcert": "", "psktable": "",
+                                            "timeout": "60", "ssl": "0", "crindex": "0",
+                                            "localport": "0", "protocol": "0"})
+
+    # ---------------------------------------------------------------- C1803 CAOPEN
+    @command("+CAOPEN")
+    def at_caopen(self, c):
+        if c.kind == "test":
+            return self.answer("+CAOPEN: (0-%d),<server>,(1-65535)" % (NCID - 1))
+        if c.kind == "read":
+            if self.cur_cid is None:
+                return self.ok()
+            link = self.links.get(self.cur_cid)
+            if link is None or link.listener:
+                return self.ok()
+            # strings quoted as the module quotes string parameters (manual: "String type")
+            return self.answer('+CAOPEN: %d,"%s","%s",%d' % (link.cid, link.ctype,
+                                                            link.server, link.port))
+        if c.kind != "set":
+            return self.error()
+        # Argument forms:
+        #   manual C1803:  <cid>[,<conn_type>],<server>,<port>
+        #   SIM7070/7080 firmware: <cid>,<pdp_index>,<conn_type>,<server>,<port>[,<recv_mode>]
+        n = len(c)
+        cid = self._cid(c)
+        pdp = 0
+        if n >= 5:
+            pdp = c.int(1)
+            ctype, server, port = c.str(2), c.str(3), c.int(4)
+            if n > 5 and c.int(5) != 0:
+                # recv_mode 1 (direct push) is not simulated: say so instead of lying
+                return self._open_result(cid, R_NOTSUP)
+        elif n == 4:
+            ctype, server, port = c.str(1), c.str(2), c.int(3)
+        elif n == 3:
+            ctype, server, port = "TCP", c.str(1), c.int(2)
+        else:
+            return self.error()
+        ctype = ctype.upper()
+        if ctype not in ("TCP", "UDP") or not 1 <= port <= 65535 or not 0 <= pdp < NPDP:
+            return self._open_result(cid, R_PARAM)
+        if cid in self.links:
+            # the id is taken: the firmware answers with a result code, not ERROR
+            return self._open_result(cid, R_PARAM)
+        if pdp not in self.pdp_active:
+            return self._open_result(cid, R_NONET)
+        result, conn = self._connect(ctype, server, port)
+        link = None
+        if result == R_OK:
+            link = Link(cid, ctype, server, port, pdp)
+            link.conn = conn
+            conn.tag = cid
+            self.links[cid] = link
+        self._open_result(cid, result, link)
+
+    def _connect(self, ctype, server, port):
+        try:
+            if ctype == "TCP":
+                conn = self.net.open_tcp(server, port)
+            else:
+                conn = self.net.open_udp(server, port)
+        except NetError as e:
+            return {"resolve": R_RESOLVE, "refused": R_REFUSED, "notloopback": R_FAILED,
+                    "timeout": R_FAILED, "bind": R_BIND}.get(e.kind, R_SOCKET), None
+        return R_OK, conn
+
+    def _open_result(self, cid, result, link=None):
+        """Report a CAOPEN result in the sync or ASYNCOPEN form (manual C1803)."""
+        line = "+CAOPEN: %d,%d" % (cid, result)
+        delay = int(self.opts["connect_ms"])
+        if self.cacfg.get("ASYNCOPEN") == "1":
+            # "Otherwise: OK, then +CAOPEN: <cid>,<result>"
+            self.ok()
+            if link is not None:
+                link.state = 0  # not usable before the result is out
+
+            def report():
+                if link is not None:
+                    link.open_timer = None
+                    if self.links.get(cid) is not link:
+                        return
+                    link.state = 1
+                if self.opts["async_result_in_reply"]:
+                    self.urc_in_next_reply(line)
+                else:
+                    self.urc(line)
+                if link is not None and link.rx:
+                    self._data_ind(link)
+            t = self.after(delay, report)
+            if link is not None:
+                link.open_timer = t
+            return
+        if delay:
+            def late():
+                self.reply(line)
+                self.ok()
+            self.after(delay, late)
+            return
+        self.reply(line)
+        self.ok()
+
+    # ---------------------------------------------------------------- C1804 CASERVER
+    @command("+CASERVER")
+    def at_caserver(self, c):
+        if c.kind == "test":
+            return self.answer('+CASERVER: (0-%d),("TCP","TCP6","UDP","UDP6"),(1-65535)'
+                               % (NCID - 1))
+        if c.kind == "read":
+            lines = ['+CASERVER: %d,"%s",%d' % (l.cid, l.ctype, l.port)
+                     for l in sorted(self.links.values(), key=lambda l: l.cid) if l.listener]
+            return self.answer(*lines)
+        if c.kind != "set":
+            return self.error()
+        # manual C1804: <cid>,<conn_type>,<port>; SIM7080 firmware adds <pdp_index>
+        # after <cid>. (The manual's "AT+CASERVER<cid>,..." lacks the '=': a typo of
+        # the web copy; the module needs the '=' like every write command.)
+        cid = self._cid(c)
+        if len(c) >= 4:
+            pdp, ctype, port = c.int(1), c.str(2).upper(), c.int(3)
+        elif len(c) == 3:
+            pdp, ctype, port = 0, c.str(1).upper(), c.int(2)
+        else:
+            return self.error()
+        if ctype not in ("TCP", "TCP6", "UDP", "UDP6") or not 0 <= port <= 65535:
+            return self.answer("+CASERVER: %d,%d" % (cid, R_PARAM))
+        if ctype != "TCP":
+            return self.answer("+CASERVER: %d,%d" % (cid, R_NOTSUP))  # TCP only simulated
+        if cid in self.links:
+            return self.answer("+CASERVER: %d,%d" % (cid, R_PARAM))
+        if pdp not in self.pdp_active:
+            return self.answer("+CASERVER: %d,%d" % (cid, R_NONET))
+        try:
+            conn = self.net.listen_tcp(port)
+        except NetError:
+            return self.answer("+CASERVER: %d,%d" % (cid, R_BIND))
+        link = Link(cid, ctype, "0.0.0.0", conn.local_port, pdp)
+        link.conn = conn
+        link.listener = True
+        link.state = 2
+        conn.tag = cid
+        self.links[cid] = link
+        self.answer("+CASERVER: %d,%d" % (cid, R_OK))
+
+    def net_accept(self, listener, conn):
+        server = self.links.get(listener.tag)
+        cid = self._free_cid()
+        if server is None or cid is None:
+            return False
+        link = Link(cid, "TCP", conn.peer[0], conn.peer[1], server.pdp)
+        link.conn = conn
+        conn.tag = cid
+        self.links[cid] = link
+        # manual C1804 NOTE: +CANEW: <server_cid>,<client_cid>,<client_ip>,<client_port>
+        self.urc("+CANEW: %d,%d,%s,%d" % (server.cid, cid, conn.peer[0], conn.peer[1]))
+        return True
+
+    # ---------------------------------------------------------------- C1805 CASEND
+    @command("+CASEND")
+    def at_casend(self, c):
+        if c.kind == "test":
+            return self.answer("+CASEND: (0-%d),(1-%d),(1-10000)" % (NCID - 1, MAX_SEND))
+        if c.kind != "set":
+            return self.error()
+        cid = self._cid(c)
+        link = self.links.get(cid)
+        if len(c) == 1:
+            # W) AT+CASEND=<cid> -> +CASEND: <leftsize>
+            if link is None or link.listener:
+                return self.error()
+            return self.answer("+CASEND: %d" % MAX_SEND)
+        n = c.int(1)
+        inputtime = c.int(2, 5000)  # manual C1805: "The default inputtime is 5000ms"
+        # plain ERROR even with AT+CMEE=2: that is what the module prints here
+        if link is None or link.listener or link.state != 1 or link.conn is None \
+                or link.conn.peer_closed or not 1 <= n <= MAX_SEND:
+            return self.error()
+
+        def done(data, reason):
+            if reason != "len":
+                # input time ran out: the module drops the partial data
+                return self.error()
+            sent = link.conn.send(data) if link.conn is not None and link.conn.open else 0
+            if self.opts["casend_form"] == "manual":
+                self.ok()
+                self.urc("+CASEND: %d,%d,%d" % (cid, R_OK if sent == n else R_SOCKET, sent))
+            elif sent == n:
+                self.ok()
+            else:
+                self.error()
+
+        if self.opts["casend_form"] == "manual":
+            prompt = b"\r\n+CASEND: %d,%d\r\n" % (cid, n)
+        else:
+            prompt = self.prompt
+        self.collect(done, n=n, prompt=prompt, timeout_ms=inputtime)
+
+    # ---------------------------------------------------------------- C1806 CARECV
+    @command("+CARECV")
+    def at_carecv(self, c):
+        if c.kind == "test":
+            return self.answer("+CARECV: (0-%d),(1-%d)" % (NCID - 1, self.opts["max_recv"]))
+        if c.kind != "set" or len(c) < 2:
+            return self.error()
+        cid = self._cid(c)
+        want = c.int(1)
+        link = self.links.get(cid)
+        if link is None or link.listener or want < 1:
+            return self.error()
+        data = link.conn.read(min(want, self.opts["max_recv"])) if link.conn else b""
+        link.armed = True  # a read re-arms +CADATAIND for later arrivals
+        if self.opts["carecv_form"] == "manual":
+            self.reply("+CARECV: %d,%d" % (cid, len(data)))
+            if data:
+                self.raw(data + b"\r\n")
+        elif data:
+            # real form: payload straight after the comma, any bytes, then CR LF
+            self.raw(b"\r\n+CARECV: %d," % len(data) + data + b"\r\n")
+        else:
+            self.reply("+CARECV: 0")
+        self.ok()
+
+    def _data_ind(self, link):
+        if link.armed and link.state == 1:
+            link.armed = False
+            self.urc("+CADATAIND: %d" % link.cid)
+
+    def net_data(self, conn, data):
+        conn.rx += data
+        link = self.links.get(conn.tag)
+        if link is not None and link.conn is conn:
+            # manual C1803 note: "if module receives data, it will report +CADATAIND"
+            self._data_ind(link)
+
+    def net_overflow(self, conn, lost):
+        # The CA manual does not describe a full receive buffer. The module's stack
+        # keeps what fits and the excess is lost; nothing is reported.
+        self.log("-- cid %s receive buffer full, %d bytes lost" % (conn.tag, lost))
+
+    def net_closed(self, conn):
+        link = self.links.get(conn.tag)
+        if link is None or link.conn is not conn:
+            return
+        if self.opts["close_discards"] and len(conn.rx):
+            # seen on real modules: both URCs back to back, unread data gone
+            if link.armed:
+                self.urc("+CADATAIND: %d" % link.cid)
+            self.urc("+CASTATE: %d,0" % link.cid)
+            conn.rx.clear()
+        else:
+            # manual C1808 URC: "If the remote connection is disconnected"
+            self.urc("+CASTATE: %d,0" % link.cid)
+        link.state = 0
+
+    # ---------------------------------------------------------------- C1807 CAACK
+    @command("+CAACK")
+    def at_caack(self, c):
+        if c.kind == "test":
+            return self.answer("+CAACK: (0-%d)" % (NCID - 1))
+        if c.kind != "set":
+            return self.error()
+        link = self.links.get(self._cid(c))
+        if link is None or link.conn is None:
+            return self.error()
+        # loopback acknowledges at once: nothing is ever left unacknowledged
+        self.answer("+CAACK: %d,0" % link.conn.tx_total)
+
+    # ---------------------------------------------------------------- C1808 CASTATE
+    @command("+CASTATE")
+    def at_castate(self, c):
+        if c.kind == "test":
+            return self.ok()
+        if c.kind != "read":
+            return self.error()
+        lines = ["+CASTATE: %d,%d" % (l.cid, l.state)
+                 for l in sorted(self.links.values(), key=lambda l: l.cid)]
+        self.answer(*lines)
+
+    # ---------------------------------------------------------------- C1809 CACLOSE
+    @command("+CACLOSE")
+    def at_caclose(self, c):
+        if c.kind == "test":
+            return self.answer("+CACLOSE: (0-%d)" % (NCID - 1))
+        if c.kind != "set":
+            return self.error()
+        link = self.links.get(self._cid(c))
+        if link is None:
+            return self.error()
+        self._close_link(link)
+        self.ok()
+
+    # ---------------------------------------------------------------- C1810 CACFG
+    CACFG_KEYS = ("TRANSWAITTM", "TRANSPKTSIZE", "SACK", "MSS", "ACKDELAY", "TCPIRT",
+                  "MAXRXT", "TCPOT", "KEEPALIVE", "TCP_NODELAY", "LINGER", "SNDBUF",
+                  "RCVBUF", "ATOCLOSE", "ACCEPTNUM", "ASYNCOPEN", "TIMEOUT", "LOCALPORT",
+                  "REMOTEADDR")
+
+    @command("+CACFG")
+    def at_cacfg(self, c):
+        if c.kind == "test":
+            return self.answer('+CACFG: "TRANSWAITTM",(0-10)',
+                               '+CACFG: "TRANSPKTSIZE",(1-1460)',
+                               '+CACFG: "KEEPALIVE",(0,1),(1-7200),(1-600),(1-9)',
+                               '+CACFG: "ATOCLOSE",(0,1),(1-65535)',
+                               '+CACFG: "ACCEPTNUM",(1-12)',
+                               '+CACFG: "ASYNCOPEN",(0,1)')
+        if c.kind == "read":
+            # manual C1810 R): the two transparent-mode values first, then the rest
+            lines = ["+CACFG:",
+                     "+TRANSWAITTM: %s" % self.cacfg["TRANSWAITTM"],
+                     "+TRANSPKTSIZE: %s" % self.cacfg["TRANSPKTSIZE"]]
+            for k in ("KEEPALIVE", "ATOCLOSE", "ACCEPTNUM", "ASYNCOPEN"):
+                lines.append('+CACFG: "%s",%s' % (k, self.cacfg[k]))
+            return self.answer(*lines)
+        if c.kind != "set" or len(c) < 2:
+            return self.error()
+        # (the manual's typographic quotes are an artefact of its web copy: the
+        # module takes plain double quotes, which split_args already removed)
+        key = c.str(0).upper()
+        if key not in self.CACFG_KEYS:
+            return self.error()
+        vals = c.args[1:]
+        if key == "ASYNCOPEN" and vals[0] not in ("0", "1"):
+            return self.error()
+        for v in vals:
+            if key not in ("REMOTEADDR",) and v and not v.isdigit():
+                return self.error()
+        self.cacfg[key] = ",".join(vals)
+        self.ok()
+
+    # ---------------------------------------------------------------- C1811 CASWITCH
+    @command("+CASWITCH")
+    def at_caswitch(self, c):
+        if c.kind == "test":
+            return self.answer("+CASWITCH: (0-1),(0,1)")
+        if c.kind == "read":
+            return self.answer("+CASWITCH: 0,%d" % self.switch_mode)
+        if c.kind != "set":
+            return self.error()
+        # transparent mode is not simulated: non-transparent is accepted, 1 -> ERROR
+        if c.int(1) == 0:
+            return self.ok()
+        self.error()
+
+    # ---------------------------------------------------------------- extras drivers use
+    @command("+CDNSGIP")
+    def at_cdnsgip(self, c):
+        # SIM7080 AT manual: AT+CDNSGIP=<domain>[,<retry>,<timeout>] -> OK, then
+        # +CDNSGIP: 1,"<domain>","<ip>" or +CDNSGIP: 0,<err> (8: DNS common error).
+        # Resolution uses the simulator's host table only.
+        if c.kind == "test":
+            return self.ok()
+        if c.kind != "set":
+            return self.error()
+        name = c.str(0)
+        if not self.pdp_active:
+            return self.error()
+        self.ok()
+        try:
+            ip = self.net.resolve(name)
+        except NetError:
+            return self.urc("+CDNSGIP: 0,8")
+        self.urc('+CDNSGIP: 1,"%s","%s"' % (name, ip))
+
+    @command("+CPSI")
+    def at_cpsi(self, c):
+        if c.kind == "test":
+            return self.ok()
+        if not self.registered:
+            return self.answer("+CPSI: NO SERVICE,Online")
+        self.answer("+CPSI: LTE CAT-M1,Online,001-01,0x1A2B,27447553,101,EUTRAN-BAND20,"
+                    "6300,5,5,-9,-88,-61,14")
+
+    @command("+CNMP", "+CMNB", "+CBANDCFG", "+CPSMS", "+CEDRXS", "+CSCLK", "+CSSLCFG",
+             "+CGNAPN", "+CNETLIGHT", "+CLTS", "+IPR", "+IFC")
+    def at_accept(self, c):
+        # configuration commands drivers send during set-up: accepted, not modelled
+        if c.kind == "read" and c.name == "+CGNAPN":
+            return self.answer('+CGNAPN: 1,"%s"' % self.cgdcont.get(1, ("IP", ""))[1])
+        self.ok()
+
+
+PERSONALITY = Sim7080
