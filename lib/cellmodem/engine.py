@@ -80,6 +80,12 @@ class Engine:
         self.remove_urc(prefix)
         self._inline.append((prefix, bytes(terminator[:1]), callback))
 
+    def _urc_for(self, prefix):
+        for p, callback in self._urcs:
+            if p == prefix:
+                return callback
+        return None
+
     def remove_urc(self, prefix):
         for table in (self._urcs, self._inline):
             for i in range(len(table)):

@@ -44,3 +44,16 @@ class ATLineTooLong(ModemError):
 
 class ATBusy(ModemError):
     """A command was started while another one is still in flight."""
+
+
+class SIMError(ModemError):
+    """The SIM is missing, locked or refused the PIN. .state is "SIM PIN", "SIM PUK",
+    "NOT INSERTED", ... as the modem said it."""
+
+    def __init__(self, state, msg=None):
+        self.state = state
+        super().__init__(msg or "SIM not ready: %s" % state)
+
+
+class NetworkError(ModemError):
+    """Registration denied or not reached in time, or the data context failed."""

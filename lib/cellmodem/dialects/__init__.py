@@ -1,0 +1,35 @@
+"""The command families cellmodem speaks, and how to tell them apart.
+
+Each dialect is one small module (sim7080, sim7600, quectel, yuge) holding its
+tables (command templates, URC prefixes, limits, timeouts) and the few hooks that
+differ. Only the chosen one is imported.
+Usage: cls = dialects.load(dialects.detect("SIMCOM_SIM7080G"))
+"""
+
+NAMES = ("sim7080", "sim7600", "quectel", "yuge")
+
+# Substrings of AT+CGMM / ATI answers, per family (upper case).
+_DETECT = (
+    ("sim7080", ("SIM7080", "SIM7070", "SIM7000", "SIM7090")),
+    ("sim7600", ("SIM7600", "SIM7500", "SIM7612", "SIM7670", "A7600", "A7670", "A7608")),
+    ("quectel", ("QUECTEL", "BG95", "BG96", "BG77", "EC2", "EG9", "EG2", "UG9")),
+    ("yuge", ("YUGE", "YUGA", "EC716", "YM310", "YM")),
+)
+
+
+def detect(text):
+    """The dialect name whose model names appear in text, or None."""
+    up = text.upper()
+    for name, models in _DETECT:
+        for m in models:
+            if m in up:
+                return name
+    return None
+
+
+def load(name):
+    """The dialect class for name; ValueError for a name not in NAMES."""
+    if name not in NAMES:
+        raise ValueError("unknown dialect %r; known: %s" % (name, ", ".join(NAMES)))
+    mod = __import__("cellmodem.dialects." + name, None, None, ("DIALECT",))
+    return mod.DIALECT

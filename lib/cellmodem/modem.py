@@ -1,0 +1,242 @@
+"""The modem: synchronisation, identity, SIM, signal, registration and the data link.
+
+The parts common to every 3GPP module live here; what differs per command family
+(how the data context is brought up, its URCs and limits) comes from the dialect
+module chosen by name or detected from the model.
+
+Usage:
+    from cellmodem.modem import Modem
+    modem = Modem(uart, dialect="auto")
+    ip = modem.connect(apn="internet")
+"""
+from cellmodem.at import AT
+from cellmodem.compat import ticks_ms, ticks_diff, ticks_add, sleep_ms
+from cellmodem.errors import ATError, ATTimeout, ModemError, SIMError, NetworkError
+from cellmodem.validate import at_string
+from cellmodem import dialects
+
+# 3GPP 27.007 7.2/10.1.19/10.1.22 registration <stat>
+REG_STAT = ("not registered", "registered, home", "searching", "denied", "unknown",
+            "registered, roaming")
+_REG_URCS = (b"+CREG:", b"+CGREG:", b"+CEREG:")
+
+
+class Modem:
+    """A cellular modem on a port (machine.UART, open_serial(), FakeUART).
+
+    dialect: "auto" (detected from AT+CGMM / ATI) or one of dialects.NAMES.
+    rxbuf: receive buffer bytes (the longest line the modem may send).
+    idle: callback() run while any call waits, e.g. to feed a watchdog.
+    sync_timeout: ms to wait for the module to answer AT (it may still be booting).
+    Raises ATTimeout if the module never answers, ValueError for an unknown dialect.
+    """
+
+    def __init__(self, port, dialect="auto", rxbuf=1536, idle=None, sync_timeout=15000):
+        self.at = AT(port, rxbuf=rxbuf, idle=idle)
+        self.reg = {}  # "+CEREG" -> last stat seen, from URCs and queries
+        self.ip = None
+        self.on_link_lost = None  # callback(reason) when the data link drops
+        for prefix in _REG_URCS:
+            self.at.urc(prefix, self._on_reg_urc)
+        self.sync(sync_timeout)
+        if dialect == "auto":
+            dialect = self.detect()
+        self.dialect = dialects.load(dialect)(self)
+
+    # ---- bring-up ----
+    def sync(self, timeout=15000):
+        """Send AT until the module answers OK (it may be booting or echoing), then
+        turn echo off and errors verbose. Raises ATTimeout after timeout ms."""
+        at = self.at
+        deadline = ticks_add(ticks_ms(), timeout)
+        while True:
+            try:
+                at.command("AT", timeout=500)
+                break
+            except (ATTimeout, ATError):
+                if ticks_diff(deadline, ticks_ms()) <= 0:
+                    raise ATTimeout("AT", timeout, "answer from the module")
+                sleep_ms(100)
+        at.command("ATE0")
+        at.command("AT+CMEE=2")
+
+    def detect(self):
+        """The dialect name for this module, from AT+CGMM (then ATI)."""
+        for cmd in ("AT+CGMM", "ATI"):
+            try:
+                text = " ".join(l.decode() for l in self.at.command(cmd))
+            except ATError:
+                continue
+            name = dialects.detect(text)
+            if name:
+                return name
+        raise ValueError("cannot tell the modem's command family from %r; pass dialect=" % text)
+
+    # ---- identity ----
+    def _one(self, cmd, prefix=None):
+        lines = self.at.command(cmd)
+        for l in lines:
+            s = l.decode().strip()
+            if prefix and s.startswith(prefix):
+                s = s[len(prefix):].strip()
+            if s:
+                return s.strip('"')
+        raise ModemError("%s gave no answer line" % cmd)
+
+    def imei(self):
+        return self._one("AT+CGSN", "+CGSN:")
+
+    def imsi(self):
+        return self._one("AT+CIMI", "+CIMI:")
+
+    def iccid(self):
+        cmd, prefix = self.dialect.ICCID
+        return self._one(cmd, prefix)
+
+    def model(self):
+        return self._one("AT+CGMM", "+CGMM:")
+
+    def manufacturer(self):
+        return self._one("AT+CGMI", "+CGMI:")
+
+    def firmware(self):
+        s = self._one("AT+CGMR", "+CGMR:")
+        return s[9:].strip() if s.startswith("Revision:") else s
+
+    # ---- SIM ----
+    def sim_state(self):
+        """"READY", "SIM PIN", "SIM PUK", ... or "NOT INSERTED" (CME 10)."""
+        try:
+            return self._one("AT+CPIN?", "+CPIN:")
+        except ATError as e:
+            if e.code == 10 or "not inserted" in e.text.lower():
+                return "NOT INSERTED"
+            raise
+
+    def unlock(self, pin):
+        """Enter the SIM PIN if the SIM asks for one. Raises SIMError on a wrong PIN."""
+        pin = at_string(pin, "PIN", 8, empty=False)
+        if not pin.isdigit():
+            raise ValueError("PIN must be digits")
+        state = self.sim_state()
+        if state == "READY":
+            return
+        if state != "SIM PIN":
+            raise SIMError(state)
+        try:
+            self.at.command('AT+CPIN="%s"' % pin)
+        except ATError as e:
+            raise SIMError("SIM PIN", "SIM refused the PIN: %s" % e)
+        self._wait_sim_ready(10000)
+
+    def _wait_sim_ready(self, timeout):
+        deadline = ticks_add(ticks_ms(), timeout)
+        while True:
+            state = self.sim_state()
+            if state == "READY":
+                return
+            if ticks_diff(deadline, ticks_ms()) <= 0:
+                raise SIMError(state)
+            self.at.poll(200)
+
+    # ---- signal and network ----
+    def signal(self):
+        """Received signal strength in dBm from AT+CSQ, or None if unknown (27.007 8.5)."""
+        rssi = self._csq()
+        if rssi == 99:
+            return None
+        return -113 + 2 * rssi
+
+    def _csq(self):
+        out = []
+        self.at.command("AT+CSQ", resp=b"+CSQ:", on_line=lambda l: out.append(l.int(0, 99)))
+        return out[0] if out else 99
+
+    def _on_reg_urc(self, line):
+        # URC form: "+CEREG: <stat>[,<tac>,...]" (27.007 10.1.22)
+        prefix = line.bytes()[:line.find(b":")]
+        self.reg[prefix.decode()] = line.int(0, 4)
+
+    def registration(self):
+        """Best registration stat over CREG/CGREG/CEREG (0-5, see REG_STAT), queried now."""
+        best = 0
+        for prefix in _REG_URCS:
+            cmd = "AT" + prefix[:-1].decode() + "?"
+            out = []
+            try:
+                self.at.command(cmd, resp=prefix, on_line=lambda l: out.append(l.int(1, 4)))
+            except ATError:
+                continue  # not every module has all three
+            if out:
+                self.reg[prefix[:-1].decode()] = out[0]
+                if out[0] in (1, 5):
+                    return out[0]
+                if out[0] == 3 or best == 0:
+                    best = out[0]
+        return best
+
+    def operator(self):
+        """The operator name from AT+COPS?, or None when not registered."""
+        lines = self.at.command("AT+COPS?", resp=b"+COPS:")
+        return _field_str(lines[0], 2) if lines else None
+
+    def network_time(self):
+        """The module's clock as the string of AT+CCLK? ("yy/MM/dd,hh:mm:ss+zz")."""
+        return self._one("AT+CCLK?", "+CCLK:")
+
+    def wait_registered(self, timeout=60000):
+        """Wait until registered (home or roaming). Raises NetworkError when the
+        network denies registration or timeout ms pass."""
+        deadline = ticks_add(ticks_ms(), timeout)
+        while True:
+            stat = self.registration()
+            if stat in (1, 5):
+                return stat
+            if stat == 3:
+                raise NetworkError("registration denied by the network")
+            if ticks_diff(deadline, ticks_ms()) <= 0:
+                raise NetworkError("not registered after %d ms (%s)" % (timeout, REG_STAT[stat]))
+            self.at.poll(500)
+
+    # ---- the data link ----
+    def connect(self, apn="", user=None, password=None, timeout=60000):
+        """Bring up the data context; returns the local IP address (str).
+
+        Waits for registration, then runs the dialect's activation. Raises ValueError
+        for a bad APN/user/password (nothing is sent), SIMError, NetworkError,
+        ATError with the modem's code when activation is refused."""
+        apn = at_string(apn, "APN", 63)
+        user = at_string(user or "", "user", 63)
+        password = at_string(password or "", "password", 63)
+        state = self.sim_state()
+        if state != "READY":
+            raise SIMError(state)
+        self.wait_registered(timeout)
+        self.ip = self.dialect.activate(apn, user, password, timeout)
+        return self.ip
+
+    def disconnect(self):
+        """Close every socket and deactivate the data context."""
+        self.dialect.deactivate()
+        self.ip = None
+
+    def isconnected(self):
+        return self.ip is not None and self.dialect.link_up
+
+    def ifconfig(self):
+        """(ip, None, None, None) like network.WLAN.ifconfig(); no netmask or DNS is known."""
+        return (self.ip or "0.0.0.0", None, None, None)
+
+    def link_lost(self, reason):
+        """Called by the dialect on a network-lost URC: marks the link down."""
+        self.ip = None
+        if self.on_link_lost:
+            self.on_link_lost(reason)
+
+
+def _field_str(line, n):
+    """n-th comma-separated field after the colon of a response line, unquoted."""
+    s = line.decode()
+    s = s[s.find(":") + 1:]
+    parts = s.split(",")
+    return parts[n].strip().strip('"') if n < len(parts) else None
