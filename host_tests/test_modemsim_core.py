@@ -158,6 +158,17 @@ def test_data_mode_fixed_and_ctrlz(toy):
     at.cmd("AT+TSEND", until=b"> ")
     at.write(b"abc\x1b")
     assert at.wait_line("ERROR")
+    # CR LF after the command in one write: the LF is not payload ...
+    at.write(b"AT+TSEND=2\r\nab")
+    assert at.wait_line("+TSEND: ") == "+TSEND: 2"
+    assert sim.got == b"ab"
+    at.wait_line("OK")
+    # ... but data after the prompt may start with LF
+    at.cmd("AT+TSEND=2", until=b"> ")
+    at.write(b"\nb")
+    assert at.wait_line("+TSEND: ") == "+TSEND: 2"
+    assert sim.got == b"\nb"
+    at.wait_line("OK")
     # the command line after data mode is parsed normally
     at.cmd("AT+TSEND=2", until=b"> ")
     at.write(b"xyAT+CGMM\r")
@@ -302,3 +313,14 @@ def test_fixtures_tcp_udp_http(tcp_echo, udp_echo, http_server):
     assert len(body) == 200000 and body[251] == 0
     req = urllib.request.Request(base + "/echo", data=b"posted", method="POST")
     assert urllib.request.urlopen(req).read() == b"posted"
+
+
+def test_fixture_mosquitto(mosquitto):
+    # MQTT 3.1.1 CONNECT, clean session, keepalive 60, client id "t"; expect CONNACK 0
+    var = b"\x00\x04MQTT\x04\x02\x00\x3c"
+    pl = b"\x00\x01t"
+    pkt = b"\x10" + bytes([len(var) + len(pl)]) + var + pl
+    s = socket.create_connection(mosquitto, timeout=5)
+    s.sendall(pkt)
+    assert s.recv(4) == b"\x20\x02\x00\x00"
+    s.close()

@@ -21,6 +21,7 @@ random.Random, so a run with the same seed and the same host traffic is reproduc
 CPython only, standard library only.
 """
 import heapq
+import ipaddress
 import random
 import sys
 import threading
@@ -329,6 +330,9 @@ class ModemSim:
     ip = "10.0.0.2"
     prompt = b"\r\n> "
     default_cmee = 0
+    # A host that ends a command with CR LF: the LF right after the CR of a command
+    # that opened data mode (same write) is line noise, not the first payload byte.
+    swallow_lf = True
     # Harmless URCs used by the `urc=` fault; personalities put their own here.
     noise_urcs = ("+CTZV: +32,0",)
     garbage_lines = (b"\xff\xfe", b"+CPSI: NO SERVICE", b"\x00")
@@ -365,8 +369,10 @@ class ModemSim:
             faults = Faults(faults or ())
         self.faults = faults
         self.hosts = {"localhost": "127.0.0.1"}
-        if hosts:
-            self.hosts.update({k.lower(): v for k, v in hosts.items()})
+        for k, v in (hosts or {}).items():
+            if not ipaddress.IPv4Address(v).is_loopback:  # ValueError if not an address
+                raise ValueError("host %s=%s: the simulator only reaches 127.0.0.0/8" % (k, v))
+            self.hosts[k.lower()] = v
         self.baud = baud
         self.sim_state = sim
         self.pin = pin
@@ -413,6 +419,8 @@ class ModemSim:
         self._linebuf = bytearray()
         self._collector = None
         self._held = []
+        self._in_cmd = False
+        self._suppress_ok = False
 
     def log(self, msg):
         if self.verbose:
@@ -686,8 +694,10 @@ class ModemSim:
                 self._line(line)
                 if self._collector is not None:
                     rest = data[i + 1:]
-                    # the host may end the command with \r\n: that \n is not payload
-                    if b == 0x0D and rest[:1] == b"\n" and self.opts.get("eat_lf", True):
+                    # The host may end the command with \r\n in one write: that \n is
+                    # not payload. A \n in a later write is payload: a host that waited
+                    # for the prompt may well start its data with a line feed.
+                    if b == 0x0D and rest[:1] == b"\n" and self.swallow_lf:
                         rest = rest[1:]
                     return rest
             else:
