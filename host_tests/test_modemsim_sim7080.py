@@ -334,7 +334,8 @@ def test_udp_echo_64k(modem, udp_echo):
 
 def test_tcp_echo_chunked_output_and_echo_on(modem, tcp_echo):
     # chunk fault (random 1..7 byte pieces) plus FakeUART's own chunking, echo on
-    sim, uart, at = modem(echo=True, chunk=(1, 5, 9), faults=["chunk=1-7"], seed=5)
+    sim, uart, at = modem(echo=True, chunk=(1, 5, 9), faults=["chunk=1-7", "chunk-gap-ms=0.1"],
+                          seed=5)
     online(at)
     at.cmd('AT+CAOPEN=0,0,"TCP","127.0.0.1",%d' % tcp_echo[1])
     data = payload(8192, 3)

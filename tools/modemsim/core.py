@@ -139,7 +139,8 @@ class Faults:
     """Fault knobs. Each is off by default; parse() reads the CLI forms below.
 
     chunk=LO-HI      split every output write into random pieces of LO..HI bytes, with
-                     a short gap (chunk_gap_ms, default 1) between pieces
+                     a short gap between pieces
+    chunk-gap-ms=MS  that gap (default 1 ms; 0: none)
     urc=P            with probability P inject a noise URC between any two lines of
                      a response (between echo and result, between result lines)
     hold=P           with probability P hold back an asynchronous URC (timer or socket
