@@ -95,8 +95,9 @@ class FakeUART:
 
     def wait(self, ms):
         """Block up to ms milliseconds for input; True when some is waiting."""
-        if not self.any() and ms > 0:
-            sleep_ms(ms if ms < 2 else 1)
+        while self.any() <= 0 and ms > 0:  # another thread (the simulator) may feed us
+            sleep_ms(1)
+            ms -= 1
         return self.any() > 0
 
     def close(self):
