@@ -564,10 +564,11 @@ class Sim7600(ModemSim):
 
     def _cipopen_line(self, n):
         link = self.links.get(n)
-        if link is None or link.state != "open":
+        # A UDP link opened with only a local port has no remote to list: the 7600
+        # example (L1103) opens 1,"UDP",,,8080 and then lists "+CIPOPEN: 1"
+        if link is None or link.state != "open" or (link.ctype == "UDP" and not link.port):
             return "+CIPOPEN: %d" % n
-        # A7600 6.4.2/6.6: +CIPOPEN: 0,"TCP","<ip>",<port>,<index>; the UDP form with no
-        # remote given is not shown in either manual: empty address, port 0 (a guess)
+        # A7600 6.4.2/6.6: +CIPOPEN: 0,"TCP","<ip>",<port>,<index> (-1: client)
         return '+CIPOPEN: %d,"%s","%s",%d,%d' % (n, link.ctype, link.host, link.port,
                                                  link.server)
 
