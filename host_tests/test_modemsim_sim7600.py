@@ -5,16 +5,23 @@ library. Manual transcripts are replayed byte for byte: every example of the SIM
 manual (L11xx) and every example of A7600 manual chapter 6, with the manual's remote
 addresses and ports replaced by local servers on 127.0.0.1 (said at each place).
 """
+import os
 import random
 import re
+import select
 import socket
+import subprocess
+import sys
+import termios
 import time
+import tty
 
 import pytest
 
 from tools.modemsim import get_personality
 from tools.modemsim.rawat import Timeout
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NASTY = b"\r\nOK\r\n\x1a\x1b\x03\r\nERROR\r\n+IPD5\r\nRECV FROM:1.2.3.4:5\r\n+CIPRXGET: 2,0,"
 
 
@@ -697,6 +704,19 @@ def test_recv_from_plus_option(modem, server):
     peer.close()
 
 
+def test_srip_default_option(modem, server):
+    sim, uart, at = modem(opts={"srip_default": 0})
+    port = server.getsockname()[1]
+    replay(at, [("AT+CIPSRIP?", ["+CIPSRIP: 0", "OK"]),
+                ("AT+NETOPEN", ["OK", "+NETOPEN: 0"]),
+                ('AT+CIPOPEN=0,"TCP","127.0.0.1",%d' % port, ["OK", "+CIPOPEN: 0,0"])])
+    peer, _ = server.accept()
+    replay(at, [(lambda: peer.sendall(b"xy"), [push(b"xy")]),
+                ("AT+CIPSRIP", ["OK"]),  # execute: the default value 1
+                (lambda: peer.sendall(b"z"), [push(b"z", ("127.0.0.1", port))])])
+    peer.close()
+
+
 def test_large_push_split_at_1500_and_buffer_switch(modem, server):
     sim, uart, at = modem()
     port = server.getsockname()[1]
@@ -1134,3 +1154,44 @@ def test_tcp_echo_chunked_output_echo_on(modem, tcp_echo):
 
 def test_personality_lookup():
     assert get_personality("sim7600").name == "sim7600"
+
+
+def test_options_prompt_and_netopen_delay(modem, server):
+    sim, uart, at = modem(opts={"prompt": "\\r\\n> ", "netopen_ms": 100})
+    assert at.cmd("AT+NETOPEN") == ["OK"]
+    assert at.drain(quiet=0.02) == b""  # the result comes later ...
+    assert at.read_line(timeout=1) == "+NETOPEN: 0"  # ... on its own
+    replay(at, [('AT+CIPOPEN=0,"TCP","127.0.0.1",%d' % server.getsockname()[1],
+                 ["OK", "+CIPOPEN: 0,0"]),
+                ("AT+CIPSEND=0,2", [b"\r\n> "], b"hi", ["OK", "+CIPSEND: 0,2,2"])])
+
+
+def test_cli_pty_session():
+    p = subprocess.Popen([sys.executable, "-m", "tools.modemsim", "--dialect", "sim7600",
+                          "--pty", "--opt", "recv_from_plus=true"], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        path = p.stdout.readline().strip()
+        assert path.startswith("/dev/"), path
+        fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        try:
+            tty.setraw(fd, termios.TCSANOW)
+            buf = b""
+            end = time.monotonic() + 5
+            os.write(fd, b"ATE0\r")
+            while b"PB DONE" not in buf or not buf.endswith(b"OK\r\n"):
+                assert time.monotonic() < end, buf
+                if select.select([fd], [], [], 0.1)[0]:
+                    buf += os.read(fd, 1024)
+            os.write(fd, b"AT+CIPRXGET?\r")
+            buf = b""
+            while not buf.endswith(b"OK\r\n"):
+                assert time.monotonic() < end, buf
+                if select.select([fd], [], [], 0.1)[0]:
+                    buf += os.read(fd, 1024)
+            assert buf == b"\r\n+CIPRXGET: 0\r\n\r\nOK\r\n"
+        finally:
+            os.close(fd)
+    finally:
+        p.terminate()
+        p.communicate(timeout=5)

@@ -42,6 +42,8 @@ Options (sim(opts={...}) or --opt key=value):
   guard_ms        1000. Silence needed before and after "+++" (A7600 1.2: "more than
                   1000 milliseconds"); tests make it short.
   ping_scale      1.0. Multiplies every AT+CPING interval and wait time (tests: 0.01).
+  srip_default    1. AT+CIPSRIP after power-on: both manuals say 1 (show "RECV FROM");
+                  0 models firmware that leaves the line out until AT+CIPSRIP=1.
 """
 import ipaddress
 import socket
@@ -237,11 +239,14 @@ class Sim7600(ModemSim):
         "drop_ipclose": False,
         "guard_ms": 1000,
         "ping_scale": 1.0,
+        "srip_default": 1,
     }
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self.prompt = self.opts["prompt"].encode("latin-1")
+        # (from the command line the prompt arrives with backslash escapes: "\\r\\n>")
+        self.prompt = self.opts["prompt"].encode("latin-1").decode(
+            "unicode_escape").encode("latin-1")
 
     def reset_state(self):
         super().reset_state()
@@ -251,7 +256,7 @@ class Sim7600(ModemSim):
         self.cipmode = 0  # AT+CIPMODE
         self.rxget = 0  # AT+CIPRXGET <mode>: 0 direct push, 1 buffer access
         self.head = 1  # AT+CIPHEAD default 1 (7600 manual L1108)
-        self.srip = 1  # AT+CIPSRIP default 1 (7600 manual L1109)
+        self.srip = int(self.opts["srip_default"])  # default 1 (7600 manual L1109)
         self.sendmode = 0  # AT+CIPSENDMODE
         self.timeouts = [120000, 120000, 120000]  # AT+CIPTIMEOUT
         self.ccfg = list(CIPCCFG_DEFAULT)  # AT+CIPCCFG
