@@ -287,7 +287,9 @@ class YugeHTTP(ModemSim):
         self.sapbr_params = {cid: {"CONTYPE": "GPRS", "APN": "", "USER": "", "PWD": "",
                                    "PHONENUM": "", "RATE": "2"} for cid in (1, 2, 3)}
         self.sapbr_open = {}  # cid -> ip, opened with AT+SAPBR=1
-        self.sapbr_closed = set()  # cids closed by AT+SAPBR=0 or by the network
+        self.sapbr_owned = set()  # cids whose PDP context AT+SAPBR=1 brought up
+        self.sapbr_closed = set()  # cids closed by AT+SAPBR=0
+        self.sapbr_net_down = False  # the network took the contexts (until SAPBR=1)
         self.http = None  # HTTPSession between HTTPINIT and HTTPTERM
         self.httpssl = 0
         if not hasattr(self, "http_saved"):
@@ -297,13 +299,22 @@ class YugeHTTP(ModemSim):
             self.add_command("+HTTPIPINIT", self.at_httpinit)
 
     def bearer_ip(self, cid):
-        """IP of an open bearer, or None (manual 10.1 <Status> 1 = connected)."""
+        """IP of an open bearer, or None (manual 10.1 <Status> 1 = connected).
+
+        Bearer 1 is the module's default PDP context: up once registered (manual 9.x
+        CPNETAPN note, 13.14 note 1) unless AT+SAPBR=0,1 closed it or the network took
+        it away. A personality that keeps that context in self.contexts (yuge.py does)
+        is followed; on a bare base class it is up while registered.
+        """
         if not self.registered or self.cfun != 1:
             return None
         if cid in self.sapbr_open:
             return self.sapbr_open[cid]
         if cid == 1 and self.opts["sapbr_default_open"] and cid not in self.sapbr_closed:
-            return self.ip
+            if 1 in self.contexts:
+                return self.contexts[1]
+            if not self.sapbr_net_down:
+                return self.ip
         return None
 
     def network_drop(self):
@@ -311,7 +322,8 @@ class YugeHTTP(ModemSim):
             was = [cid for cid in (1, 2, 3) if self.bearer_ip(cid)]
             super().network_drop()
             self.sapbr_open.clear()
-            self.sapbr_closed.update((1, 2, 3))
+            self.sapbr_owned.clear()
+            self.sapbr_net_down = True
             for cid in was:
                 # manual 10.1 URC: "+SAPBR <cid>: DEACT" when the bearer goes down
                 self.urc("+SAPBR %d: DEACT" % cid)
@@ -325,13 +337,6 @@ class YugeHTTP(ModemSim):
                 else:
                     h.ex["status"] = S_NETWORK
                     self._httpex_end(h)
-
-    def on_registration(self, stat):
-        super().on_registration(stat)
-        if stat in (1, 5):
-            # registered again (after CFUN=0/1 or a drop): the module brings its
-            # default bearer back up on its own (manual 9.x CPNETAPN note)
-            self.sapbr_closed.discard(1)
 
     def _http_err(self, code):
         """Manual 11.14: `ERROR: <err code>`; plain ERROR with http_error_codes off."""
@@ -376,17 +381,24 @@ class YugeHTTP(ModemSim):
             # Opening an open bearer answers OK: every 11.15 example runs AT+SAPBR=1,1
             # on a module whose default bearer 1 is already up, and gets OK.
             if not self.bearer_ip(cid):
-                ip = self.ip if cid == 1 else "10.169.%d.%d" % (179 + cid, 213)
+                ip = self.contexts.get(cid) or (self.ip if cid == 1 else
+                                                 "10.169.%d.213" % (179 + cid))
                 self.sapbr_closed.discard(cid)
                 self.sapbr_open[cid] = ip
+                if cid == 1:
+                    self.sapbr_net_down = False
                 if cid not in self.contexts:
-                    self.context_up(cid, ip)  # arms the drop= fault
+                    self.context_up(cid, ip)  # a real PDP activation; arms drop=
+                    self.sapbr_owned.add(cid)
             return self.ok()
         # op == 0: close
         if not self.bearer_ip(cid):
             return self.error()
         self.sapbr_open.pop(cid, None)
         self.sapbr_closed.add(cid)
+        if cid in self.sapbr_owned:
+            self.sapbr_owned.discard(cid)
+            self.context_down(cid)
         self.ok()
 
     def _sapbr_ip(self, ip):

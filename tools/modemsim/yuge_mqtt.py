@@ -25,8 +25,11 @@ Options (merged into the personality's `defaults`, see __init_subclass__):
                        `+MSUB: 0` (cache mode) without setting AT+MQTTMSGSET=1 first;
                        1 reproduces that. The manual gives no default; 0 is what the
                        module family (Luat-style MQTT AT set) is publicly known to use.
-  mqtt_link_space      True: `7, CONNECT OK` in multi-link mode (real firmware puts a
-                       space after the link number); False: `7,CONNECT OK` (13.2 text).
+  mqtt_link_space      None: follow the personality's `link_space` option (yuge.py:
+                       one switch for every link-numbered result), True when there is
+                       none. True: `7, CONNECT OK` in multi-link mode (real firmware
+                       puts a space after the link number); False: `7,CONNECT OK` (the
+                       13.2 text).
   mpubex_prompt        "\\r\\n>": 13.5 "首先返回一个>" (first a `>`).
   mpubex_gap_ms        5000: without <len>, MPUBEX data ends on 0x1A or after this
                        much silence between two pieces of data (13.5).
@@ -41,7 +44,7 @@ from .core import ModemSim, NetError, command
 
 MQTT_DEFAULTS = {
     "mqtt_msgset_default": 0,
-    "mqtt_link_space": True,
+    "mqtt_link_space": None,
     "mpubex_prompt": "\r\n>",
     "mpubex_gap_ms": 5000,
     "mqtt_connect_ms": 0,
@@ -239,7 +242,10 @@ class YugeMQTT(ModemSim):
         return int(getattr(self, "cipmux", 0) or 0)
 
     def _link_prefix(self):
-        return "%d,%s" % (MQTT_LINK, " " if self.opts["mqtt_link_space"] else "")
+        space = self.opts["mqtt_link_space"]
+        if space is None:
+            space = self.opts.get("link_space", True)
+        return "%d,%s" % (MQTT_LINK, " " if space else "")
 
     # ---------------------------------------------------------------- 13.1 MCONFIG
     @command("+MCONFIG")
@@ -309,7 +315,9 @@ class YugeMQTT(ModemSim):
         if self.mq is not m:
             return
         state = "TCP CLOSED"
-        if not self.registered or self.cfun != 1:
+        bearer = getattr(self, "bearer_ip", None)  # YugeHTTP's view of bearer 1
+        if not self.registered or self.cfun != 1 or (bearer and not bearer(1)):
+            # 13.14: after +PDP DEACT, MQTT needs a PDP context again
             state = "PDP DEACT"
             sock = None
         else:
