@@ -649,8 +649,8 @@ class YugeHTTP(ModemSim):
 
     def _http_done(self, h, token, method, status, head, body, ex=False):
         """Worker finished (lock held): store the response, report it."""
-        if self.http is not h or h.token != token:
-            return  # HTTPTERM, a new action or a reboot came first
+        if self.http is not h or h.token != token or not self.powered:
+            return  # HTTPTERM, a new action, a reboot or AT+CPOWD came first
         h.busy = False
         if ex:
             return self._httpex_done(h, method, status, head, body)

@@ -34,6 +34,8 @@ Options (merged into the personality's `defaults`, see __init_subclass__):
   mpubex_gap_ms        5000: without <len>, MPUBEX data ends on 0x1A or after this
                        much silence between two pieces of data (13.5).
   mqtt_connect_ms      0: delay before the MIPSTART result URC (real networks: 0.1-10 s).
+  The personality's `connect_result_in_reply` option (yuge.py), when set, also holds
+  the MIPSTART result back until it comes out inside the next command's reply.
   mqtt_connack_ms      10000: no CONNACK within this time -> `ERROR` URC.
 """
 import socket
@@ -176,6 +178,65 @@ class MQTTLink:
                 s.close()
             except OSError:
                 pass
+
+
+class TLSPipe:
+    """TLS over a plain socket through memory BIOs, so that the reader thread (recv)
+    and the simulator (sendall, under its lock) never use one SSL object at the same
+    time: every SSL call happens under self.lock, socket reads outside it."""
+
+    def __init__(self, sock, sni):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # the simulator does not check certificates
+        self.sock = sock
+        self.lock = threading.Lock()
+        self.inc = ssl.MemoryBIO()
+        self.out = ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_hostname=sni)
+        while True:
+            try:
+                self.obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush()
+                d = sock.recv(65536)
+                if not d:
+                    raise OSError("closed during the TLS handshake")
+                self.inc.write(d)
+        self._flush()
+
+    def _flush(self):
+        d = self.out.read()
+        if d:
+            self.sock.sendall(d)
+
+    def sendall(self, data):
+        with self.lock:
+            self.obj.write(data)
+            self._flush()
+
+    def recv(self, n):
+        while True:
+            with self.lock:
+                try:
+                    return self.obj.read(n)
+                except ssl.SSLWantReadError:
+                    pass
+                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    return b""
+            d = self.sock.recv(65536)
+            if not d:
+                return b""
+            with self.lock:
+                self.inc.write(d)
+                self._flush()
+
+    def shutdown(self, how):
+        self.sock.shutdown(how)
+
+    def close(self):
+        self.sock.close()
 
 
 def _unescape(msg):
@@ -325,32 +386,38 @@ class YugeMQTT(ModemSim):
             try:
                 ip = self.net.resolve(m.host)
                 sock = socket.create_connection((ip, m.port), timeout=5)
-                if m.tls:
-                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                    ctx.check_hostname = False
-                    ctx.verify_mode = ssl.CERT_NONE
-                    sni = None if ip == m.host else m.host
-                    sock = ctx.wrap_socket(sock, server_hostname=sni)
-                sock.settimeout(None)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if m.tls:
+                    # 13.2 AT+SSLMIPSTART (the handshake runs under the simulator
+                    # lock: a loopback broker answers in milliseconds)
+                    tls = TLSPipe(sock, None if ip == m.host else m.host)
+                    sock.settimeout(None)
+                    sock = tls
+                else:
+                    sock.settimeout(None)
             except (NetError, OSError, ssl.SSLError):
                 if sock is not None:
                     sock.close()
                 sock = None
+        report = self.urc
+        if self.opts.get("connect_result_in_reply"):
+            # yuge.py option: the connection result comes out inside the next,
+            # unrelated command's reply (as CIPSTART's does)
+            report = self.urc_in_next_reply
         if sock is None:
             self.mq = None
             if self._mux():
-                self.urc(self._link_prefix() + "CONNECT FAIL")
+                report(self._link_prefix() + "CONNECT FAIL")
             else:
                 # 13.2: "STATE:<state>" then "CONNECT FAIL"; the state is spelled as
                 # AT+CIPSTATUS spells it (ch.9: "STATE: <sl_state>", with a space)
-                self.urc("STATE: " + state)
-                self.urc("CONNECT FAIL")
+                report("STATE: " + state)
+                report("CONNECT FAIL")
             return
         m.sock = sock
         m.connected = True
         m.state = 2
-        self.urc((self._link_prefix() if self._mux() else "") + "CONNECT OK")
+        report((self._link_prefix() if self._mux() else "") + "CONNECT OK")
         threading.Thread(target=self._mq_reader, args=(m, sock), daemon=True,
                          name="modemsim-mqtt").start()
 
@@ -362,6 +429,11 @@ class YugeMQTT(ModemSim):
                 data = b""
             with self.lock:
                 if self.closed or self.mq is not m or m.sock is not sock:
+                    return
+                if not self.powered:  # AT+CPOWD: the module is off, so is the link
+                    m.closing = True
+                    m.shutdown()
+                    self.mq = None
                     return
                 if not data:
                     return self._mq_lost(m)
