@@ -9,7 +9,7 @@ from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from tools.modemsim import get_personality
 
-DIALECTS = ["sim7080", "sim7600"]
+DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
 
 
 @pytest.fixture

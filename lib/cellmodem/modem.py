@@ -90,8 +90,15 @@ class Modem:
         return self._one("AT+CIMI", "+CIMI:")
 
     def iccid(self):
-        cmd, prefix = self.dialect.ICCID
-        return self._one(cmd, prefix)
+        forms = self.dialect.ICCID
+        if isinstance(forms[0], str):
+            forms = (forms,)
+        for cmd, prefix in forms:  # the first form the firmware knows
+            try:
+                return self._one(cmd, prefix)
+            except ATError:
+                if cmd == forms[-1][0]:
+                    raise
 
     def model(self):
         return self._one("AT+CGMM", "+CGMM:")

@@ -12,7 +12,7 @@ _CTX = 1
 
 class Quectel(Dialect):
     NAME = "quectel"
-    ICCID = ("AT+QCCID", "+QCCID:")
+    ICCID = (("AT+QCCID", "+QCCID:"), ("AT+CCID", "+CCID:"))  # UGxx firmware lacks QCCID
     # UGxx manual: QIACT 150 s, QIDEACT 40 s, QIOPEN 150 s ("determined by network")
     TIMEOUTS = {"+QIACT": 150000, "+QIDEACT": 40000, "+QIOPEN": 150000, "+QICLOSE": 10000}
 

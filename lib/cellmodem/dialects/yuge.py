@@ -8,6 +8,9 @@ from cellmodem.dialects.base import Dialect
 from cellmodem.errors import ATError
 
 
+_IP_FIRST_DIGIT = tuple((str(d).encode(), True) for d in range(10))
+
+
 class Yuge(Dialect):
     NAME = "yuge"
     ICCID = ("AT+ICCID", "+ICCID:")
@@ -20,13 +23,14 @@ class Yuge(Dialect):
         status = self._status()
         if status != "IP STATUS" and status != "IP PROCESSING":
             if status != "IP INITIAL":
-                at.command("AT+CIPSHUT")  # back to IP INITIAL (9.x state machine)
+                self._shut()  # back to IP INITIAL (9.x state machine)
             at.command("AT+CIPMUX=1")
             at.command('AT+CSTT="%s","%s","%s"' % (apn, user, password))
             at.command("AT+CIICR", timeout=timeout if timeout < 85000 else 85000)
-        lines = at.command("AT+CIFSR")
+        # SIM800-style AT+CIFSR answers the address alone, with no OK (manual 9.5)
+        at.command("AT+CIFSR", finals=_IP_FIRST_DIGIT)
         self.link_up = True
-        return lines[0].decode().strip() if lines else None
+        return at.engine.final.decode().strip()
 
     def _status(self):
         for l in self.at.command("AT+CIPSTATUS"):
@@ -35,10 +39,14 @@ class Yuge(Dialect):
                 return s[6:].strip()
         return None
 
+    def _shut(self):
+        # AT+CIPSHUT answers "SHUT OK", not OK (manual 9.x)
+        self.at.command("AT+CIPSHUT", finals=((b"SHUT OK", True),))
+
     def deactivate(self):
         self.link_up = False
         try:
-            self.at.command("AT+CIPSHUT", finals=((b"SHUT OK", True),))
+            self._shut()
         except ATError:
             pass
 
