@@ -79,7 +79,7 @@ Notes for the mixins (YugeHTTP, YugeMQTT):
 """
 import time
 
-from .core import CME_TEXT, ModemSim, NetError, command
+from .core import CME_TEXT, NetError, command
 from .yuge_http import YugeHTTP
 from .yuge_mqtt import YugeMQTT
 
@@ -569,7 +569,7 @@ class Yuge(YugeHTTP, YugeMQTT):
             self.ifc = (c.int(0), c.int(1, 0))
         self.ok()
 
-    @command("+W", "+F", "+CSCLK", "+CNETLIGHT", "+CFGRI", "+CTZU", "+CTZR", "*RTIME",
+    @command("+CSCLK", "+CNETLIGHT", "+CFGRI", "+CTZU", "+CTZR", "*RTIME",
              "+CSDT", "+ICF", "+CGAUTH")
     def at_accept(self, c):
         # configuration commands drivers send during set-up: accepted, not modelled
@@ -1006,8 +1006,9 @@ class Yuge(YugeHTTP, YugeMQTT):
 
         def done(data, reason):
             if reason == "esc":
-                # ESC cancels (manual 9.14); the manual does not say what comes back.
-                # SIMCom parts of this family answer OK and send nothing.
+                # ESC cancels (manual 9.14) and nothing is sent. Neither this manual nor
+                # the SIM800 documents say what comes back; we end the command with OK
+                # (an assumption: a host should accept OK or nothing here).
                 return self.ok()
             if reason == "timeout" and not data:
                 return self.error()
