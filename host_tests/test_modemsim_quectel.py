@@ -348,6 +348,33 @@ def test_family_4_3_plus_without_guard_is_data(modem, sink):
     peer.close()
 
 
+def test_family_4_3_transparent_port_is_exclusive(modem, sink, tcp_echo):
+    # UG 1.2 point 3: the port is exclusive; other services' URCs and pushes wait
+    sim, uart, at = modem(qisde=0, opts={"guard_ms": 60})
+    online(at)
+    open_sock(at, 1, "TCP", "127.0.0.1", tcp_echo[1], mode=1)
+    open_sock(at, 2, "TCP", "127.0.0.1", sink.getsockname()[1], mode=0)
+    peer2, _ = sink.accept()
+    replay(at, [("AT+QISEND=1,4", [b"\r\n> "], b"echo",
+                 ["SEND OK", '+QIURC: "recv",1,4', b"echo\r\n"])])
+    replay(at, [('AT+QIOPEN=1,0,"TCP","127.0.0.1",%d,0,2' % sink.getsockname()[1],
+                 ["CONNECT"])])
+    peer0, _ = sink.accept()
+    peer2.sendall(b"for 2")  # buffer mode link 2: its URC must wait
+    peer0.sendall(b"raw")
+    assert at.read_exact(3) == b"raw"
+    with sim.lock:  # a push for link 1 arrives while the port is transparent
+        sim.net_data(sim.links[1].conn, b"late")
+    time.sleep(0.15)
+    assert at.drain() == b""
+    at.write(b"+++")
+    exp = framed(["OK", '+QIURC: "recv",1,4', b"late\r\n", '+QIURC: "recv",2'])
+    assert at.read_exact(len(exp), timeout=2) == exp
+    assert at.cmd("AT+QIRD=2,100") == ["+QIRD: 5", "for 2", "OK"]
+    peer0.close()
+    peer2.close()
+
+
 def test_family_4_4_direct_push_mode(modem, sink):
     sim, uart, at = modem(qisde=0)
     port = sink.getsockname()[1]

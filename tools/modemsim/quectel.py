@@ -10,6 +10,17 @@ forms, the error code table of chapter 3 and the chapter 4 examples) follows wha
 the QI family (BG96, EC2x, BG95 TCP/IP application notes, and the modules) is
 publicly known to do; each such place says "family" in a comment.
 
+Family behaviour this file assumes where the UG copy is silent (details at the code):
+  - AT+QISDE defaults to 1: the bytes typed after the AT+QISEND prompt are echoed
+    back before SEND OK, whatever ATE says (drivers send AT+QISDE=0).
+  - QI command failures answer plain ERROR; AT+QIGETERROR gives the code and text.
+  - AT+QIOPEN on a context that is not active: OK, then +QIOPEN: <id>,561.
+  - An accepted client gets the highest free connectID (the family examples: 11).
+  - After +QIURC: "pdpdeact" no "closed" URC follows for each socket.
+  - In transparent mode the port is exclusive (UG 1.2): other URCs wait.
+  - No ICMP, DNS or NTP traffic leaves the simulator: QPING answers for loopback
+    hosts, QIDNSGIP and QNTP use the simulator's hosts table.
+
 Options (sim(opts={...}) or --opt key=value):
   recv_len      False (default): buffer access mode data URC is `+QIURC: "recv",<id>`
                 (UG 1.2). True: `+QIURC: "recv",<id>,<len>` as BG95-era firmware does
@@ -225,6 +236,7 @@ class Quectel(ModemSim):
         self._plus = 0  # "+" characters held back in transparent mode
         self._t_host = 0.0  # time of the last host byte in transparent mode
         self._plus_timer = None
+        self._tp_urcs = []  # URCs that waited while the port was transparent
 
     # ---------------------------------------------------------------- identity
     def banner_lines(self):
@@ -515,6 +527,7 @@ class Quectel(ModemSim):
         self._plus = 0
         self._t_host = time.monotonic()
         self.final("CONNECT")
+        link.dgrams = []
         pending = link.conn.read(len(link.conn.rx)) if link.conn is not None else b""
         if pending:
             self.raw(pending)
@@ -537,8 +550,22 @@ class Quectel(ModemSim):
             link.mode = 0
             link.armed = True
             self.raw(b"\r\nOK\r\n")
-            if link.conn is not None and link.conn.rx:
-                self._notify(link)
+        # back in command mode: what other services had to say comes out now
+        queued, self._tp_urcs = self._tp_urcs, []
+        for line in queued:
+            self.urc(line)
+        for other in sorted(self.links.values(), key=lambda l: l.cid):
+            if other.conn is not None and other.conn.rx and other.state != S_OPENING \
+                    and (other.mode == 1 or other.armed):
+                self._notify(other)
+
+    def urc(self, line, hold=None):
+        # UG 1.2 point 3: in transparent access mode the port is exclusive to the
+        # connection; other URCs wait until it is back in command mode
+        if self.transp is not None:
+            self._tp_urcs.append(line)
+            return
+        super().urc(line, hold)
 
     def receive(self, data):
         """Host bytes: in transparent access mode they go to the socket, except a
@@ -804,13 +831,13 @@ class Quectel(ModemSim):
             addr = conn.sock.last_addr
         elif link.udp:
             addr = conn.peer
-        if link.mode == 1 and link.state in (S_CONNECTED, S_CLOSING):
+        if link.mode == 1 and link.state in (S_CONNECTED, S_CLOSING) and self.transp is None:
             self._push(link, data, addr)
             return
         conn.rx += data
         if link.udp:
             link.dgrams.append((len(data), addr))
-        if link.state == S_CONNECTED:
+        if link.state == S_CONNECTED and self.transp is None:
             self._notify(link)
 
     def _push(self, link, data, addr=None):
