@@ -3,7 +3,8 @@
 # Usage: sh tools/ensure_debian.sh mosquitto [more packages]
 missing=""
 for pkg in "$@"; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
+    # "dpkg -s" also succeeds for a removed package whose config files remain
+    [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] || missing="$missing $pkg"
 done
 [ -z "$missing" ] && exit 0
 SUDO=""
