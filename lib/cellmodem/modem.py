@@ -14,6 +14,9 @@ from cellmodem.compat import ticks_ms, ticks_diff, ticks_add, sleep_ms
 from cellmodem.errors import ATError, ATTimeout, ModemError, SIMError, NetworkError
 from cellmodem.validate import at_string
 from cellmodem import dialects
+import errno
+
+_current = [None]  # the modem most recently connected (cellmodem.socket's default)
 
 # 3GPP 27.007 7.2/10.1.19/10.1.22 registration <stat>
 REG_STAT = ("not registered", "registered, home", "searching", "denied", "unknown",
@@ -28,14 +31,20 @@ class Modem:
     rxbuf: receive buffer bytes (the longest line the modem may send).
     idle: callback() run while any call waits, e.g. to feed a watchdog.
     sync_timeout: ms to wait for the module to answer AT (it may still be booting).
+    sock_rxbuf: receive ring bytes per socket.
     Raises ATTimeout if the module never answers, ValueError for an unknown dialect.
     """
 
-    def __init__(self, port, dialect="auto", rxbuf=1536, idle=None, sync_timeout=15000):
+    def __init__(self, port, dialect="auto", rxbuf=1536, idle=None, sync_timeout=15000,
+                 sock_rxbuf=4096):
         self.at = AT(port, rxbuf=rxbuf, idle=idle)
         self.reg = {}  # "+CEREG" -> last stat seen, from URCs and queries
         self.ip = None
         self.on_link_lost = None  # callback(reason) when the data link drops
+        self.links = {}  # link id -> sockets.Link, the module's open connections
+        self.sock_rxbuf = sock_rxbuf
+        self.rx_mode = None  # "buffered" or "push", chosen at connect()
+        self._resync = False  # the module restarted: sync again before using it
         for prefix in _REG_URCS:
             self.at.urc(prefix, self._on_reg_urc)
         self.sync(sync_timeout)
@@ -74,13 +83,20 @@ class Modem:
 
     # ---- identity ----
     def _one(self, cmd, prefix=None):
+        # The answer is "<prefix> value" or the value alone on a line. A URC the
+        # library does not know ("DST: 0", "*PSUTTZ: ...") can land between the
+        # command and its OK, so a bare value is the first line that does not look
+        # like one ("+X: ...", "*X: ...", "NAME: ...").
         lines = self.at.command(cmd)
+        bare = None
         for l in lines:
             s = l.decode().strip()
             if prefix and s.startswith(prefix):
-                s = s[len(prefix):].strip()
-            if s:
-                return s.strip('"')
+                return s[len(prefix):].strip().strip('"')
+            if s and bare is None and s[0] not in "+*^" and ": " not in s:
+                bare = s.strip('"')
+        if bare is not None:
+            return bare
         raise ModemError("%s gave no answer line" % cmd)
 
     def imei(self):
@@ -206,26 +222,72 @@ class Modem:
             self.at.poll(500)
 
     # ---- the data link ----
-    def connect(self, apn="", user=None, password=None, timeout=60000):
+    def connect(self, apn="", user=None, password=None, timeout=60000, rx_mode=None):
         """Bring up the data context; returns the local IP address (str).
 
-        Waits for registration, then runs the dialect's activation. Raises ValueError
-        for a bad APN/user/password (nothing is sent), SIMError, NetworkError,
-        ATError with the modem's code when activation is refused."""
+        Waits for registration, then runs the dialect's activation. rx_mode:
+        "buffered" (the module holds received data until read; the default) or
+        "push" (the module sends it as it comes), where the family has it.
+        Raises ValueError for a bad APN/user/password/rx_mode (nothing is sent),
+        SIMError, NetworkError, ATError with the modem's code when activation is
+        refused."""
         apn = at_string(apn, "APN", 63)
         user = at_string(user or "", "user", 63)
         password = at_string(password or "", "password", 63)
-        state = self.sim_state()
+        modes = self.dialect.RX_MODES
+        rx_mode = rx_mode or self.rx_mode or modes[0]
+        if rx_mode not in modes:
+            raise ValueError("%s receive modes are %s, not %r" % (self.dialect.NAME, modes, rx_mode))
+        if self._resync:
+            self._resync = False
+            self.sync()
+        state = self._sim_settled(10000)
         if state != "READY":
             raise SIMError(state)
         self.wait_registered(timeout)
+        self.rx_mode = rx_mode
+        self.dialect.push = rx_mode == "push"
         self.ip = self.dialect.activate(apn, user, password, timeout)
+        _current[0] = self
         return self.ip
+
+    def _sim_settled(self, timeout):
+        # Right after power-on the SIM may still be read (CME 14 "SIM busy").
+        deadline = ticks_add(ticks_ms(), timeout)
+        while True:
+            try:
+                return self.sim_state()
+            except ATError as e:
+                if e.code != 14 and "busy" not in e.text.lower() \
+                        or ticks_diff(deadline, ticks_ms()) <= 0:
+                    raise
+            self.at.poll(200)
 
     def disconnect(self):
         """Close every socket and deactivate the data context."""
+        for link in list(self.links.values()):
+            try:
+                self.dialect.sock_close(link)
+            except (ModemError, OSError):
+                pass
+            link.fail(OSError(errno.ENOTCONN, "modem disconnected"))
+        self.links.clear()
         self.dialect.deactivate()
         self.ip = None
+
+    def resolve(self, host):
+        """host's IPv4 address (str) by the module's DNS; a dotted address as is.
+        Raises ValueError for a bad name (nothing sent), OSError if it does not resolve."""
+        host = at_string(host, "host name", 253, empty=False)
+        if _is_ipv4(host):
+            return host
+        return self.dialect.resolve(host)
+
+    def ping(self, host, timeout=10000):
+        """Round-trip time in ms of one ping to host (name or address). OSError if
+        no reply within timeout ms."""
+        host = at_string(host, "host name", 253, empty=False)
+        return self.dialect.ping(host, timeout)
 
     def isconnected(self):
         return self.ip is not None and self.dialect.link_up
@@ -235,10 +297,43 @@ class Modem:
         return (self.ip or "0.0.0.0", None, None, None)
 
     def link_lost(self, reason):
-        """Called by the dialect on a network-lost URC: marks the link down."""
+        """Called by the dialect on a network-lost URC: marks the link down and
+        fails every open socket with OSError(ECONNABORTED)."""
         self.ip = None
+        self._fail_links(OSError(errno.ECONNABORTED, "network lost: %s" % reason))
         if self.on_link_lost:
             self.on_link_lost(reason)
+
+    def rebooted(self, reason):
+        """Called by the dialect when the module printed its power-on banner: every
+        socket fails with OSError(ECONNRESET); the next connect() syncs again."""
+        self._resync = True
+        self.ip = None
+        self._fail_links(OSError(errno.ECONNRESET, "the modem restarted (%s)" % reason))
+        if self.on_link_lost:
+            self.on_link_lost(reason)
+
+    def _fail_links(self, exc):
+        for link in self.links.values():
+            link.fail(exc)
+            for child in link.incoming:
+                child.fail(exc)
+        self.links.clear()
+
+
+def current():
+    """The modem most recently connected, or None."""
+    return _current[0]
+
+
+def _is_ipv4(s):
+    parts = s.split(".")
+    if len(parts) != 4:
+        return False
+    for p in parts:
+        if not p.isdigit() or int(p) > 255:
+            return False
+    return True
 
 
 def _field_str(line, n):

@@ -315,7 +315,9 @@ class ModemSim:
     Construct with keyword options (all optional):
       seed, faults (Faults or list of spec strings), hosts ({name: ip}), baud,
       sim ("ready" | "locked" | "absent"), pin ("1234"), reg_delay_ms, boot_ms,
-      verbose (log lines to stderr), opts (personality options, see `defaults`).
+      verbose (log lines to stderr), opts (personality options, see `defaults`),
+      reject_apns (APNs the network refuses: activation fails the dialect's way;
+      personalities ask apn_rejected(apn)).
     """
 
     name = "base"
@@ -363,8 +365,9 @@ class ModemSim:
 
     def __init__(self, seed=0, faults=None, hosts=None, baud=None, sim="ready",
                  pin="1234", reg_delay_ms=0, boot_ms=0, verbose=False, opts=None,
-                 log=None):
+                 log=None, reject_apns=()):
         self.lock = threading.RLock()
+        self.reject_apns = set(a.lower() for a in reject_apns)
         self.rng = random.Random(seed)
         if faults is None or isinstance(faults, (list, tuple)):
             faults = Faults(faults or ())
@@ -882,6 +885,10 @@ class ModemSim:
         if n >= 2 and stat in (1, 5):
             head += ',"1A2B","01A2D101",%d' % self.act
         return head
+
+    def apn_rejected(self, apn):
+        """True if the network refuses activation with this APN (reject_apns=)."""
+        return (apn or "").lower() in self.reject_apns
 
     def network_drop(self):
         """The network takes the PDP contexts away: sockets die, dialect URC follows."""

@@ -164,6 +164,12 @@ class Sim7080(ModemSim):
             # real modules: activating an active context, or without service -> ERROR
             if pdp in self.pdp_active or not self.registered:
                 return self.error()
+            apn = self.cncfg.get(pdp, "").split(",")
+            if len(apn) > 1 and self.apn_rejected(apn[1].strip('"')):
+                # the network refuses the APN: the module answers OK, then reports
+                # the context as not active
+                self.ok()
+                return self._app_pdp(pdp, "DEACTIVE")
             ip = self.ip if pdp == 0 else "10.94.36.%d" % (44 + pdp)
             self.pdp_active[pdp] = ip
             self.context_up(pdp, ip)

@@ -1,8 +1,13 @@
-"""What every dialect shares: waiting for a result URC, the link state, network loss.
+"""What every dialect shares: waiting for a result URC, the link state, network loss,
+and the socket plumbing (link ids, data-waiting and close URCs, pushed payloads).
 
 A dialect subclass sets its tables as class attributes and overrides the hooks
-(activate, deactivate). Usage: class SIM7080(Dialect): ICCID = ("AT+CCID", None)
+(activate, deactivate, sock_open, sock_send, sock_fetch, sock_close, ...).
+Usage: class SIM7080(Dialect): ICCID = ("AT+CCID", None)
 """
+import errno
+
+from cellmodem.errors import ModemError
 
 
 class Dialect:
@@ -11,6 +16,13 @@ class Dialect:
     TIMEOUTS = {}  # extra maximum response times, ms, by command name
     DETAILS = ()  # lines that give a following plain ERROR its text
     LINK_LOST = ()  # URC prefixes that mean the data link dropped
+    REBOOTED = (b"RDY",)  # power-on banner lines: the module restarted behind our back
+    LINKS = 0  # link ids 0..LINKS-1
+    MAX_SEND = 1460  # largest payload of one send command
+    MAX_RECV = 1460  # largest payload one pull returns
+    RX_MODES = ("buffered",)  # receive modes the family has; the first is the default
+    SERVER = False  # has a TCP server (listen/accept)
+    TLS = False  # can open TLS connections
 
     def __init__(self, modem):
         self.modem = modem
@@ -18,12 +30,104 @@ class Dialect:
         self.link_up = False
         self.at.timeouts.update(self.TIMEOUTS)
         self.at.engine.detail_prefixes = self.DETAILS
+        self.push = False  # direct push receive mode (set by activate from modem.rx_mode)
         for prefix in self.LINK_LOST:
             self.at.urc(prefix, self._on_link_lost)
+        for prefix in self.REBOOTED:
+            self.at.urc(prefix, self._on_rebooted)
 
     def _on_link_lost(self, line):
         self.link_up = False
         self.modem.link_lost(line.str())
+
+    def _on_rebooted(self, line):
+        # A banner line outside bring-up: the module restarted (power glitch, watchdog,
+        # AT+CFUN=1,1 from elsewhere). Everything it held is gone; a command in flight
+        # will never be answered, so end it now instead of waiting out its timeout.
+        self.link_up = False
+        self.at.engine.abort(ModemError("the modem restarted (%s)" % line.str()))
+        self.modem.rebooted(line.str())
+
+    # ---- links: the module's connection ids ----
+    def new_link_id(self):
+        """The lowest link id not in use; OSError(ENOMEM) when every one is."""
+        links = self.modem.links
+        for i in range(self.LINKS):
+            if i not in links:
+                return i
+        raise OSError(errno.ENOMEM, "all %d links of the module are in use" % self.LINKS)
+
+    def claim(self, link):
+        """Give link the lowest free id and register it before the open command goes
+        out: URCs for it may arrive in the same read as the command's result."""
+        link.id = self.new_link_id()
+        self.modem.links[link.id] = link
+        return link.id
+
+    def release(self, link):
+        """Forget link's id (after a failed open or a close)."""
+        if link.id is not None and self.modem.links.get(link.id) is link:
+            del self.modem.links[link.id]
+        link.open = False
+
+    def link(self, line, field=0):
+        """The Link whose id is the line's field-th argument, or None."""
+        return self.modem.links.get(line.int(field, -1))
+
+    def on_data_waiting(self, line, field=0):
+        """URC handler: the module holds data for a link (buffered mode)."""
+        link = self.link(line, field)
+        if link is not None:
+            link.pending = True
+
+    def on_peer_closed(self, line, field=0):
+        """URC handler: the peer closed a link (data may still wait in the module)."""
+        link = self.link(line, field)
+        if link is not None:
+            link.peer_closed()
+            if self.push:
+                link.pending = False  # pushed data is already with us
+
+    def push_payload(self, link, n):
+        """A pushed payload of n bytes for link follows: take it into its ring (or
+        drop it, if the link is unknown, so the parser stays in step)."""
+        if link is None:
+            self.at.engine.expect_raw(n, _discard)
+        else:
+            self.at.engine.expect_raw(n, link.begin_payload(n))
+
+    def pull_sink(self, link, n):
+        """The sink for a pulled payload of n bytes (buffered mode)."""
+        return link.begin_payload(n)
+
+    # ---- socket hooks a dialect provides ----
+    def sock_open(self, link, host, port, tls=False):
+        """Open link (TCP or UDP) to host:port; sets link.id and link.open.
+        Raises OSError with the module's result code in the message."""
+        raise OSError(errno.EOPNOTSUPP, "%s: sockets not supported" % self.NAME)
+
+    def sock_listen(self, link, port):
+        raise OSError(errno.EOPNOTSUPP, "%s has no TCP server" % self.NAME)
+
+    def sock_send(self, link, mv):
+        """Send up to MAX_SEND bytes of mv; returns how many the module accepted."""
+        raise OSError(errno.EOPNOTSUPP, "%s: sockets not supported" % self.NAME)
+
+    def sock_fetch(self, link, n):
+        """Buffered mode: pull up to n bytes the module holds into link's ring;
+        returns the count (0: nothing waiting, link.pending cleared)."""
+        raise OSError(errno.EOPNOTSUPP, "%s: sockets not supported" % self.NAME)
+
+    def sock_close(self, link):
+        raise OSError(errno.EOPNOTSUPP, "%s: sockets not supported" % self.NAME)
+
+    def resolve(self, host):
+        """The IPv4 address (str) of host, by the module's DNS. OSError if unknown."""
+        raise OSError(errno.EOPNOTSUPP, "%s has no DNS lookup command" % self.NAME)
+
+    def ping(self, host, timeout=10000):
+        """Round-trip time in ms of one ping to host. OSError on no reply."""
+        raise OSError(errno.EOPNOTSUPP, "%s has no ping command" % self.NAME)
 
     def wait_for(self, cond, timeout, what, cmd=None):
         """Pump the port until cond() is true (a URC handler set some state).
@@ -35,3 +139,7 @@ class Dialect:
 
     def deactivate(self):
         raise NotImplementedError
+
+
+def _discard(mv):
+    pass

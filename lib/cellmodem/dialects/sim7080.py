@@ -4,12 +4,33 @@ The data context is configured with AT+CNCFG and activated with AT+CNACT, whose
 result arrives as the URC "+APP PDP: <pdp>,ACTIVE" after OK. SIM7000 firmware
 prints "+APP PDP: ACTIVE" without the context id (users' captures), so the state is
 taken from the last field.
+Sockets are the AT+CA* family (SIM7080 "AT Commands for TCP/UDP Application",
+C1801-C1811): CAOPEN, CASEND after a ">" prompt, CARECV pulls what the module holds
+after +CADATAIND, +CASTATE: <cid>,0 says the peer closed, CASERVER listens and
++CANEW reports each accepted client. The family has no direct push mode.
 Usage: Modem(uart, dialect="sim7080")
 """
+import errno
+
 from cellmodem.dialects.base import Dialect
-from cellmodem.errors import NetworkError
+from cellmodem.errors import ATError, NetworkError
+from cellmodem.sockets import Link, TCP, UDP
+from cellmodem.validate import at_string
 
 _PDP = 0  # the context cellmodem uses
+
+# manual C1803 <result> codes, as OSError errno and text
+_OPEN_RESULTS = {
+    1: (errno.EIO, "socket error"), 2: (errno.ENOMEM, "no memory"),
+    3: (errno.ENOMEM, "connection limit reached"), 4: (errno.EINVAL, "parameter invalid"),
+    6: (errno.EINVAL, "invalid IP address"), 7: (errno.EOPNOTSUPP, "not support the function"),
+    12: (errno.EADDRINUSE, "can't bind the port"), 13: (errno.EADDRINUSE, "can't listen the port"),
+    20: (errno.EHOSTUNREACH, "can't resolve the host"), 21: (errno.ENOTCONN, "network not active"),
+    23: (errno.ECONNREFUSED, "remote refuse"), 24: (errno.EIO, "certificate's time expired"),
+    25: (errno.EIO, "certificate's common name does not match"),
+    26: (errno.EIO, "certificate's common name does not match and time expired"),
+    27: (errno.ETIMEDOUT, "connect failed"),
+}
 
 
 class SIM7080(Dialect):
@@ -17,11 +38,26 @@ class SIM7080(Dialect):
     ICCID = ("AT+CCID", None)  # SIM7080 answers the ICCID alone on a line
     TIMEOUTS = {"+CNACT": 150000, "+CAOPEN": 150000, "+CASEND": 60000, "+CACLOSE": 10000}
     LINK_LOST = ()
+    LINKS = 13  # cid 0-12 (SIM7080 firmware; manual C1801 leaves the range open)
+    MAX_SEND = 1460  # AT+CASEND=? answers (1-1460)
+    MAX_RECV = 1460  # AT+CARECV=? answers (1-1460)
+    SERVER = True
 
     def __init__(self, modem):
         super().__init__(modem)
         self._pdp_state = None
-        self.at.urc(b"+APP PDP:", self._on_app_pdp)
+        self._pulling = None  # the Link an AT+CARECV in flight reads for
+        self._pulled = 0
+        self._dns = None
+        at = self.at
+        at.urc(b"+APP PDP:", self._on_app_pdp)
+        at.urc(b"+CADATAIND:", self.on_data_waiting)
+        at.urc(b"+CASTATE:", self._on_castate)
+        at.urc(b"+CANEW:", self._on_canew)
+        at.urc(b"+CDNSGIP:", self._on_dns)
+        # Real SIM7070/SIM7080 firmware puts the payload right after the comma:
+        # "+CARECV: 5,hello" (the manual's C1806 two-line form is not what ships).
+        at.inline(b"+CARECV: ", b",", self._on_carecv)
 
     def _on_app_pdp(self, line):
         n = line.nfields()
@@ -57,6 +93,112 @@ class SIM7080(Dialect):
             raise NetworkError("data context active but no IP address")
         self.link_up = True
         return ip
+
+    # ---- sockets ----
+    def _on_castate(self, line):
+        if line.int(1, -1) == 0:  # manual C1808: 0 closed
+            self.on_peer_closed(line)
+
+    def _on_canew(self, line):
+        # manual C1804 NOTE: +CANEW: <server_cid>,<client_cid>,<client_ip>,<client_port>
+        server = self.link(line, 0)
+        cid = line.int(1, -1)
+        if server is None or cid < 0:
+            return
+        child = Link(TCP, self.modem.sock_rxbuf)
+        child.id = cid
+        child.open = True
+        child.peer = (line.field(2), line.int(3, 0))
+        self.modem.links[cid] = child
+        server.incoming.append(child)
+
+    def _on_carecv(self, line):
+        n = line.int(0, 0)
+        link = self._pulling
+        self._pulled = n
+        if link is None:
+            self.push_payload(None, n)
+        else:
+            self.at.engine.expect_raw(n, self.pull_sink(link, n))
+
+    def _on_dns(self, line):
+        # +CDNSGIP: 1,"<domain>","<ip>" or +CDNSGIP: 0,<dns error code>
+        self._dns = line.field(2) if line.int(0, 0) == 1 else "error %d" % line.int(1, -1)
+
+    def sock_open(self, link, host, port, tls=False):
+        if tls:
+            raise OSError(errno.EOPNOTSUPP, "sim7080: TLS sockets are not supported yet")
+        cid = self.claim(link)
+        out = []
+        try:
+            self.at.command('AT+CAOPEN=%d,%d,"%s","%s",%d' % (cid, _PDP, link.kind, host, port),
+                            resp=b"+CAOPEN:", on_line=lambda l: out.append(l.int(1, -1)))
+        except Exception:
+            self.release(link)
+            raise
+        result = out[0] if out else -1
+        if result != 0:
+            self.release(link)
+            code, text = _OPEN_RESULTS.get(result, (errno.EIO, "error"))
+            raise OSError(code, "+CAOPEN: %d,%d (%s)" % (cid, result, text))
+        link.open = True
+        link.peer = (host, port)
+
+    def sock_listen(self, link, port):
+        cid = self.claim(link)
+        out = []
+        try:
+            self.at.command('AT+CASERVER=%d,%d,"TCP",%d' % (cid, _PDP, port),
+                            resp=b"+CASERVER:", on_line=lambda l: out.append(l.int(1, -1)))
+        except Exception:
+            self.release(link)
+            raise
+        result = out[0] if out else -1
+        if result != 0:
+            self.release(link)
+            code, text = _OPEN_RESULTS.get(result, (errno.EIO, "error"))
+            raise OSError(code, "+CASERVER: %d,%d (%s)" % (cid, result, text))
+        link.open = True
+        link.local_port = port
+
+    def sock_send(self, link, mv):
+        n = len(mv)
+        if n > self.MAX_SEND:
+            n = self.MAX_SEND
+            mv = mv[:n]
+        self.at.send_data("AT+CASEND=%d,%d" % (link.id, n), mv)
+        return n
+
+    def sock_fetch(self, link, n):
+        if n > self.MAX_RECV:
+            n = self.MAX_RECV
+        self._pulling = link
+        self._pulled = 0
+        try:
+            self.at.command("AT+CARECV=%d,%d" % (link.id, n), resp=b"+CARECV:")
+        finally:
+            self._pulling = None
+        got = self._pulled
+        if got < n:
+            link.pending = False  # drained; +CADATAIND comes again for new data
+        return got
+
+    def sock_close(self, link):
+        if link.id is not None and self.modem.links.get(link.id) is link:
+            self.release(link)
+            try:
+                self.at.command("AT+CACLOSE=%d" % link.id)
+            except ATError:
+                pass  # the module had already dropped it
+        link.open = False
+
+    def resolve(self, host):
+        self._dns = None
+        self.at.command('AT+CDNSGIP="%s"' % at_string(host, "host name", 253))
+        self.wait_for(lambda: self._dns is not None, 20000, "+CDNSGIP", "AT+CDNSGIP")
+        if self._dns.startswith("error"):
+            raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: +CDNSGIP %s" % (host, self._dns))
+        return self._dns
 
     def deactivate(self):
         self.link_up = False

@@ -1,0 +1,200 @@
+"""The modem's sockets as the library sees them: one Link per link id of the module.
+
+A Link holds what the module told us about one connection (open, data waiting in
+the module, closed by the peer, failed) and a receive ring the dialect fills, by
+pulling (buffered mode: the module holds data until asked) or from pushed payloads
+(direct mode). The faces (cellmodem.socket; later asyncio) wait on these flags; the
+dialect sets them from URCs. Nothing here does I/O.
+
+Usage (inside a dialect):
+    link = self.modem.links.get(cid)
+    link.ring.write(payload_memoryview)      # in a raw sink
+    link.peer_closed()                        # on the close URC
+"""
+import errno
+
+from cellmodem.compat import const
+
+_LEN = const(2)  # bytes of the length prefix of a datagram record (UDP rings)
+
+TCP = "TCP"
+UDP = "UDP"
+LISTEN = "LISTEN"
+
+
+class Ring:
+    """A byte ring of fixed size: write() what fits, readinto() in order."""
+
+    def __init__(self, size):
+        self.buf = bytearray(size)
+        self.mv = memoryview(self.buf)
+        self.size = size
+        self.head = 0
+        self.count = 0
+
+    def __len__(self):
+        return self.count
+
+    def free(self):
+        return self.size - self.count
+
+    def clear(self):
+        self.head = self.count = 0
+
+    def write(self, data):
+        """Copy as much of data (bytes-like) as fits; returns the count copied."""
+        n = len(data)
+        size = self.size
+        f = size - self.count
+        if n > f:
+            n = f
+        if n <= 0:
+            return 0
+        t = self.head + self.count
+        if t >= size:
+            t -= size
+        first = size - t
+        if first > n:
+            first = n
+        mv = self.mv
+        if not isinstance(data, memoryview):
+            data = memoryview(data)
+        mv[t:t + first] = data[:first]
+        if n > first:
+            mv[0:n - first] = data[first:n]
+        self.count += n
+        return n
+
+    def readinto(self, out, n=-1):
+        """Move up to n (default len(out)) bytes into out (a writable memoryview)."""
+        if n < 0 or n > len(out):
+            n = len(out)
+        if n > self.count:
+            n = self.count
+        if n <= 0:
+            return 0
+        h = self.head
+        first = self.size - h
+        if first > n:
+            first = n
+        out[0:first] = self.mv[h:h + first]
+        if n > first:
+            out[first:n] = self.mv[0:n - first]
+        h += n
+        if h >= self.size:
+            h -= self.size
+        self.head = h
+        self.count -= n
+        return n
+
+    def peek(self, i):
+        """The byte at offset i from the read position."""
+        j = self.head + i
+        if j >= self.size:
+            j -= self.size
+        return self.buf[j]
+
+    def find(self, byte, start=0):
+        """Offset of the first byte value `byte` at or after start, or -1."""
+        i = start
+        n = self.count
+        while i < n:
+            if self.peek(i) == byte:
+                return i
+            i += 1
+        return -1
+
+
+class Link:
+    """One connection of the module (a link / connect id) and its receive ring.
+
+    kind: TCP, UDP or LISTEN. id: the module's link id (set when opened).
+    pending: the module holds data for us (buffered mode) - a pull will get it.
+    eof: the peer closed; error: an OSError to raise once the ring is drained.
+    """
+
+    def __init__(self, kind, rxbuf):
+        self.kind = kind
+        self.id = None
+        self.ring = Ring(rxbuf) if kind != LISTEN else None
+        self.open = False
+        self.pending = False
+        self.eof = False
+        self.error = None
+        self.peer = None  # (ip, port)
+        self.local_port = 0
+        self.incoming = []  # LISTEN: accepted Links not yet taken by accept()
+        self.dropped = 0  # datagrams (UDP) that did not fit the ring
+        self._dgram_left = 0  # bytes of the datagram being written
+        self._dgram_skip = False
+
+    # ---- state set by the dialect from URCs ----
+    def peer_closed(self):
+        """The peer closed. In buffered mode the module may still hold data: one more
+        pull drains it before EOF is reported."""
+        self.eof = True
+        self.pending = True
+
+    def fail(self, exc):
+        """The link is gone (network lost, module rebooted): exc is raised on use,
+        after any data already in the ring has been read."""
+        if self.error is None:
+            self.error = exc
+        self.open = False
+        self.pending = False
+
+    # ---- payload into the ring ----
+    def room(self):
+        """Bytes the next pull may ask for without overflowing the ring."""
+        f = self.ring.free()
+        if self.kind == UDP:
+            f -= _LEN
+        return f if f > 0 else 0
+
+    def begin_payload(self, n):
+        """A payload of n bytes follows (one datagram on UDP). Returns the sink to
+        give engine.expect_raw."""
+        if self.kind == UDP:
+            self._dgram_left = n
+            if self.ring.free() < n + _LEN:
+                self._dgram_skip = True  # a datagram is kept whole or not at all
+                self.dropped += 1
+            else:
+                self._dgram_skip = False
+                self.ring.write(bytes((n >> 8, n & 255)))
+        return self.sink
+
+    def sink(self, mv):
+        if self.kind == UDP:
+            if self._dgram_skip:
+                return
+            self.ring.write(mv)
+            return
+        if self.ring.write(mv) < len(mv):
+            # Direct push mode has no flow control: the module sent more than the
+            # ring holds. Say so rather than lose bytes silently.
+            if self.error is None:
+                self.error = OSError(errno.ENOBUFS, "receive ring full (%d bytes): read faster, use a "
+                                          "larger rxbuf, or buffered mode" % self.ring.size)
+
+    # ---- reading ----
+    def readable(self):
+        """Bytes (TCP) or datagrams (UDP) that can be read now without the module."""
+        return self.ring.count > 0
+
+    def read_into(self, out):
+        """Read from the ring into out (memoryview): a stream chunk, or one whole
+        datagram on UDP (truncated to out, like a real socket)."""
+        ring = self.ring
+        if self.kind != UDP:
+            return ring.readinto(out)
+        if ring.count < _LEN:
+            return 0
+        hdr = bytearray(_LEN)
+        ring.readinto(memoryview(hdr))
+        n = (hdr[0] << 8) | hdr[1]
+        got = ring.readinto(out, n)
+        rest = n - got
+        while rest > 0:  # the tail of a datagram that did not fit out is dropped
+            rest -= ring.readinto(memoryview(hdr), rest if rest < _LEN else _LEN)
+        return got
