@@ -15,6 +15,9 @@ Family behaviour this file assumes where the UG copy is silent (details at the c
     back before SEND OK, whatever ATE says (drivers send AT+QISDE=0).
   - QI command failures answer plain ERROR; AT+QIGETERROR gives the code and text.
   - AT+QIOPEN on a context that is not active: OK, then +QIOPEN: <id>,561.
+  - AT+QIACT with an APN the network refuses (reject_apns=): ERROR, and
+    AT+QIGETERROR says 561 "open PDP context failed" (with qi_cme: +CME ERROR).
+  - AT+QIRD prints its header and the payload as one piece, nothing between them.
   - An accepted client gets the highest free connectID (the family examples: 11).
   - After +QIURC: "pdpdeact" no "closed" URC follows for each socket.
   - In transparent mode the port is exclusive (UG 1.2): other URCs wait.
@@ -367,6 +370,10 @@ class Quectel(ModemSim):
 
         def done():
             if not self.registered:
+                return self._fail(E_PDP_OPEN)
+            if self.apn_rejected(self.csgp.get(ctx, (1, "", "", "", 0))[1]):
+                # the network refuses the APN of AT+QICSGP: UG 2.2 "OK or ERROR",
+                # the reason (561) left for AT+QIGETERROR (or +CME ERROR, qi_cme)
                 return self._fail(E_PDP_OPEN)
             self.context_up(ctx, ip)
             self.dns.setdefault(ctx, ("10.76.0.1", "10.76.0.2"))
@@ -813,8 +820,10 @@ class Quectel(ModemSim):
             head = '+QIRD: %d,"%s",%d' % (len(data), addr[0], addr[1])
         else:
             head = "+QIRD: %d" % len(data)
-        self.reply(head)
-        self.raw(data + b"\r\n")
+        # family (UG 2.8): +QIRD: <read_actual_length><CR><LF><data>. Header and
+        # payload go out as one piece: a URC between them would be read as payload.
+        self.log("<- %r + %d bytes" % (head, len(data)))
+        self.raw(b"\r\n" + head.encode() + b"\r\n" + data + b"\r\n")
         self.ok()
 
     # ---------------------------------------------------------------- incoming data

@@ -1,39 +1,168 @@
 """Quectel BG95/BG96/EC2x/UGxx: the AT+QI* family.
 
-AT+QICSGP configures context 1, AT+QIACT activates it (up to 150 s, UGxx manual
-2.2), AT+QIACT? lists "+QIACT: 1,1,1,"<ip>"". Network loss: +QIURC: "pdpdeact",1.
+Source: the UGxx TCP/IP AT Commands Manual V1.2 ("UG x.y"). Our copy stops inside
+2.5; what it lacks (QISEND 2.7, QIRD 2.8, QISDE 2.10, QPING 2.12, QIDNSGIP 2.15,
+QIGETERROR 2.17, the URCs of 2.18 and the error codes of chapter 3) follows the QI
+family (BG96/EC2x/BG95), marked "family".
+
+AT+QICSGP configures context 1, AT+QIACT activates it (up to 150 s, UG 2.2),
+AT+QIACT? lists "+QIACT: 1,1,1,"<ip>"". Network loss: +QIURC: "pdpdeact",1, after
+which the context must be closed with AT+QIDEACT before AT+QIACT works again
+(family). A failing QI command answers plain ERROR; AT+QIGETERROR gives its code.
+Sockets: AT+QIOPEN with <access_mode> 0 (buffer: +QIURC: "recv",<id> then AT+QIRD
+pulls) or 1 (direct push: +QIURC: "recv",<id>,<len> followed by the data), result
+URC +QIOPEN: <id>,<err>; AT+QISEND after a ">" prompt, SEND OK / SEND FAIL;
++QIURC: "closed",<id> when the peer closes; "TCP LISTENER" and
++QIURC: "incoming",... for a server. No TLS (that is the AT+QSSL* family).
 Usage: Modem(uart, dialect="quectel")
 """
-from cellmodem.dialects.base import Dialect
-from cellmodem.errors import NetworkError
+import errno
 
-_CTX = 1
+from cellmodem.dialects.base import Dialect
+from cellmodem.errors import ATError, ModemError, NetworkError
+from cellmodem.sockets import Link, TCP, UDP
+
+_CTX = 1  # the context cellmodem uses
+
+# Chapter 3 (family): <err> of +QIOPEN, +QIURC: "dnsgip", +QPING and AT+QIGETERROR,
+# as OSError errno and the module's text.
+_ERRORS = {
+    550: (errno.EIO, "unknown error"), 551: (errno.EIO, "operation blocked"),
+    552: (errno.EINVAL, "invalid parameters"), 553: (errno.ENOMEM, "memory not enough"),
+    554: (errno.ENOMEM, "create socket failed"), 555: (errno.EOPNOTSUPP, "operation not supported"),
+    556: (errno.EADDRINUSE, "socket bind failed"), 557: (errno.EADDRINUSE, "socket listen failed"),
+    558: (errno.EIO, "socket write failed"), 559: (errno.EIO, "socket read failed"),
+    560: (errno.EIO, "socket accept failed"), 561: (errno.ENOTCONN, "open PDP context failed"),
+    562: (errno.EIO, "close PDP context failed"),
+    563: (errno.EALREADY, "socket identity has been used"),
+    564: (errno.EHOSTUNREACH, "DNS busy"), 565: (errno.EHOSTUNREACH, "DNS parse failed"),
+    566: (errno.ECONNREFUSED, "socket connect failed"),
+    567: (errno.ENOTCONN, "socket has been closed"), 568: (errno.EIO, "operation busy"),
+    569: (errno.ETIMEDOUT, "operation timeout"),
+    570: (errno.ECONNABORTED, "PDP context broken down"), 571: (errno.EIO, "cancel send"),
+    572: (errno.EPERM, "operation not allowed"), 573: (errno.ENOTCONN, "APN not configured"),
+    574: (errno.EADDRINUSE, "port busy"),
+}
+
+# family (UG 2.7): AT+QISEND ends in SEND OK, or SEND FAIL when the send buffer is full
+_SEND_FINALS = ((b"SEND OK", True), (b"SEND FAIL", False))
+
+
+def _oserror(code, what):
+    e, text = _ERRORS.get(code, (errno.EIO, "error"))
+    return OSError(e, "%s: %d (%s)" % (what, code, text))
 
 
 class Quectel(Dialect):
     NAME = "quectel"
     ICCID = (("AT+QCCID", "+QCCID:"), ("AT+CCID", "+CCID:"))  # UGxx firmware lacks QCCID
-    # UGxx manual: QIACT 150 s, QIDEACT 40 s, QIOPEN 150 s ("determined by network")
+    # UG 2.2 QIACT 150 s, 2.3 QIDEACT 40 s, 2.4 QIOPEN 150 s ("determined by network");
+    # family: QICLOSE waits up to its <timeout> argument, 10 s by default
     TIMEOUTS = {"+QIACT": 150000, "+QIDEACT": 40000, "+QIOPEN": 150000, "+QICLOSE": 10000}
+    LINKS = 12  # UG 2.4: <connectID> 0-11
+    MAX_SEND = 1460  # family (UG 2.7): AT+QISEND <send_length> at most 1460
+    MAX_RECV = 1500  # family (UG 2.8): AT+QIRD <read_length> at most 1500
+    RX_MODES = ("buffered", "push")  # UG 1.2: buffer and direct push access modes
+    SERVER = True  # UG 2.4 note 1: "TCP LISTENER"
 
     def __init__(self, modem):
+        self._push = False
         super().__init__(modem)
-        self.at.urc(b'+QIURC: "pdpdeact"', self._on_link_lost)
+        self._broken = False  # pdpdeact seen: AT+QIDEACT before AT+QIACT (family)
+        self._epoch = 0  # counts link losses and restarts: ends waits for a result URC
+        self._direct = set()  # connectIDs the module runs in direct push access mode
+        self._opened = {}  # connectID -> <err> of its +QIOPEN URC
+        self._pulling = None  # the Link an AT+QIRD in flight reads for
+        self._asked = 0
+        self._pulled = 0
+        self._dns = None
+        self._pinging = False
+        self._ping = None
+        at = self.at
+        at.urc(b'+QIURC: "pdpdeact"', self._on_pdpdeact)
+        at.urc(b"+QIOPEN:", self._on_qiopen)
+        at.urc(b'+QIURC: "recv",', self._on_recv)
+        at.urc(b'+QIURC: "closed",', self._on_closed)
+        at.urc(b'+QIURC: "incoming",', self._on_incoming)
+        at.urc(b'+QIURC: "incoming full"', _ignore)  # UG 2.18.3: a client was refused
+        at.urc(b'+QIURC: "dnsgip",', self._on_dnsgip)
+        at.urc(b"+QPING:", self._on_qping)
 
+    # cellmodem.socket pulls a pending link only while `push` reads False. In a push
+    # session the module still keeps incoming connections in buffer access mode
+    # (UG 2.4 note 1), so a pending link (only buffer mode links ever are) turns
+    # pulling on for as long as it waits.
+    @property
+    def push(self):
+        if not self._push:
+            return False
+        for link in self.modem.links.values():
+            if link.pending:
+                return False
+        return True
+
+    @push.setter
+    def push(self, on):
+        self._push = on
+
+    def _on_pdpdeact(self, line):
+        self._broken = True
+        self._epoch += 1
+        self._on_link_lost(line)
+
+    def _on_rebooted(self, line):
+        self._broken = False  # a fresh module has no context to clear
+        self._epoch += 1
+        self._direct = set()
+        super()._on_rebooted(line)
+
+    def _qi_error(self, e):
+        """e with the module's QI error code and text: a plain ERROR is explained by
+        AT+QIGETERROR (UG 2.17: "+QIGETERROR: <err>,<errcode_description>")."""
+        if not isinstance(e, ATError):
+            return e
+        code = e.code
+        if code is None:
+            out = []
+            try:
+                self.at.command("AT+QIGETERROR", resp=b"+QIGETERROR:",
+                                on_line=lambda l: out.append(l.int(0, -1)))
+            except ModemError:
+                return e
+            if not out or out[0] <= 0:
+                return e
+            code = out[0]
+        if code not in _ERRORS:
+            return e
+        return ATError(code, _ERRORS[code][1], e.command)
+
+    # ---- the data context ----
     def _ip(self):
-        for l in self.at.command("AT+QIACT?", resp=b"+QIACT:"):
-            f = l.decode().split(":", 1)[1].split(",")
-            if int(f[0]) == _CTX and int(f[1]) == 1:
-                return f[3].strip().strip('"')
-        return None
+        out = []
+
+        def row(l):  # +QIACT: <contextID>,<context_state>,<context_type>,<IP_address>
+            if l.int(0, -1) == _CTX and l.int(1, 0) == 1:
+                out.append(l.field(3))
+        self.at.command("AT+QIACT?", resp=b"+QIACT:", on_line=row)
+        return out[0] if out else None
 
     def activate(self, apn, user, password, timeout):
         at = self.at
-        # <context_type> 1 IPv4; <authentication> 0 none, 3 PAP or CHAP
+        at.command("AT+QISDE=0")  # UG 2.10: no echo of the AT+QISEND data (default 1)
+        # <context_type> 1 IPv4; <authentication> 0 none, 3 PAP or CHAP (UG 2.1)
         at.command('AT+QICSGP=%d,1,"%s","%s","%s",%d' % (_CTX, apn, user, password, 3 if user else 0))
         ip = self._ip()
         if ip is None:
-            at.command("AT+QIACT=%d" % _CTX, timeout=timeout if timeout < 150000 else 150000)
+            if self._broken:
+                self._broken = False
+                try:
+                    at.command("AT+QIDEACT=%d" % _CTX)
+                except ATError:
+                    pass
+            try:
+                at.command("AT+QIACT=%d" % _CTX, timeout=timeout if timeout < 150000 else 150000)
+            except ATError as e:
+                raise self._qi_error(e)
             ip = self._ip()
         if ip is None:
             raise NetworkError("context %d not active after AT+QIACT" % _CTX)
@@ -42,7 +171,225 @@ class Quectel(Dialect):
 
     def deactivate(self):
         self.link_up = False
+        self._broken = False
         self.at.command("AT+QIDEACT=%d" % _CTX)
+
+    # ---- sockets: URCs ----
+    def _on_qiopen(self, line):
+        # UG 2.4: +QIOPEN: <connectID>,<err>, <err> 0 when the service is set up
+        self._opened[line.int(0, -1)] = line.int(1, 550)
+
+    def _on_recv(self, line):
+        # +QIURC: "recv",<connectID>[,<currentrecvlength>]
+        cid = line.int(1, -1)
+        if cid in self._direct:
+            # UG 1.2 point 2: direct push, <len> bytes of data follow the header line
+            n = line.int(2, 0)
+            if n > 0:
+                self.push_payload(self.modem.links.get(cid), n)
+            return
+        # UG 1.2 point 1: buffer access mode, the data waits for AT+QIRD (BG95-era
+        # firmware adds the length; there is no data after it)
+        self.on_data_waiting(line, 1)
+
+    def _on_closed(self, line):
+        # family (UG 2.18.1): +QIURC: "closed",<connectID>. In buffer access mode what
+        # arrived before the close is still read with AT+QIRD; pushed data is with us.
+        link = self.link(line, 1)
+        if link is not None:
+            link.peer_closed()
+            if link.id in self._direct:
+                link.pending = False
+
+    def _on_incoming(self, line):
+        # UG 2.4 note 1: +QIURC: "incoming",<connectID>,<serverID>,<remoteIP>,<remote_port>;
+        # the new connection is in buffer access mode
+        server = self.link(line, 2)
+        cid = line.int(1, -1)
+        if server is None or cid < 0:
+            return
+        self._direct.discard(cid)
+        child = Link(TCP, self.modem.sock_rxbuf)
+        child.id = cid
+        child.open = True
+        child.peer = (line.field(3), line.int(4, 0))
+        self.modem.links[cid] = child
+        server.incoming.append(child)
+
+    def _on_dnsgip(self, line):
+        # family (UG 2.15): +QIURC: "dnsgip",<err>[,<IP_count>,<DNS_ttl>], then one
+        # +QIURC: "dnsgip","<IP_address>" per address
+        if self._dns is not None:
+            return
+        code = line.int(1, -1)
+        if code < 0:
+            self._dns = line.field(1)  # the first address
+        elif code != 0 or line.int(2, 0) == 0:
+            self._dns = code or 565
+
+    def _on_qping(self, line):
+        # family (UG 2.12): +QPING: 0,"<IP_address>",<bytes>,<time>,<ttl> per echo,
+        # +QPING: <err> for one that failed, then +QPING: 0,<sent>,<rcvd>,<lost>,...
+        if not self._pinging or self._ping is not None:
+            return
+        code = line.int(0, -1)
+        if code != 0:
+            self._ping = -(code if code > 0 else 550)
+        elif line.int(1, -1) < 0:  # a quoted address: an echo came back
+            self._ping = line.int(3, 0)
+
+    # ---- sockets: hooks ----
+    def _open(self, link, service, host, rport, lport, mode):
+        cid = self.claim(link)
+        if mode == 1:
+            self._direct.add(cid)
+        else:
+            self._direct.discard(cid)
+        self._opened.pop(cid, None)
+        epoch = self._epoch
+        # UG 2.4: AT+QIOPEN=<contextID>,<connectID>,<service_type>,<IP_address>/<domain_name>,
+        # <remote_port>,<local_port>,<access_mode>
+        cmd = 'AT+QIOPEN=%d,%d,"%s","%s",%d,%d,%d' % (_CTX, cid, service, host, rport, lport, mode)
+        try:
+            self.at.command(cmd)
+            # UG 2.4: OK, then +QIOPEN: <connectID>,<err> (TCP connect: up to 75 s)
+            self.wait_for(lambda: cid in self._opened or self._epoch != epoch,
+                          self.at.timeout_for(cmd), "+QIOPEN", "AT+QIOPEN")
+        except ATError as e:
+            self.release(link)
+            e = self._qi_error(e)
+            raise _oserror(e.code, cmd) if e.code in _ERRORS else e
+        except ModemError:
+            self.release(link)
+            if self._epoch == epoch:
+                try:  # the result may still come: do not leave the module a link
+                    self.at.command("AT+QICLOSE=%d" % cid)
+                except ModemError:
+                    pass
+            raise
+        if cid not in self._opened:  # the network or the module went away meanwhile
+            self.release(link)
+            raise link.error or OSError(errno.ECONNABORTED, "%s: link lost" % cmd)
+        err = self._opened.pop(cid)
+        if err != 0:
+            self.release(link)
+            raise _oserror(err, "+QIOPEN: %d" % cid)
+        link.open = True
+
+    def sock_open(self, link, host, port, tls=False):
+        if tls:
+            raise OSError(errno.EOPNOTSUPP, "quectel: TLS sockets are not supported yet")
+        # <local_port> 0: the module picks one; <access_mode> per the session
+        self._open(link, link.kind, host, port, 0, 1 if self._push else 0)
+        link.peer = (host, port)
+
+    def sock_listen(self, link, port):
+        # UG 2.4: "TCP LISTENER" takes "127.0.0.1" and the <local_port>. Buffer access
+        # mode always: its connections are in buffer mode anyway (UG 2.4 note 1).
+        self._open(link, "TCP LISTENER", "127.0.0.1", 0, port, 0)
+        link.local_port = port
+
+    def sock_send(self, link, mv):
+        n = len(mv)
+        if n > self.MAX_SEND:
+            n = self.MAX_SEND
+            mv = mv[:n]
+        cmd = "AT+QISEND=%d,%d" % (link.id, n)
+        try:
+            # family (UG 2.7): ">" prompt, exactly <send_length> bytes, SEND OK
+            self.at.send_data(cmd, mv, finals=_SEND_FINALS)
+        except ATError as e:
+            if link.error is not None:
+                raise link.error
+            if e.text == "SEND FAIL":
+                raise OSError(errno.ENOBUFS, "%s: SEND FAIL (the module's send buffer is full)" % cmd)
+            e = self._qi_error(e)
+            raise _oserror(e.code, cmd) if e.code in _ERRORS else e
+        return n
+
+    def _on_qird(self, line):
+        # family (UG 2.8): +QIRD: <read_actual_length>[,"<remoteIP>",<remote_port>]
+        # then exactly that many bytes after the line end
+        n = line.int(0, 0)
+        link = self._pulling
+        self._pulled = n
+        # Decided here, before any URC after the OK: a shorter read emptied the
+        # module's buffer (UDP: one datagram per read, so only an empty read does),
+        # and the next arrival raises +QIURC: "recv" again (UG 1.2 point 1).
+        if n == 0 or n < self._asked and link.kind != UDP:
+            link.pending = False
+        if n > 0:
+            self.at.engine.expect_raw(n, self.pull_sink(link, n))
+
+    def sock_fetch(self, link, n):
+        if n > self.MAX_RECV:
+            n = self.MAX_RECV
+        if link.kind == UDP and n < self.MAX_RECV and link.ring.count:
+            return 0  # a datagram longer than the read would be split: read the ring first
+        self._pulling = link
+        self._asked = n
+        self._pulled = 0
+        try:
+            self.at.command("AT+QIRD=%d,%d" % (link.id, n), resp=b"+QIRD:", on_line=self._on_qird)
+        finally:
+            self._pulling = None
+        return self._pulled
+
+    def sock_close(self, link):
+        if link.id is not None and self.modem.links.get(link.id) is link:
+            self.release(link)
+            try:
+                self.at.command("AT+QICLOSE=%d" % link.id)
+            except ATError:
+                pass  # the module had already dropped it
+        link.open = False
+
+    # ---- DNS and ping ----
+    def resolve(self, host):
+        self._dns = None
+        epoch = self._epoch
+        try:
+            self.at.command('AT+QIDNSGIP=%d,"%s"' % (_CTX, host))
+        except ATError as e:
+            e = self._qi_error(e)
+            raise _oserror(e.code, "AT+QIDNSGIP") if e.code in _ERRORS else e
+        # no maximum response time in our copy; DNS answers well within 60 s
+        self.wait_for(lambda: self._dns is not None or self._epoch != epoch, 60000,
+                      '+QIURC: "dnsgip"', "AT+QIDNSGIP")
+        r = self._dns
+        if r is None:
+            raise OSError(errno.ECONNABORTED, "cannot resolve %s: link lost" % host)
+        if not isinstance(r, str):
+            raise _oserror(r, 'cannot resolve %s: +QIURC: "dnsgip"' % host)
+        return r
+
+    def ping(self, host, timeout=10000):
+        # family (UG 2.12): AT+QPING=<contextID>,<host>,<timeout> s (1-255),<pingnum> (1-10)
+        secs = (timeout + 999) // 1000
+        secs = 1 if secs < 1 else 255 if secs > 255 else secs
+        self._ping = None
+        self._pinging = True
+        epoch = self._epoch
+        try:
+            try:
+                self.at.command('AT+QPING=%d,"%s",%d,1' % (_CTX, host, secs))
+            except ATError as e:
+                e = self._qi_error(e)
+                raise _oserror(e.code, "AT+QPING") if e.code in _ERRORS else e
+            self.wait_for(lambda: self._ping is not None or self._epoch != epoch,
+                          secs * 1000 + 5000, "+QPING", "AT+QPING")
+        finally:
+            self._pinging = False
+        r = self._ping
+        if r is None:
+            raise OSError(errno.ECONNABORTED, "ping %s: link lost" % host)
+        if r < 0:
+            raise _oserror(-r, "ping %s: +QPING" % host)
+        return r
+
+
+def _ignore(line):
+    pass
 
 
 DIALECT = Quectel
