@@ -2,11 +2,12 @@
 
 On a board: set UART, APN, HOST and PORT below and copy this file as main.py.
 On unix (the demo): micropython examples/hello_modem.py /dev/pts/N HOST PORT
-Uses the SIM7080 AT+CA* commands for the TCP exchange (sockets come with cellmodem.socket).
+Works with every supported family: the dialect is detected from the module.
 """
 import sys
 
 from cellmodem.modem import Modem
+import cellmodem.socket as socket
 
 APN = "internet"
 HOST, PORT = "example.com", 7
@@ -30,26 +31,20 @@ def main():
     if len(sys.argv) > 3:
         HOST, PORT = sys.argv[2], int(sys.argv[3])
     modem = Modem(open_port())
-    at = modem.at
-    at.trace = show
+    modem.at.trace = show
     print("modem:", modem.manufacturer(), modem.model(), "dialect", modem.dialect.NAME)
     print("IMEI", modem.imei(), "signal", modem.signal(), "dBm")
     print("IP address:", modem.connect(apn=APN))
-    got = bytearray()
-    waiting = []
-    at.urc(b"+CADATAIND:", lambda line: waiting.append(line.int(0)))
-    at.inline(b"+CARECV: ", b",", lambda line: at.engine.expect_raw(line.int(0), got.extend))
-    at.command('AT+CAOPEN=0,0,"TCP","%s",%d' % (HOST, PORT), resp=b"+CAOPEN:")
-    at.send_data("AT+CASEND=0,%d" % len(MESSAGE), MESSAGE)
-    while len(got) < len(MESSAGE):
-        at.wait_until(lambda: waiting, 10000, "+CADATAIND")
-        waiting.clear() if hasattr(waiting, "clear") else waiting.pop()
-        at.command("AT+CARECV=0,1460")
-    at.command("AT+CACLOSE=0")
+    s = socket.socket()
+    s.settimeout(10)
+    s.connect(socket.getaddrinfo(HOST, PORT)[0][-1])
+    s.write(MESSAGE)
+    got = s.read(len(MESSAGE))
+    s.close()
     modem.disconnect()
     print("sent     %r" % MESSAGE)
-    print("received %r" % bytes(got))
-    print("echo intact:", bytes(got) == MESSAGE)
+    print("received %r" % got)
+    print("echo intact:", got == MESSAGE)
 
 
 main()

@@ -294,7 +294,7 @@ def test_bad_input_is_refused_before_the_uart(net_modem, tcp_echo, dialect):
     assert written == []
     s.connect(tcp_echo)
     written.clear()
-    for bad in ("text", 42, None, [1, 2]):
+    for bad in (42, None, [1, 2], 3.5, {"a": 1}):
         with pytest.raises(ValueError):
             s.send(bad)
         with pytest.raises(ValueError):
@@ -302,6 +302,8 @@ def test_bad_input_is_refused_before_the_uart(net_modem, tcp_echo, dialect):
     assert written == []
     s.write(b"still fine")
     assert s.read(10) == b"still fine"
+    s.write("text \u00e9")  # str goes as UTF-8, as on MicroPython's sockets
+    assert s.read(7) == "text \u00e9".encode()
     s.close()
 
 

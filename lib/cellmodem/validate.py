@@ -38,8 +38,12 @@ def port_number(value, what="port"):
 
 
 def payload(data):
-    """bytes, bytearray or memoryview as a memoryview; a str is refused with ValueError
-    (encode it yourself: the library never guesses an encoding)."""
+    """bytes, bytearray, memoryview or str as a memoryview; anything else is refused
+    with ValueError. A str is sent as its UTF-8 bytes, as MicroPython's own sockets
+    do (its str has the buffer protocol; urequests writes header names as str)."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         return memoryview(data)
-    raise ValueError("payload must be bytes, bytearray or memoryview, not %s" % type(data).__name__)
+    if isinstance(data, str):
+        return memoryview(data.encode())
+    raise ValueError("payload must be bytes, bytearray, memoryview or str, not %s"
+                     % type(data).__name__)

@@ -115,7 +115,9 @@ class Dialect:
 
     def sock_fetch(self, link, n):
         """Buffered mode: pull up to n bytes the module holds into link's ring;
-        returns the count (0: nothing waiting, link.pending cleared)."""
+        returns the count. Clear link.pending BEFORE sending the read command (a
+        data-waiting URC parsed with its answer sets it again) and set it after a
+        read that filled n (the module may hold more)."""
         raise OSError(errno.EOPNOTSUPP, "%s: sockets not supported" % self.NAME)
 
     def sock_close(self, link):

@@ -174,13 +174,16 @@ class SIM7080(Dialect):
             n = self.MAX_RECV
         self._pulling = link
         self._pulled = 0
+        # Cleared before asking: a +CADATAIND for newer data may be parsed in the same
+        # read as this answer, and must not be lost by clearing the flag afterwards.
+        link.pending = False
         try:
             self.at.command("AT+CARECV=%d,%d" % (link.id, n), resp=b"+CARECV:")
         finally:
             self._pulling = None
         got = self._pulled
-        if got < n:
-            link.pending = False  # drained; +CADATAIND comes again for new data
+        if got == n:
+            link.pending = True  # a full read: the module may hold more
         return got
 
     def sock_close(self, link):
