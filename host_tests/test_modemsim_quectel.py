@@ -878,6 +878,39 @@ def test_fault_hold_and_noise_urcs(modem, sink):
     peer.close()
 
 
+def test_noise_urcs_never_split_the_qird_header_from_its_payload(modem, sink):
+    # family 2.8: +QIRD: <read_actual_length><CR><LF><data> - a URC may come before
+    # the header or after the data, never between them
+    sim, uart, at = modem(faults=["urc=1.0"], seed=4)
+    assert at.cmd("AT+QISDE=0")[-1] == "OK"
+    assert at.cmd("AT+QIACT=1")[-1] == "OK"
+    assert at.cmd('AT+QIOPEN=1,0,"TCP","127.0.0.1",%d,0,0' % sink.getsockname()[1])[-1] == "OK"
+    peer, _ = sink.accept()
+    for i in range(5):
+        peer.sendall(b"data%d" % i)
+        at.wait_line('+QIURC: "recv",0')
+        at.write("AT+QIRD=0,1500\r")
+        at.read_until(b"+QIRD: 5\r\n")
+        assert at.read_exact(5) == b"data%d" % i
+        assert at.read_until(b"\r\nOK\r\n")
+    peer.close()
+
+
+def test_rejected_apn_fails_qiact_with_561(modem):
+    # UG 2.2: AT+QIACT answers OK or ERROR; the network refused the APN of AT+QICSGP
+    sim, uart, at = modem(reject_apns=["blocked.apn"])
+    replay(at, [('AT+QICSGP=1,1,"blocked.apn","","",0', ["OK"]),
+                ("AT+QIACT=1", ["ERROR"]),
+                ("AT+QIGETERROR", ["+QIGETERROR: 561,open PDP context failed", "OK"]),
+                ("AT+QIACT?", ["OK"]),
+                ('AT+QICSGP=1,1,"internet","","",0', ["OK"]),
+                ("AT+QIACT=1", ["OK"])])
+    sim2, uart2, at2 = modem(reject_apns=["blocked.apn"], opts={"qi_cme": True})
+    replay(at2, [("AT+CMEE=1", ["OK"]),
+                 ('AT+QICSGP=1,1,"blocked.apn","","",0', ["OK"]),
+                 ("AT+QIACT=1", ["+CME ERROR: 561"])])
+
+
 def test_fault_overflow(modem, sink):
     sim, uart, at = modem(faults=["overflow=1000"])
     online(at)

@@ -48,9 +48,10 @@ _ERRORS = {
 _SEND_FINALS = ((b"SEND OK", True), (b"SEND FAIL", False))
 
 
-def _oserror(code, what):
+def _oserror(code, said):
+    """OSError for QI error code, the message being what the module said and the text."""
     e, text = _ERRORS.get(code, (errno.EIO, "error"))
-    return OSError(e, "%s: %d (%s)" % (what, code, text))
+    return OSError(e, "%s (%s)" % (said, text))
 
 
 class Quectel(Dialect):
@@ -135,6 +136,14 @@ class Quectel(Dialect):
         if code not in _ERRORS:
             return e
         return ATError(code, _ERRORS[code][1], e.command)
+
+    def _failure(self, e, cmd):
+        """What to raise for a socket, DNS or ping command that failed: OSError with the
+        QI error code, or e itself when the module gave none."""
+        e = self._qi_error(e)
+        if e.code in _ERRORS:
+            return _oserror(e.code, "%s: error %d" % (cmd, e.code))
+        return e
 
     # ---- the data context ----
     def _ip(self):
@@ -257,8 +266,7 @@ class Quectel(Dialect):
                           self.at.timeout_for(cmd), "+QIOPEN", "AT+QIOPEN")
         except ATError as e:
             self.release(link)
-            e = self._qi_error(e)
-            raise _oserror(e.code, cmd) if e.code in _ERRORS else e
+            raise self._failure(e, cmd)
         except ModemError:
             self.release(link)
             if self._epoch == epoch:
@@ -273,7 +281,7 @@ class Quectel(Dialect):
         err = self._opened.pop(cid)
         if err != 0:
             self.release(link)
-            raise _oserror(err, "+QIOPEN: %d" % cid)
+            raise _oserror(err, "+QIOPEN: %d,%d" % (cid, err))
         link.open = True
 
     def sock_open(self, link, host, port, tls=False):
@@ -303,8 +311,7 @@ class Quectel(Dialect):
                 raise link.error
             if e.text == "SEND FAIL":
                 raise OSError(errno.ENOBUFS, "%s: SEND FAIL (the module's send buffer is full)" % cmd)
-            e = self._qi_error(e)
-            raise _oserror(e.code, cmd) if e.code in _ERRORS else e
+            raise self._failure(e, cmd)
         return n
 
     def _on_qird(self, line):
@@ -313,12 +320,12 @@ class Quectel(Dialect):
         n = line.int(0, 0)
         link = self._pulling
         self._pulled = n
-        # Decided here, before any URC after the OK: a shorter read emptied the
-        # module's buffer (UDP: one datagram per read, so only an empty read does),
-        # and the next arrival raises +QIURC: "recv" again (UG 1.2 point 1).
-        if n == 0 or n < self._asked and link.kind != UDP:
-            link.pending = False
         if n > 0:
+            # A read that filled the ask may have left more in the module, which
+            # says "recv" again only once its buffer was read empty (UG 1.2 point 1).
+            # UDP gives one datagram per read: more may wait behind any of them.
+            if n >= self._asked or link.kind == UDP:
+                link.pending = True
             self.at.engine.expect_raw(n, self.pull_sink(link, n))
 
     def sock_fetch(self, link, n):
@@ -329,6 +336,7 @@ class Quectel(Dialect):
         self._pulling = link
         self._asked = n
         self._pulled = 0
+        link.pending = False  # a "recv" URC parsed with the answer sets it again
         try:
             self.at.command("AT+QIRD=%d,%d" % (link.id, n), resp=b"+QIRD:", on_line=self._on_qird)
         finally:
@@ -351,8 +359,7 @@ class Quectel(Dialect):
         try:
             self.at.command('AT+QIDNSGIP=%d,"%s"' % (_CTX, host))
         except ATError as e:
-            e = self._qi_error(e)
-            raise _oserror(e.code, "AT+QIDNSGIP") if e.code in _ERRORS else e
+            raise self._failure(e, "AT+QIDNSGIP")
         # no maximum response time in our copy; DNS answers well within 60 s
         self.wait_for(lambda: self._dns is not None or self._epoch != epoch, 60000,
                       '+QIURC: "dnsgip"', "AT+QIDNSGIP")
@@ -360,7 +367,7 @@ class Quectel(Dialect):
         if r is None:
             raise OSError(errno.ECONNABORTED, "cannot resolve %s: link lost" % host)
         if not isinstance(r, str):
-            raise _oserror(r, 'cannot resolve %s: +QIURC: "dnsgip"' % host)
+            raise _oserror(r, 'cannot resolve %s: +QIURC: "dnsgip",%d' % (host, r))
         return r
 
     def ping(self, host, timeout=10000):
@@ -374,8 +381,7 @@ class Quectel(Dialect):
             try:
                 self.at.command('AT+QPING=%d,"%s",%d,1' % (_CTX, host, secs))
             except ATError as e:
-                e = self._qi_error(e)
-                raise _oserror(e.code, "AT+QPING") if e.code in _ERRORS else e
+                raise self._failure(e, "AT+QPING")
             self.wait_for(lambda: self._ping is not None or self._epoch != epoch,
                           secs * 1000 + 5000, "+QPING", "AT+QPING")
         finally:
@@ -384,7 +390,7 @@ class Quectel(Dialect):
         if r is None:
             raise OSError(errno.ECONNABORTED, "ping %s: link lost" % host)
         if r < 0:
-            raise _oserror(-r, "ping %s: +QPING" % host)
+            raise _oserror(-r, "ping %s: +QPING: %d" % (host, -r))
         return r
 
 
