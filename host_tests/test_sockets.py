@@ -349,3 +349,21 @@ def test_sockets_without_a_data_link_raise_enotconn(dialect):
         assert e.value.args[0] == errno.ENOTCONN
     finally:
         sim.close()
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_application_urc_handlers_and_idle_hook_run_while_a_socket_waits(net_modem, tcp_echo,
+                                                                        dialect):
+    sim, modem = net_modem(dialect)
+    seen, idles = [], []
+    modem.urc(b"+CTZV:", lambda line: seen.append(line.field(0)))
+    modem.at.idle = lambda: idles.append(1)
+    s = msocket.socket()
+    s.connect(tcp_echo)
+    s.settimeout(0.5)
+    sim.after(100, sim.urc, "+CTZV: +32,0")
+    with pytest.raises(OSError):
+        s.recv(10)  # nothing comes: the wait ends at the timeout
+    assert seen == ["+32"]
+    assert len(idles) >= 5  # the application got control all along
+    s.close()

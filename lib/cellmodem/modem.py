@@ -52,6 +52,18 @@ class Modem:
             dialect = self.detect()
         self.dialect = dialects.load(dialect)(self)
 
+    # ---- the application's hooks ----
+    def urc(self, prefix, callback):
+        """Call callback(line) for every unsolicited line starting with prefix (bytes)
+        that the library does not handle itself; line is a Line (copy what you keep:
+        line.bytes(), line.str(), line.int(n), line.field(n))."""
+        self.at.urc(prefix, callback)
+
+    def poll(self, timeout_ms=0):
+        """Read and dispatch what the modem sent (URCs), waiting up to timeout_ms.
+        Sockets, commands and waits do this by themselves."""
+        return self.at.poll(timeout_ms)
+
     # ---- bring-up ----
     def sync(self, timeout=15000):
         """Send AT until the module answers OK (it may be booting or echoing), then
