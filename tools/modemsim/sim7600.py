@@ -394,6 +394,11 @@ class Sim7600(ModemSim):
         self.ok()
         if not self.registered or self.cfun != 1:
             return self._later(self.opts["netopen_ms"], self.urc, "+NETOPEN: %d" % E_NET)
+        apn = self.cgdcont.get(self.pdp_cid, ("", ""))[1]
+        if self.apn_rejected(apn):
+            # the network refuses the context's APN: OK, then "+NETOPEN: <err>" with
+            # <err> 1 "Network failure" (A7600 ch.4; the manuals show no other code for it)
+            return self._later(self.opts["netopen_ms"], self.urc, "+NETOPEN: %d" % E_NET)
         self.net_open = True
         self.context_up(self.pdp_cid, self.ip)
 
@@ -711,11 +716,13 @@ class Sim7600(ModemSim):
         data = link.conn.read(min(want, limit))
         if not link.rx:
             link.armed = True  # drained: the next arrival notifies again
-        self.reply("+CIPRXGET: %d,%d,%d,%d" % (mode, n, len(data), len(link.rx)))
+        head = b"\r\n+CIPRXGET: %d,%d,%d,%d\r\n" % (mode, n, len(data), len(link.rx))
+        # header and data in one write: the data follows its header line directly,
+        # nothing (not even a URC) comes between them
         if mode == 2:
-            self.raw(data + b"\r\n")
+            self.raw(head + data + b"\r\n")
         else:
-            self.raw(data.hex().upper().encode() + b"\r\n")
+            self.raw(head + data.hex().upper().encode() + b"\r\n")
         self.ok()
         if link.state == "closed" and not link.rx:
             self._drop_link(link)  # a peer-closed link is gone once drained

@@ -1,30 +1,127 @@
 """SIMCom SIM7600 / A7600 (LTE Cat.1/4): AT+NETOPEN and the AT+CIP* family.
 
+Sources: "7600 manual" (SIM7500/SIM7600 TCPIP AT manual, sections L11xx) and
+"A7600 manual" (A7600 series TCPIP AT manual: 1.2 access modes, ch.2 commands,
+ch.4 <err>, ch.5 URCs, ch.6 worked examples).
+
 The APN goes into context 1 with AT+CGDCONT; AT+NETOPEN answers OK and then the
-result URC "+NETOPEN: <err>" (SIM7600 manual, NETOPEN; A7600 manual 6.2).
-Network loss: "+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY" (A7600 manual, URCs).
+result URC "+NETOPEN: <err>" (7600 L1101; A7600 6.1.3).
+Network loss: "+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY" (A7600 ch.5).
+Sockets: link numbers 0-9. AT+CIPOPEN answers OK then "+CIPOPEN: <link>,<err>" for
+TCP, "+CIPOPEN: <link>,0" then OK for UDP (L1103). AT+CIPSEND=<link>,<len> writes
+after a ">" prompt; OK, then "+CIPSEND: <link>,<req>,<cnf>" (L1105). Receive modes
+(A7600 1.2): buffer access (AT+CIPRXGET=1: "+CIPRXGET: 1,<link>", then
+AT+CIPRXGET=2,<link>,<len> returns the bytes; the default here) and direct push
+(AT+CIPRXGET=0, with AT+CIPCCFG <HeaderType>=1 so each payload is announced as
+"+RECEIVE,<link>,<len>" - the plain "+IPD<len>" does not say which link, L1113).
+"+IPCLOSE: <link>,<reason>" says the peer closed; AT+SERVERSTART listens and
+"+CLIENT: <link>,<server>,<ip>:<port>" reports each accepted client (L1114).
+TLS (the AT+CCH* family) is not covered: TLS = False.
 Usage: Modem(uart, dialect="sim7600")
 """
+import errno
+
+from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
 from cellmodem.dialects.base import Dialect
-from cellmodem.errors import ATError
-from cellmodem.errors import NetworkError
+from cellmodem.errors import ATError, ATTimeout, NetworkError
+from cellmodem.line import parse_int
+from cellmodem.sockets import Link, TCP, UDP, LISTEN
+from cellmodem.validate import at_string
+
+_NSERVER = 4  # <server_index> 0-3 (L1114)
+_POKE_MS = 1000  # quiet time after which a result URC is coaxed out (see _await)
+_CLOSE_WAIT = 10000  # ms to wait for "+CIPCLOSE: <link>,<err>" after OK
+_UDP_PORTS = 16000  # local UDP ports are taken from 49152 + (0..this)
+_SPILL = 1500  # push mode: bytes held beyond a full ring, one push ("at most 1500", L1106)
+
+# A7600 manual ch.4 <err> (+NETOPEN, +CIPOPEN, +CIPCLOSE, +CIPERROR, +SERVERSTOP),
+# as OSError errno and the manual's text. Real firmware (and the simulator) report a
+# refused TCP connection as 1 "Network failure", hence ECONNREFUSED.
+_ERR = {
+    1: (errno.ECONNREFUSED, "Network failure"), 2: (errno.ENOTCONN, "Network not opened"),
+    3: (errno.EINVAL, "Wrong parameter"), 4: (errno.EOPNOTSUPP, "Operation not supported"),
+    5: (errno.ENOMEM, "Failed to create socket"), 6: (errno.EADDRINUSE, "Failed to bind socket"),
+    7: (errno.EADDRINUSE, "TCP server is already listening"), 8: (errno.EAGAIN, "Busy"),
+    9: (errno.EALREADY, "Sockets opened"), 10: (errno.ETIMEDOUT, "Timeout"),
+    11: (errno.EHOSTUNREACH, "DNS parse failed for AT+CIPOPEN"), 12: (errno.EIO, "Unknown error"),
+}
+_NO_DATA = 22  # <err_info> "No data" (A7600 ch.3) when AT+CIPCCFG <errMode> is 0
+
+
+def _oserror(msg, err):
+    """OSError for the module's <err>, with its words: "+CIPOPEN: 0,1 (Network failure)"."""
+    code, text = _ERR.get(err, (errno.EIO, "error"))
+    return OSError(code, "%s (%s)" % (msg, text))
 
 
 class SIM7600(Dialect):
     NAME = "sim7600"
     ICCID = ("AT+CICCID", "+ICCID:")
-    # SIM7600 manual: NETOPEN, CIPOPEN, CIPSEND 120000 ms; NETCLOSE likewise.
+    # 7600 manual: NETOPEN, CIPOPEN, CIPSEND 120000 ms (L1101-L1105, AT+CIPTIMEOUT
+    # defaults); NETCLOSE and CIPCLOSE likewise. CDNSGIP: up to 3 network openings of
+    # 30 s each by the AT+CIPDNSSET defaults (L1133).
     TIMEOUTS = {"+NETOPEN": 120000, "+NETCLOSE": 120000, "+CIPOPEN": 120000,
-                "+CIPSEND": 120000, "+CIPCLOSE": 120000}
+                "+CIPSEND": 120000, "+CIPCLOSE": 120000, "+CDNSGIP": 120000}
     DETAILS = (b"+IP ERROR:", b"+CIPERROR:")
     LINK_LOST = (b"+CIPEVENT:",)
+    LINKS = 10  # <link_num> 0-9 (L1103); listening servers get ids LINKS + <server_index>
+    MAX_SEND = 1500  # AT+CIPSEND <length> 1-1500 (L1105)
+    MAX_RECV = 1500  # AT+CIPRXGET=2 reads at most 1500 (L1106)
+    RX_MODES = ("buffered", "push")
+    SERVER = True
 
     def __init__(self, modem):
+        self._push = False
+        self._spill = {}  # push mode: link id -> bytes that did not fit its ring yet
         super().__init__(modem)
         self._net = None
-        self.at.urc(b"+NETOPEN:", self._on_netopen)
-        self.at.urc(b"+NETCLOSE:", self._on_netclose)
+        self._forget()
+        at = self.at
+        at.urc(b"+NETOPEN:", self._on_netopen)
+        at.urc(b"+NETCLOSE:", self._on_netclose)
+        at.urc(b"+CIPOPEN:", self._on_cipopen)
+        at.urc(b"+CIPCLOSE:", self._on_cipclose)
+        at.urc(b"+CIPSEND:", self._on_cipsend)
+        at.urc(b"+CIPRXGET:", self._on_ciprxget)
+        at.urc(b"+IPCLOSE:", self.on_peer_closed)
+        at.urc(b"+CLIENT:", self._on_client)
+        at.urc(b"+RECEIVE,", self._on_receive)
+        at.urc(b"+IPD", self._on_ipd)
+        at.urc(b"RECV FROM:", _ignore)  # the sender line before a pushed payload (L1109)
+        at.urc(b"+RECV FROM:", _ignore)  # its A7600 1.2 spelling
+        at.urc(b"+CDNSGIP:", self._on_dns)
+        at.urc(b"+CPING:", self._on_cping)
 
+    # Push mode has no flow control: the module pushes up to 1500 bytes whenever data
+    # comes. A TCP payload that does not fit the link's ring waits in a spill (at most
+    # _SPILL bytes) and the link is marked pending; while any link has a spill `push`
+    # reads False, so cellmodem.socket "pulls" it (sock_fetch) into the ring as the
+    # ring is read. Past the spill the link fails with ENOBUFS, as Link.sink does.
+    @property
+    def push(self):
+        return self._push and not self._spill
+
+    @push.setter
+    def push(self, on):
+        self._push = on
+
+    def _forget(self):
+        """Drop what the module held: a fresh NETOPEN starts with no links."""
+        self._spill = {}
+        self._opened = {}  # link -> <err> of its +CIPOPEN result
+        self._closed = {}  # link -> <err> of its +CIPCLOSE result
+        self._dest = {}  # UDP link -> '"<ip>",<port>' for AT+CIPSEND
+        self._clients = {}  # accepted link -> its <server_index>
+        self._stopping = set()  # server indexes to stop once their clients are closed
+        self._orphans = []  # links the module opened that nobody owns: close them
+        self._pulling = None  # the Link an AT+CIPRXGET=2 in flight reads for
+        self._pulled = 0
+        self._renotified = False
+        self._sending = None
+        self._sent = None
+        self._udp_port = 49152 + ticks_ms() % _UDP_PORTS
+
+    # ---- the data context ----
     def _on_netopen(self, line):
         self._net = line.int(0, -1)
 
@@ -43,14 +140,30 @@ class SIM7600(Dialect):
         at.command('AT+CGDCONT=1,"IP","%s"' % apn)
         if user:  # AT+CGAUTH=<cid>,<type 1=PAP>,<passwd>,<user> (SIMCom order)
             at.command('AT+CGAUTH=1,1,"%s","%s"' % (password, user))
-        at.command("AT+CIPRXGET=1")  # buffer access mode: the module holds received data
+        # Receive mode before the network opens (L1106; A7600 1.2)
+        if self._push:
+            at.command("AT+CIPRXGET=0")
+            at.command("AT+CIPHEAD=1")  # a header before each payload (L1108)
+            # L1113 defaults except <HeaderType> 1: "+RECEIVE,<link num>,<data length>"
+            at.command("AT+CIPCCFG=10,0,0,1,1,0,500")
+        else:
+            at.command("AT+CIPRXGET=1")
         self._net = None
+        if not self.link_up:
+            self._forget()
         try:
             at.command("AT+NETOPEN")
         except ATError as e:
-            if "already opened" not in e.text:
+            if "already opened" not in e.text and e.code != 4:
                 raise
-            self._net = 0
+            if self.link_up:
+                self._net = 0
+            else:
+                # Opened before us, or left open after a network loss (A7600 ch.5:
+                # "uses AT+NETCLOSE to release the network library"): start afresh.
+                self.deactivate()
+                self._net = None
+                at.command("AT+NETOPEN")
         self.wait_for(lambda: self._net is not None, timeout, "+NETOPEN", "AT+NETOPEN")
         if self._net != 0:
             raise NetworkError("NETOPEN failed with error %d" % self._net)
@@ -65,6 +178,380 @@ class SIM7600(Dialect):
         except ATError:
             return  # not open
         self.wait_for(lambda: self._net is not None, 120000, "+NETCLOSE", "AT+NETCLOSE")
+
+    def _await(self, cond, timeout, what, cmd):
+        """Wait for a result URC. Some firmware holds a late URC back until the next
+        command's reply, so after each quiet _POKE_MS an "AT" lets it out."""
+        deadline = ticks_add(ticks_ms(), timeout)
+        while not cond():
+            left = ticks_diff(deadline, ticks_ms())
+            if left <= 0:
+                raise ATTimeout(cmd, timeout, what)
+            try:
+                self.wait_for(cond, _POKE_MS if left > _POKE_MS else left, what, cmd)
+            except ATTimeout:
+                try:
+                    self.at.command("AT")
+                except ATError:
+                    pass
+
+    # ---- URCs ----
+    def _on_cipopen(self, line):
+        # L1103 result "+CIPOPEN: <link_num>,<err>" (also inside another command's reply)
+        n = line.int(0, -1)
+        err = line.int(1, -1)
+        if n < 0 or err < 0 or line.nfields() != 2:
+            return
+        self._opened[n] = err
+        if err == 0 and n not in self.modem.links:
+            self._orphans.append(n)  # a late success for an open we gave up on
+
+    def _on_cipclose(self, line):
+        n = line.int(0, -1)
+        if n >= 0:
+            self._closed[n] = line.int(1, -1)
+
+    def _on_cipsend(self, line):
+        # L1105: "+CIPSEND: <link_num>,<reqSendLength>,<cnfSendLength>"
+        link = self._sending
+        if link is not None and line.int(0, -1) == link.id:
+            self._sent = line.int(2, -1)
+
+    def _on_ciprxget(self, line):
+        mode = line.int(0, -1)
+        if mode == 1:  # L1106: "+CIPRXGET: 1,<link_num>" data waiting
+            link = self.link(line, 1)
+            if link is not None:
+                link.pending = True
+                if link is self._pulling:
+                    self._renotified = True
+        elif mode == 2:
+            # L1106: "+CIPRXGET: 2,<link_num>,<read_len>,<rest_len>" then the bytes
+            n = line.int(2, 0)
+            link = self._pulling
+            if link is None or line.int(1, -1) != link.id:
+                self.push_payload(None, n)  # not ours: skip it to stay in step
+                return
+            self._pulled = n
+            if line.int(3, 0) == 0:
+                link.pending = False  # drained: "+CIPRXGET: 1" comes again for new data
+            self.at.engine.expect_raw(n, self.pull_sink(link, n))
+
+    def _on_receive(self, line):
+        # L1113 <HeaderType> 1: "+RECEIVE,<link num>,<data length>" then the bytes
+        self._pushed(self.link(line, 0), line.int(1, 0))
+
+    def _unspill(self, link, n):
+        """Move up to n spilled bytes of link into its ring; returns the count."""
+        spill = self._spill.pop(link.id, None)
+        if spill is None:
+            return 0
+        k = link.ring.write(spill if n >= len(spill) else memoryview(spill)[:n])
+        if k < len(spill):
+            self._spill[link.id] = spill[k:]
+        return k
+
+    def _pushed(self, link, n):
+        """n pushed bytes for link follow: into its ring, the excess into its spill."""
+        if link is not None and link.id in self._spill:
+            self._unspill(link, link.ring.free())
+        if link is None or link.kind != TCP or (link.id not in self._spill
+                                                 and link.ring.free() >= n):
+            self.push_payload(link, n)
+            return
+        spills = self._spill
+
+        def sink(mv):
+            spill = spills.get(link.id)
+            if spill is None:
+                k = link.ring.write(mv)
+                if k == len(mv):
+                    return
+                mv = mv[k:]
+                spill = spills[link.id] = bytearray()
+                link.pending = True
+            if len(spill) + len(mv) > _SPILL:
+                if link.error is None:
+                    link.error = OSError(errno.ENOBUFS, "receive ring full (%d bytes): read faster, "
+                                         "use a larger rxbuf, or buffered mode" % link.ring.size)
+                return
+            spill.extend(mv)
+        self.at.engine.expect_raw(n, sink)
+
+    def _on_ipd(self, line):
+        # "+IPD<len>" (L1108) names no link: firmware that ignores <HeaderType>. The
+        # bytes go to the only open link, or are skipped when that is ambiguous.
+        n = parse_int(line.buf, line.start + 4, line.end, 0)
+        only = None
+        for link in self.modem.links.values():
+            if link.kind != LISTEN and link.open:
+                if only is not None:
+                    only = None
+                    break
+                only = link
+        self._pushed(only, n)
+
+    def _on_client(self, line):
+        # L1114: +CLIENT: <link_num>,<server_index>,<client_IP>:<port>
+        n = line.int(0, -1)
+        idx = line.int(1, -1)
+        if n < 0:
+            return
+        server = self.modem.links.get(self.LINKS + idx) if 0 <= idx < _NSERVER else None
+        self._clients[n] = idx
+        if server is None or n in self.modem.links:
+            self._orphans.append(n)  # nobody listens here any more
+            return
+        addr = line.field(2)  # "<client_IP>:<port>"
+        i = addr.rfind(":")
+        j = line.buf.rfind(b":", line.start, line.end)
+        child = Link(TCP, self.modem.sock_rxbuf)
+        child.id = n
+        child.open = True
+        child.peer = (addr[:i], parse_int(line.buf, j + 1, line.end, 0)) if i > 0 else (addr, 0)
+        self.modem.links[n] = child
+        server.incoming.append(child)
+
+    # ---- sockets ----
+    def _tidy(self):
+        """Close links the module opened that nobody owns (late results, clients of a
+        server already closed), so their numbers are free again."""
+        while self._orphans:
+            n = self._orphans.pop()
+            if n not in self.modem.links:
+                self._drop(n)
+
+    def _drop(self, n):
+        """AT+CIPCLOSE link n; then stop its server if that waited for its last client."""
+        self._dest.pop(n, None)
+        idx = self._clients.pop(n, None)
+        self._cipclose(n)
+        if idx in self._stopping and idx not in self._clients.values():
+            self._stopping.discard(idx)
+            self._serverstop(idx)
+
+    def sock_open(self, link, host, port, tls=False):
+        if tls:
+            raise OSError(errno.EOPNOTSUPP, "sim7600: TLS sockets are not supported")
+        self._tidy()
+        if link.kind == UDP:
+            # AT+CIPSEND names the UDP remote by IP address (L1105)
+            dest = '"%s",%d' % (self.modem.resolve(host), port)
+        n = self.claim(link)
+        for attempt in range(3):
+            if link.kind == UDP:
+                # L1103: AT+CIPOPEN=<link>,"UDP",,,<localPort> ("the local port must be
+                # specified", A7600 6.3.1.1): one from the dynamic range (RFC 6335)
+                self._udp_port = 49152 + (self._udp_port - 49152 + 1) % _UDP_PORTS
+                cmd = 'AT+CIPOPEN=%d,"UDP",,,%d' % (n, self._udp_port)
+            else:
+                cmd = 'AT+CIPOPEN=%d,"TCP","%s",%d' % (n, host, port)
+            err = self._open(link, cmd)
+            if not (err == 6 and link.kind == UDP):
+                break  # 6: "Failed to bind socket" - the local port is taken, try another
+        if err != 0:
+            self.release(link)
+            raise _oserror("+CIPOPEN: %d,%d" % (n, err), err)
+        if link.kind == UDP:
+            self._dest[n] = dest
+        link.open = True
+        link.peer = (host, port)
+
+    def _open(self, link, cmd):
+        """Run one AT+CIPOPEN for link; its <err>. Releases link on an exception."""
+        n = link.id
+        opened = self._opened
+        opened.pop(n, None)
+        try:
+            try:
+                self.at.command(cmd, resp=b"+CIPOPEN:", on_line=self._on_cipopen)
+            except ATError:
+                if n not in opened:  # "+IP ERROR: ..." ERROR: no <err> for it
+                    raise
+            self._await(lambda: n in opened or link.error is not None,
+                        self.at.timeout_for(cmd), "+CIPOPEN", cmd)
+        except ATTimeout:
+            self.release(link)
+            self._cipclose(n)  # the module may still be connecting: stop it
+            raise
+        except Exception:
+            self.release(link)
+            raise
+        if link.error is not None:
+            self.release(link)
+            raise link.error
+        return opened.pop(n)
+
+    def sock_listen(self, link, port):
+        self._tidy()
+        links = self.modem.links
+        err = None
+        for idx in range(_NSERVER):
+            sid = self.LINKS + idx
+            if sid in links or idx in self._stopping:
+                continue
+            link.id = sid
+            links[sid] = link
+            try:
+                # L1114: AT+SERVERSTART=<port>,<server_index>; "+CIPERROR: <err>" ERROR
+                self.at.command("AT+SERVERSTART=%d,%d" % (port, idx))
+            except ATError as e:
+                self.release(link)
+                err = e.code if e.code is not None else 12
+                if err == 7:
+                    continue  # "TCP server is already listening": a server not ours
+                break
+            link.open = True
+            link.local_port = port
+            return
+        if err is None:
+            raise OSError(errno.ENOMEM, "all %d servers of the module are in use" % _NSERVER)
+        raise _oserror("AT+SERVERSTART=%d: +CIPERROR: %d" % (port, err), err)
+
+    def sock_send(self, link, mv):
+        n = len(mv)
+        if n > self.MAX_SEND:
+            n = self.MAX_SEND
+            mv = mv[:n]
+        if link.kind == UDP:
+            # L1105 UDP: AT+CIPSEND=<link_num>,<length>,<serverIP>,<serverPort>
+            cmd = "AT+CIPSEND=%d,%d,%s" % (link.id, n, self._dest[link.id])
+        else:
+            cmd = "AT+CIPSEND=%d,%d" % (link.id, n)
+        self._sending = link
+        self._sent = None
+        try:
+            try:
+                self.at.send_data(cmd, mv)
+            except ATError as e:
+                if link.error is not None:
+                    raise link.error
+                if e.code in (2, 4):  # +CIPERROR: the link or the network is not open
+                    raise OSError(errno.ENOTCONN, "%s: +CIPERROR: %d" % (cmd, e.code))
+                raise
+            self._await(lambda: self._sent is not None or link.error is not None,
+                        self.at.timeout_for(cmd), "+CIPSEND", cmd)
+        finally:
+            self._sending = None
+        if link.error is not None:
+            raise link.error
+        sent = self._sent
+        if sent > 0:
+            return sent  # the count confirmed (L1105 <cnfSendLength>)
+        # -1 "the connection is disconnected"; 0 "own send buffer or other side's
+        # congestion window are full" - either way the socket is no longer usable
+        raise OSError(errno.ECONNRESET if sent < 0 else errno.ENOBUFS,
+                      "+CIPSEND: %d,%d,%d" % (link.id, n, sent))
+
+    def sock_fetch(self, link, n):
+        if self._push:  # push mode: only a spill is ever "pulled" (see `push`)
+            k = self._unspill(link, n)
+            if link.id not in self._spill:
+                link.pending = False
+            return k
+        if n > self.MAX_RECV:
+            n = self.MAX_RECV
+        self._pulling = link
+        self._pulled = 0
+        self._renotified = False
+        try:
+            # L1106: AT+CIPRXGET=2,<link_num>,<len>
+            self.at.command("AT+CIPRXGET=2,%d,%d" % (link.id, n), resp=b"+CIPRXGET:",
+                            on_line=self._on_ciprxget)
+        except ATError as e:
+            if e.code != _NO_DATA and e.text != "No data":
+                raise
+            if not self._renotified:
+                link.pending = False  # "+IP ERROR: No data": nothing waits (any more)
+            return 0
+        finally:
+            self._pulling = None
+        return self._pulled
+
+    def sock_close(self, link):
+        links = self.modem.links
+        if link.id is None or links.get(link.id) is not link:
+            link.open = False
+            return
+        self.release(link)
+        n = link.id
+        self._spill.pop(n, None)
+        if link.kind != LISTEN:
+            self._drop(n)
+            self._tidy()
+            return
+        idx = n - self.LINKS
+        while link.incoming:  # clients never accepted: nobody else will close them
+            self.sock_close(link.incoming.pop(0))
+        if idx in self._clients.values():
+            # L1115: "all sockets <server_index> of which equals to the closing TCP
+            # server index must be closed first": stop it after its last client
+            self._stopping.add(idx)
+        else:
+            self._serverstop(idx)
+
+    def _cipclose(self, n):
+        # L1104: TCP "OK" then "+CIPCLOSE: <link>,<err>"; UDP "+CIPCLOSE: <link>,0" then
+        # OK; "+CIPCLOSE: <link>,<err>" ERROR if the module had dropped the link already
+        closed = self._closed
+        closed.pop(n, None)
+        try:
+            self.at.command("AT+CIPCLOSE=%d" % n, resp=b"+CIPCLOSE:", on_line=self._on_cipclose)
+            self._await(lambda: n in closed or not self.link_up, _CLOSE_WAIT, "+CIPCLOSE",
+                        "AT+CIPCLOSE")
+        except (ATError, ATTimeout):
+            pass  # already gone, or the module never said: the number is free to us
+        closed.pop(n, None)
+
+    def _serverstop(self, idx):
+        try:
+            self.at.command("AT+SERVERSTOP=%d" % idx, resp=b"+SERVERSTOP:")
+        except ATError:
+            pass  # not listening any more
+
+    # ---- DNS and ping ----
+    def _on_dns(self, line):
+        # L1131: +CDNSGIP: 1,"<domain>","<ip>" or +CDNSGIP: 0,<dns error code>
+        self._dns = line.field(2) if line.int(0, 0) == 1 else "error %d" % line.int(1, -1)
+
+    def resolve(self, host):
+        self._dns = None
+        cmd = 'AT+CDNSGIP="%s"' % at_string(host, "host name", 253)
+        try:
+            self.at.command(cmd, resp=b"+CDNSGIP:", on_line=self._on_dns)
+            self._await(lambda: self._dns is not None, 20000, "+CDNSGIP", cmd)
+        except ATError as e:
+            if self._dns is None:
+                raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: %s" % (host, e))
+        if self._dns.startswith("error"):
+            raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: +CDNSGIP %s" % (host, self._dns))
+        return self._dns
+
+    def _on_cping(self, line):
+        # L1134: +CPING: 1,<ip>,<size>,<rtt>,<ttl> | +CPING: 2 (timed out) | +CPING: 3,...
+        kind = line.int(0, -1)
+        if kind == 1:
+            self._rtt = line.int(3, -1)
+        elif kind == 3:
+            self._ping_done = True
+
+    def ping(self, host, timeout=10000):
+        # <wait_time> 10000-100000 ms (L1134); one ping, then wait for the summary
+        wait = 10000 if timeout < 10000 else 100000 if timeout > 100000 else timeout
+        self._rtt = -1
+        self._ping_done = False
+        try:
+            self.at.command('AT+CPING="%s",1,1,64,1000,%d,255' % (host, wait))
+        except ATError as e:
+            raise OSError(errno.EHOSTUNREACH, "cannot ping %s: %s" % (host, e))
+        self.wait_for(lambda: self._ping_done, wait + 5000, "+CPING", "AT+CPING")
+        if self._rtt < 0:
+            raise OSError(errno.ETIMEDOUT, "no ping reply from %s" % host)
+        return self._rtt
+
+
+def _ignore(line):
+    pass
 
 
 DIALECT = SIM7600
