@@ -279,3 +279,15 @@ def test_ping_sends_one_echo_and_returns_its_time(quectel):
     with pytest.raises(OSError) as e:
         modem.ping("192.0.2.1", timeout=1000)  # no reply: +QPING: 569
     assert e.value.args[0] == errno.ETIMEDOUT
+
+
+def test_a_qiopen_result_held_back_by_the_firmware_is_fetched_with_a_bare_at(quectel, tcp_echo):
+    # some firmware prints +QIOPEN: <id>,<err> only inside the next command's reply
+    sim, modem, wire = quectel(opts={"open_result_in_reply": True})
+    wire()
+    t = time.monotonic()
+    s = msocket.socket()
+    s.connect(tcp_echo)
+    assert time.monotonic() - t < 5
+    assert wire() == [b'AT+QIOPEN=1,0,"TCP","127.0.0.1",%d,0,0' % tcp_echo[1], b"AT"]
+    s.close()

@@ -19,7 +19,7 @@ Usage: Modem(uart, dialect="quectel")
 import errno
 
 from cellmodem.dialects.base import Dialect
-from cellmodem.errors import ATError, ModemError, NetworkError
+from cellmodem.errors import ATError, ATTimeout, ModemError, NetworkError
 from cellmodem.sockets import Link, TCP, UDP
 
 _CTX = 1  # the context cellmodem uses
@@ -43,6 +43,8 @@ _ERRORS = {
     572: (errno.EPERM, "operation not allowed"), 573: (errno.ENOTCONN, "APN not configured"),
     574: (errno.EADDRINUSE, "port busy"),
 }
+
+_NUDGE = 2000  # ms between the bare ATs sent while a result URC is awaited
 
 # family (UG 2.7): AT+QISEND ends in SEND OK, or SEND FAIL when the send buffer is full
 _SEND_FINALS = ((b"SEND OK", True), (b"SEND FAIL", False))
@@ -77,6 +79,7 @@ class Quectel(Dialect):
         self._asked = 0
         self._pulled = 0
         self._dns = None
+        self._dns_left = 0  # address lines still to come for the lookup
         self._pinging = False
         self._ping = None
         at = self.at
@@ -144,6 +147,20 @@ class Quectel(Dialect):
         if e.code in _ERRORS:
             return _oserror(e.code, "%s: error %d" % (cmd, e.code))
         return e
+
+    def _await(self, cond, timeout, what, cmd):
+        """wait_for a result URC, with a bare AT every _NUDGE ms: some firmware holds
+        such a URC back until the next command's reply (sim option
+        open_result_in_reply). ATTimeout after timeout ms."""
+        for _ in range(timeout // _NUDGE):
+            try:
+                return self.wait_for(cond, _NUDGE, what, cmd)
+            except ATTimeout:
+                self.at.command("AT")
+        try:
+            return self.wait_for(cond, timeout % _NUDGE + 1, what, cmd)
+        except ATTimeout:
+            raise ATTimeout(cmd, timeout, what)
 
     # ---- the data context ----
     def _ip(self):
@@ -227,14 +244,17 @@ class Quectel(Dialect):
 
     def _on_dnsgip(self, line):
         # family (UG 2.15): +QIURC: "dnsgip",<err>[,<IP_count>,<DNS_ttl>], then one
-        # +QIURC: "dnsgip","<IP_address>" per address
-        if self._dns is not None:
-            return
+        # +QIURC: "dnsgip","<IP_address>" per address; the first address is taken
         code = line.int(1, -1)
-        if code < 0:
-            self._dns = line.field(1)  # the first address
-        elif code != 0 or line.int(2, 0) == 0:
-            self._dns = code or 565
+        if code >= 0:  # the result line
+            if self._dns is None:
+                self._dns_left = line.int(2, 0) if code == 0 else 0
+                if self._dns_left == 0:
+                    self._dns = code or 565
+        elif self._dns_left > 0:  # an address line of the answer awaited
+            self._dns_left -= 1
+            if self._dns is None:
+                self._dns = line.field(1)
 
     def _on_qping(self, line):
         # family (UG 2.12): +QPING: 0,"<IP_address>",<bytes>,<time>,<ttl> per echo,
@@ -262,8 +282,8 @@ class Quectel(Dialect):
         try:
             self.at.command(cmd)
             # UG 2.4: OK, then +QIOPEN: <connectID>,<err> (TCP connect: up to 75 s)
-            self.wait_for(lambda: cid in self._opened or self._epoch != epoch,
-                          self.at.timeout_for(cmd), "+QIOPEN", "AT+QIOPEN")
+            self._await(lambda: cid in self._opened or self._epoch != epoch,
+                        self.at.timeout_for(cmd), "+QIOPEN", "AT+QIOPEN")
         except ATError as e:
             self.release(link)
             raise self._failure(e, cmd)
@@ -355,14 +375,15 @@ class Quectel(Dialect):
     # ---- DNS and ping ----
     def resolve(self, host):
         self._dns = None
+        self._dns_left = 0
         epoch = self._epoch
         try:
             self.at.command('AT+QIDNSGIP=%d,"%s"' % (_CTX, host))
         except ATError as e:
             raise self._failure(e, "AT+QIDNSGIP")
         # no maximum response time in our copy; DNS answers well within 60 s
-        self.wait_for(lambda: self._dns is not None or self._epoch != epoch, 60000,
-                      '+QIURC: "dnsgip"', "AT+QIDNSGIP")
+        self._await(lambda: self._dns is not None or self._epoch != epoch, 60000,
+                    '+QIURC: "dnsgip"', "AT+QIDNSGIP")
         r = self._dns
         if r is None:
             raise OSError(errno.ECONNABORTED, "cannot resolve %s: link lost" % host)
@@ -382,8 +403,8 @@ class Quectel(Dialect):
                 self.at.command('AT+QPING=%d,"%s",%d,1' % (_CTX, host, secs))
             except ATError as e:
                 raise self._failure(e, "AT+QPING")
-            self.wait_for(lambda: self._ping is not None or self._epoch != epoch,
-                          secs * 1000 + 5000, "+QPING", "AT+QPING")
+            self._await(lambda: self._ping is not None or self._epoch != epoch,
+                        secs * 1000 + 5000, "+QPING", "AT+QPING")
         finally:
             self._pinging = False
         r = self._ping
