@@ -636,6 +636,25 @@ def test_transcript_9_27_ciprxget(modem, sink):
     ])
 
 
+def test_ciprxget_data_follows_its_header_whatever_urcs_come(modem, sink):
+    # 9.27: the bytes follow "+CIPRXGET: 2,..." at once; noise URCs (urc= fault) may come
+    # before the header or after the data, never between them
+    sim, uart, at = modem(faults=["urc=1.0"], seed=5)
+    for cmd in ("AT+CIPRXGET=1", "AT+CSTT", "AT+CIICR", "AT+CIFSR"):
+        at.cmd(cmd)
+    at.cmd('AT+CIPSTART="TCP","127.0.0.1",%d' % sink.port)
+    at.wait_line("CONNECT OK")
+    sink.accept().sendall(b"0123456789")
+    at.wait_line("+CIPRXGET: 1")
+    got = b""
+    for rest in (8, 6, 4, 2, 0):
+        at.write("AT+CIPRXGET=2,2\r")
+        at.wait_line("+CIPRXGET: 2,2,%d" % rest)
+        got += at.read_exact(4)[:2]
+        at.wait_line("OK")
+    assert got == b"0123456789"
+
+
 def test_transcript_9_31_cipping(modem):
     # 9.31: module address 10.207.9.213 as printed; www.baidu.com -> 127.152.44.96 (the
     # host table holds loopback addresses only; the example's is 36.152.44.96); the
@@ -1004,6 +1023,21 @@ def test_plain_errors_and_cme_texts(modem):
                  ("AT+CIPSEND=5", ["ERROR"]),
                  ("AT+CIPMUX=3", ["ERROR"]),
                  ("AT+CIMI=?", ["OK"])])
+
+
+def test_ciicr_with_a_rejected_apn_9_4(modem):
+    # 9.4: "如果激活失败, 返回: ERROR"; the module stays in IP START, and after AT+CIPSHUT
+    # another APN activates
+    sim, uart, at = modem(reject_apns=["blocked.apn"])
+    replay(at, [
+        ("AT+CMEE=2", ["OK"]),
+        ('AT+CSTT="blocked.apn"', ["OK"]),
+        ("AT+CIICR", ["ERROR"]),
+        ("AT+CIPSTATUS", ["OK", "STATE: IP START"]),
+        ("AT+CIPSHUT", ["SHUT OK"]),
+        ('AT+CSTT="internet"', ["OK"]),
+        ("AT+CIICR", ["OK"]),
+    ])
 
 
 def test_connect_result_late_inside_unrelated_reply(modem, sink):

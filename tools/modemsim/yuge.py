@@ -653,6 +653,11 @@ class Yuge(YugeHTTP, YugeMQTT):
         def done():
             if self.ip_state != "IP CONFIG":
                 return self.error()
+            if self.apn_rejected(self.cstt[0]):
+                # the network refuses the APN: 9.4 "如果激活失败, 返回: ERROR" (plain,
+                # whatever AT+CMEE says), and the module stays in IP START
+                self.ip_state = "IP START"
+                return self.error()
             if not self._bearer_up():
                 self.ip_state = "IP START"
                 return self.error()
@@ -1226,10 +1231,13 @@ class Yuge(YugeHTTP, YugeMQTT):
             body = "%d,%d,%d,%d" % (mode, n, len(data), rest)
         else:
             body = "%d,%d,%d" % (mode, len(data), rest)
-        self.reply(self._colon("+CIPRXGET", body))
+        # header and data in one piece: a URC never comes between them
+        head = self._colon("+CIPRXGET", body)
+        self.log("<- %r" % (head,))
+        out = b"\r\n" + head.encode() + b"\r\n"
         if data:
-            payload = data if mode == 2 else data.hex().upper().encode()
-            self.raw(payload + b"\r\n")
+            out += (data if mode == 2 else data.hex().upper().encode()) + b"\r\n"
+        self.raw(out)
         if self.opts["renotify"] == "drained":
             link.armed = rest == 0
         else:
