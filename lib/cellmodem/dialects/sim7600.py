@@ -26,7 +26,6 @@ from cellmodem.dialects.base import Dialect
 from cellmodem.errors import ATError, ATTimeout, NetworkError
 from cellmodem.line import parse_int
 from cellmodem.sockets import Link, TCP, UDP, LISTEN
-from cellmodem.validate import at_string
 
 _NSERVER = 4  # <server_index> 0-3 (L1114)
 _POKE_MS = 1000  # quiet time after which a result URC is coaxed out (see _await)
@@ -34,24 +33,24 @@ _CLOSE_WAIT = 10000  # ms to wait for "+CIPCLOSE: <link>,<err>" after OK
 _UDP_PORTS = 16000  # local UDP ports are taken from 49152 + (0..this)
 _SPILL = 1500  # push mode: bytes held beyond a full ring, one push ("at most 1500", L1106)
 
-# A7600 manual ch.4 <err> (+NETOPEN, +CIPOPEN, +CIPCLOSE, +CIPERROR, +SERVERSTOP),
-# as OSError errno and the manual's text. Real firmware (and the simulator) report a
-# refused TCP connection as 1 "Network failure", hence ECONNREFUSED.
-_ERR = {
-    1: (errno.ECONNREFUSED, "Network failure"), 2: (errno.ENOTCONN, "Network not opened"),
-    3: (errno.EINVAL, "Wrong parameter"), 4: (errno.EOPNOTSUPP, "Operation not supported"),
-    5: (errno.ENOMEM, "Failed to create socket"), 6: (errno.EADDRINUSE, "Failed to bind socket"),
-    7: (errno.EADDRINUSE, "TCP server is already listening"), 8: (errno.EAGAIN, "Busy"),
-    9: (errno.EALREADY, "Sockets opened"), 10: (errno.ETIMEDOUT, "Timeout"),
-    11: (errno.EHOSTUNREACH, "DNS parse failed for AT+CIPOPEN"), 12: (errno.EIO, "Unknown error"),
-}
+# A7600 manual ch.4 <err> 1-12 (+NETOPEN, +CIPOPEN, +CIPCLOSE, +CIPERROR, +SERVERSTOP):
+# the OSError errno of each code, and the manual's words for it, "|"-separated (kept
+# this compact, the table costs a few hundred bytes of heap instead of 1.4 KB). Real
+# firmware (and the simulator) report a refused TCP connection as 1, hence ECONNREFUSED.
+_ERRNO = bytes((errno.ECONNREFUSED, errno.ENOTCONN, errno.EINVAL, errno.EOPNOTSUPP,
+                errno.ENOMEM, errno.EADDRINUSE, errno.EADDRINUSE, errno.EAGAIN,
+                errno.EALREADY, errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.EIO))
+_ERR_TEXT = ("Network failure|Network not opened|Wrong parameter|Operation not supported|"
+             "Failed to create socket|Failed to bind socket|TCP server is already listening|"
+             "Busy|Sockets opened|Timeout|DNS parse failed for AT+CIPOPEN|Unknown error")
 _NO_DATA = 22  # <err_info> "No data" (A7600 ch.3) when AT+CIPCCFG <errMode> is 0
 
 
 def _oserror(msg, err):
     """OSError for the module's <err>, with its words: "+CIPOPEN: 0,1 (Network failure)"."""
-    code, text = _ERR.get(err, (errno.EIO, "error"))
-    return OSError(code, "%s (%s)" % (msg, text))
+    if 1 <= err <= len(_ERRNO):
+        return OSError(_ERRNO[err - 1], "%s (%s)" % (msg, _ERR_TEXT.split("|")[err - 1]))
+    return OSError(errno.EIO, msg)
 
 
 class SIM7600(Dialect):
@@ -75,7 +74,18 @@ class SIM7600(Dialect):
         self._spill = {}  # push mode: link id -> bytes that did not fit its ring yet
         super().__init__(modem)
         self._net = None
-        self._forget()
+        self._opened = {}  # link -> <err> of its +CIPOPEN result
+        self._closed = {}  # link -> <err> of its +CIPCLOSE result
+        self._dest = {}  # UDP link -> '"<ip>",<port>' for AT+CIPSEND
+        self._clients = {}  # accepted link -> its <server_index>
+        self._stopping = set()  # server indexes to stop once their clients are closed
+        self._orphans = []  # links the module opened that nobody owns: close them
+        self._pulling = None  # the Link an AT+CIPRXGET=2 in flight reads for
+        self._pulled = 0
+        self._renotified = False
+        self._sending = None  # the Link an AT+CIPSEND in flight is for, and its <cnf>
+        self._sent = None
+        self._udp_port = 49152 + ticks_ms() % _UDP_PORTS
         at = self.at
         at.urc(b"+NETOPEN:", self._on_netopen)
         at.urc(b"+NETCLOSE:", self._on_netclose)
@@ -87,8 +97,6 @@ class SIM7600(Dialect):
         at.urc(b"+CLIENT:", self._on_client)
         at.urc(b"+RECEIVE,", self._on_receive)
         at.urc(b"+IPD", self._on_ipd)
-        at.urc(b"RECV FROM:", _ignore)  # the sender line before a pushed payload (L1109)
-        at.urc(b"+RECV FROM:", _ignore)  # its A7600 1.2 spelling
         at.urc(b"+CDNSGIP:", self._on_dns)
         at.urc(b"+CPING:", self._on_cping)
 
@@ -106,20 +114,13 @@ class SIM7600(Dialect):
         self._push = on
 
     def _forget(self):
-        """Drop what the module held: a fresh NETOPEN starts with no links."""
-        self._spill = {}
-        self._opened = {}  # link -> <err> of its +CIPOPEN result
-        self._closed = {}  # link -> <err> of its +CIPCLOSE result
-        self._dest = {}  # UDP link -> '"<ip>",<port>' for AT+CIPSEND
-        self._clients = {}  # accepted link -> its <server_index>
-        self._stopping = set()  # server indexes to stop once their clients are closed
-        self._orphans = []  # links the module opened that nobody owns: close them
-        self._pulling = None  # the Link an AT+CIPRXGET=2 in flight reads for
-        self._pulled = 0
-        self._renotified = False
+        """Drop what the module held: a fresh NETOPEN starts with no links. (The
+        containers are emptied, not replaced: no new objects in the middle of the heap.)"""
+        for box in (self._spill, self._opened, self._closed, self._dest, self._clients,
+                    self._stopping, self._orphans):
+            box.clear()
+        self._pulling = None
         self._sending = None
-        self._sent = None
-        self._udp_port = 49152 + ticks_ms() % _UDP_PORTS
 
     # ---- the data context ----
     def _on_netopen(self, line):
@@ -140,14 +141,12 @@ class SIM7600(Dialect):
         at.command('AT+CGDCONT=1,"IP","%s"' % apn)
         if user:  # AT+CGAUTH=<cid>,<type 1=PAP>,<passwd>,<user> (SIMCom order)
             at.command('AT+CGAUTH=1,1,"%s","%s"' % (password, user))
-        # Receive mode before the network opens (L1106; A7600 1.2)
-        if self._push:
-            at.command("AT+CIPRXGET=0")
-            at.command("AT+CIPHEAD=1")  # a header before each payload (L1108)
-            # L1113 defaults except <HeaderType> 1: "+RECEIVE,<link num>,<data length>"
-            at.command("AT+CIPCCFG=10,0,0,1,1,0,500")
-        else:
-            at.command("AT+CIPRXGET=1")
+        # Receive mode before the network opens (L1106; A7600 1.2). Push: a header
+        # before each payload (L1108 CIPHEAD=1) without the "RECV FROM:<ip>:<port>"
+        # line (L1109 CIPSRIP=0), and the L1113 defaults except <HeaderType> 1:
+        # "+RECEIVE,<link num>,<data length>". One line, commands joined by ";" (V.250).
+        at.command("AT+CIPRXGET=0;+CIPHEAD=1;+CIPSRIP=0;+CIPCCFG=10,0,0,1,1,0,500"
+                   if self._push else "AT+CIPRXGET=1")
         self._net = None
         if not self.link_up:
             self._forget()
@@ -252,31 +251,23 @@ class SIM7600(Dialect):
         return k
 
     def _pushed(self, link, n):
-        """n pushed bytes for link follow: into its ring, the excess into its spill."""
-        if link is not None and link.id in self._spill:
-            self._unspill(link, link.ring.free())
-        if link is None or link.kind != TCP or (link.id not in self._spill
-                                                 and link.ring.free() >= n):
-            self.push_payload(link, n)
-            return
-        spills = self._spill
-
-        def sink(mv):
+        """n pushed bytes for link follow: into its ring, or its spill if they do not fit."""
+        if link is not None and link.kind == TCP:
+            spills = self._spill
+            if link.id in spills:
+                self._unspill(link, link.ring.free())
             spill = spills.get(link.id)
-            if spill is None:
-                k = link.ring.write(mv)
-                if k == len(mv):
-                    return
-                mv = mv[k:]
-                spill = spills[link.id] = bytearray()
+            if spill is not None or link.ring.free() < n:
+                if spill is None:
+                    spill = spills[link.id] = bytearray()
                 link.pending = True
-            if len(spill) + len(mv) > _SPILL:
+                if len(spill) + n <= _SPILL:
+                    self.at.engine.expect_raw(n, spill.extend)
+                    return
                 if link.error is None:
-                    link.error = OSError(errno.ENOBUFS, "receive ring full (%d bytes): read faster, "
-                                         "use a larger rxbuf, or buffered mode" % link.ring.size)
-                return
-            spill.extend(mv)
-        self.at.engine.expect_raw(n, sink)
+                    link.error = OSError(errno.ENOBUFS, "push mode: receive ring full")
+                link = None  # skip the payload
+        self.push_payload(link, n)
 
     def _on_ipd(self, line):
         # "+IPD<len>" (L1108) names no link: firmware that ignores <HeaderType>. The
@@ -516,7 +507,7 @@ class SIM7600(Dialect):
 
     def resolve(self, host):
         self._dns = None
-        cmd = 'AT+CDNSGIP="%s"' % at_string(host, "host name", 253)
+        cmd = 'AT+CDNSGIP="%s"' % host  # checked by Modem.resolve
         try:
             self.at.command(cmd, resp=b"+CDNSGIP:", on_line=self._on_dns)
             self._await(lambda: self._dns is not None, 20000, "+CDNSGIP", cmd)
@@ -548,10 +539,6 @@ class SIM7600(Dialect):
         if self._rtt < 0:
             raise OSError(errno.ETIMEDOUT, "no ping reply from %s" % host)
         return self._rtt
-
-
-def _ignore(line):
-    pass
 
 
 DIALECT = SIM7600
