@@ -51,11 +51,12 @@ def quectel():
         sim.close()
 
 
-def wait_for(cond, timeout=5):
+def pump_until(modem, cond, timeout=5):
+    """Let the modem's URCs in until cond() holds."""
     deadline = time.monotonic() + timeout
     while not cond():
         assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+        modem.at.poll(10)
 
 
 # ---------------------------------------------------------------- bring-up
@@ -65,9 +66,9 @@ def test_connect_turns_the_qisend_echo_off_then_configures_and_activates_context
     sim, modem, wire = quectel(connect=False)
     wire()
     assert modem.connect(apn="internet") == sim.ip
-    assert wire() == [b"AT+CPIN?", b"AT+CREG?", b"AT+QISDE=0",
-                      b'AT+QICSGP=1,1,"internet","","",0', b"AT+QIACT?", b"AT+QIACT=1",
-                      b"AT+QIACT?"]
+    w = wire()
+    assert w[w.index(b"AT+QISDE=0"):] == [b"AT+QISDE=0", b'AT+QICSGP=1,1,"internet","","",0',
+                                          b"AT+QIACT?", b"AT+QIACT=1", b"AT+QIACT?"]
 
 
 def test_user_and_password_ask_for_pap_or_chap(quectel):
@@ -92,7 +93,7 @@ def test_after_pdpdeact_the_context_is_closed_before_it_is_activated_again(quect
     # family 2.18.5: +QIURC: "pdpdeact",<contextID>; AT+QIDEACT before AT+QIACT
     sim, modem, wire = quectel()
     sim.network_drop()
-    wait_for(lambda: modem.at.poll(10) or not modem.isconnected())
+    pump_until(modem, lambda: not modem.isconnected())
     wire()
     assert modem.connect(apn="internet")
     assert wire()[-4:] == [b"AT+QIACT?", b"AT+QIDEACT=1", b"AT+QIACT=1", b"AT+QIACT?"]
@@ -172,7 +173,7 @@ def test_peer_close_leaves_the_data_readable_then_eof(quectel):
     c, _ = peer.accept()
     c.sendall(b"bye")
     c.close()
-    wait_for(lambda: modem.at.poll(10) or s._link.eof)
+    pump_until(modem, lambda: s._link.eof)
     assert s.recv(100) == b"bye"
     assert s.recv(100) == b""
     s.close()
