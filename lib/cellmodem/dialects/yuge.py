@@ -1,46 +1,164 @@
 """Yuge Cat.1 modules (Eigencomm EC716S): SIM800-style TCP/IP (manual ch.9).
 
 Bring-up follows the manual's power-on flow (9.41): AT+CIPMUX=1, AT+CSTT (APN),
-AT+CIICR (activate), AT+CIFSR (the IP alone on a line). Network loss: "+PDP: DEACT".
-Usage: Modem(uart, dialect="yuge")
+AT+CIICR (activate), AT+CIFSR (the IP alone on a line). Network loss: "+PDP DEACT".
+Sockets are the multi-link CIP* family, links 0-5 (9.9):
+  open   AT+CIPSTART=<n>,"TCP"|"UDP","<host>",<port>: OK, then "<n>, CONNECT OK" /
+         "<n>, CONNECT FAIL" / "<n>, ALREADY CONNECT" as URCs (9.9)
+  send   AT+CIPSEND=<n>,<len>, "> ", the bytes, "DATA ACCEPT:<n>,<len>" (CIPQSEND=1,
+         9.11; "<n>, SEND OK" in mode 0) or "<n>, SEND FAIL" (9.14)
+  pull   AT+CIPRXGET=1 (buffered): "+CIPRXGET: 1,<n>" says data waits, AT+CIPRXGET=2,<n>,
+         <len> answers "+CIPRXGET: 2,<n>,<read>,<rest>" then the bytes (9.27)
+  push   AT+CIPRXGET=0: "+RECEIVE,<n>,<len>:" then the bytes on the next line (9.25)
+  close  "<n>, CLOSED" when the peer closes; AT+CIPCLOSE=<n> -> "<n>, CLOSE OK" (9.28)
+  server AT+CIPSERVER=1,<port> -> OK, SERVER OK; "<n>, REMOTE IP: <ip>" per client
+         (not in this manual: the SIM800 forms, as the simulator models them)
+  DNS    AT+CDNSGIP (9.21), ping AT+CIPPING (9.31).
+TLS (AT+CIPSSL, 9.6) is not offered: nothing here can test it yet.
+Usage: Modem(uart, dialect="yuge"); then cellmodem.socket as usual
 """
+import errno
+
+from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
 from cellmodem.dialects.base import Dialect
-from cellmodem.errors import ATError
+from cellmodem.errors import ATError, ATTimeout
+from cellmodem.line import Line
+from cellmodem.sockets import Link, TCP, LISTEN
+from cellmodem.validate import at_string
 
 
 _IP_FIRST_DIGIT = tuple((str(d).encode(), True) for d in range(10))
+_ACTIVE = ("IP STATUS", "IP PROCESSING")  # 9.9: states where multi-link CIPSTART works
+_SERVER = 6  # key of the listening link in modem.links: one past the last link id
+_PROBE_MS = 1000  # no connect result this long: ask AT+CIPSTATUS (9.17)
+_SPILL = 1460  # push mode: bytes held beyond a full ring, one packet (9.14 <size>)
+
+# Final results of the data commands (9.14, 9.11, 9.28); the engine also matches them
+# after a link number ("1, SEND OK", "DATA ACCEPT:1,65").
+_SEND_FINALS = ((b"DATA ACCEPT", True), (b"SEND OK", True), (b"SEND FAIL", False))
+_CLOSE_FINALS = ((b"CLOSE OK", True),)
+_STATE_FINAL = ((b"STATE:", True),)  # 9.17: OK comes first, the state line ends it
+
+# Manual 3.13 TCP/IP codes, numeric (AT+CMEE=1) and text (AT+CMEE=2), as errno
+_CME = (
+    (910, "TCP_CONNECTION_REJECT", errno.ECONNREFUSED),
+    (911, "TCP_CONNECT_OVERTIME", errno.ETIMEDOUT),
+    (912, "SOCKET_CONNECTION_EXIST", errno.EALREADY),
+    (913, "SOCKET_CONNECTION_NOT_EXIST", errno.ENOTCONN),
+    (914, "BUFFER_OVER_SIZE", errno.EINVAL),
+    (915, "SENDING_OVERTIME", errno.ETIMEDOUT),
+    (917, "DNS_PARSE_OVERTIME", errno.EHOSTUNREACH),
+    (918, "DNS_PARSE_ERROR", errno.EHOSTUNREACH),
+    (901, "PDP_NO_ACTIVE", errno.ENOTCONN),
+)
+
+# 9.17 <client state> of a link while AT+CIPSTART is pending, as a connect result
+_STATE_RESULT = {"CONNECTED": "CONNECT OK", "CLOSED": "CONNECT FAIL", "INITIAL": "CONNECT FAIL"}
+
+
+def _errno_of(e):
+    """errno for an ATError of a TCP/IP command (manual 3.13), EIO if not listed."""
+    for code, text, num in _CME:
+        if e.code == code or e.text == text:
+            return num
+    return errno.EIO
 
 
 class Yuge(Dialect):
     NAME = "yuge"
     ICCID = ("AT+ICCID", "+ICCID:")
     TIMEOUTS = {"+CSTT": 60000, "+CIICR": 85000, "+CIPSTART": 75000, "+CIPSHUT": 90000,
-                "+CIPSEND": 60000}
-    LINK_LOST = (b"+PDP: DEACT",)
+                "+CIPSEND": 60000, "+CIPCLOSE": 20000, "+CIPSERVER": 20000}
+    # "+PDP DEACT" in the 9.40/9.42 examples, "+PDP:DEACT" in the 9.29 note, and
+    # "+PDP: DEACT" as SIM800 firmware prints it
+    LINK_LOST = (b"+PDP DEACT", b"+PDP: DEACT", b"+PDP:DEACT")
+    LINKS = 6  # 9.9 <n> 0~5
+    MAX_SEND = 1460  # 9.14 <size>: 1460 bytes
+    MAX_RECV = 1460  # 9.27 <len> 1-1460 (text reads)
+    RX_MODES = ("buffered", "push")
+    SERVER = True
 
+    def __init__(self, modem):
+        super().__init__(modem)
+        self._opening = None  # link id of an AT+CIPSTART waiting for its result
+        self._result = None  # "CONNECT OK" / "CONNECT FAIL" / "ALREADY CONNECT"
+        self._pulling = None  # the Link an AT+CIPRXGET=2 in flight reads for
+        self._pulled = 0
+        self._dns = None
+        self._push = False
+        self._spill = {}  # push mode: link id -> bytes that did not fit its ring yet
+        at = self.at
+        # "<n>, TEXT" or "<n>,TEXT" (9.9 syntax / 9.42 examples): one entry per link id,
+        # the text after the comma picks the handler
+        self._link_urcs = ((b"CLOSED", self._on_closed), (b"REMOTE IP:", self._on_remote),
+                           (b"CONNECT OK", self._on_result), (b"CONNECT FAIL", self._on_result),
+                           (b"ALREADY CONNECT", self._on_result))
+        for n in range(self.LINKS):
+            at.urc(("%d," % n).encode(), self._on_link_line)
+        at.urc(b"+CIPRXGET:", self._on_ciprxget)
+        at.urc(b"+RECEIVE,", self._on_receive)
+        at.urc(b"C: ", self._on_cstate)
+        at.urc(b"+CDNSGIP:", self._on_dns)
+
+    # Push mode (9.25) has no flow control: the module sends what comes, when it comes.
+    # TCP bytes that do not fit the link's ring wait in a spill (at most _SPILL bytes)
+    # and the link is marked pending; while any link has a spill `push` reads False, so
+    # cellmodem.socket "pulls" (sock_fetch) the spill into the ring as the ring is read.
+    # Past the spill the link fails with ENOBUFS, as Link.sink does.
+    @property
+    def push(self):
+        return self._push and not self._spill
+
+    @push.setter
+    def push(self, on):
+        self._push = on
+
+    def _on_link_lost(self, line):
+        self._spill.clear()
+        super()._on_link_lost(line)
+
+    def _on_rebooted(self, line):
+        self._spill.clear()
+        super()._on_rebooted(line)
+
+    # ---- bring-up ----
     def activate(self, apn, user, password, timeout):
         at = self.at
         status = self._status()
-        if status != "IP STATUS" and status != "IP PROCESSING":
+        if status not in _ACTIVE or not self._same_setup(apn, user, password):
             if status != "IP INITIAL":
-                self._shut()  # back to IP INITIAL (9.x state machine)
+                self._shut()  # back to IP INITIAL (9.29, 9.40)
             at.command("AT+CIPMUX=1")
             at.command('AT+CSTT="%s","%s","%s"' % (apn, user, password))
+            # 9.4: ERROR when the context is not activated (e.g. the APN is refused)
             at.command("AT+CIICR", timeout=timeout if timeout < 85000 else 85000)
+        # 9.27: 1 holds data until AT+CIPRXGET=2; 0 pushes it as +RECEIVE (9.25)
+        self._spill.clear()
+        at.command("AT+CIPRXGET=%d" % (0 if self._push else 1))
+        at.command("AT+CIPQSEND=1")  # 9.11: DATA ACCEPT once the module has the bytes
         # SIM800-style AT+CIFSR answers the address alone, with no OK (manual 9.5)
         at.command("AT+CIFSR", finals=_IP_FIRST_DIGIT)
         self.link_up = True
         return at.engine.final.decode().strip()
 
+    def _same_setup(self, apn, user, password):
+        # An active context is reused only in multi-link mode with the same APN/user/password
+        out = []
+        self.at.command("AT+CIPMUX?", resp=b"+CIPMUX:", on_line=lambda l: out.append(l.int(0, 0)))
+        if not out or out[0] != 1:
+            return False
+        cstt = []
+        self.at.command("AT+CSTT?", resp=b"+CSTT:",
+                        on_line=lambda l: cstt.append((l.field(0), l.field(1), l.field(2))))
+        return bool(cstt) and cstt[0] == (apn, user, password)
+
     def _status(self):
-        for l in self.at.command("AT+CIPSTATUS"):
-            s = l.decode()
-            if s.startswith("STATE:"):
-                return s[6:].strip()
-        return None
+        # 9.17: "OK", then "STATE: <state>", then a "C: ..." line per link (_on_cstate)
+        self.at.command("AT+CIPSTATUS", ok_final=False, finals=_STATE_FINAL)
+        return self.at.engine.final[6:].decode().strip()
 
     def _shut(self):
-        # AT+CIPSHUT answers "SHUT OK", not OK (manual 9.x)
+        # AT+CIPSHUT answers "SHUT OK", not OK (manual 9.29)
         self.at.command("AT+CIPSHUT", finals=((b"SHUT OK", True),))
 
     def deactivate(self):
@@ -49,6 +167,304 @@ class Yuge(Dialect):
             self._shut()
         except ATError:
             pass
+
+    # ---- URCs ----
+    def _on_link_line(self, line):
+        buf = line.buf
+        i = line.start + 2  # past "<n>,"
+        if i < line.end and buf[i] == 32:
+            i += 1
+        off = i - line.start
+        for text, handler in self._link_urcs:
+            if line.startswith(text, off):
+                handler(buf[line.start] - 48, line, off)
+                return
+
+    def _on_closed(self, n, line, off):
+        # "<n>, CLOSED": the peer closed; in buffered mode the data before it stays
+        # readable with AT+CIPRXGET=2 (9.27)
+        link = self.modem.links.get(n)
+        if link is not None and link.kind != LISTEN:
+            self.on_peer_closed(line, 0)
+
+    def _on_remote(self, n, line, off):
+        # "<n>, REMOTE IP: <ip>": a client of AT+CIPSERVER got link n. The line has no
+        # port: the peer is (ip, 0).
+        server = self.modem.links.get(_SERVER)
+        if server is None:
+            return
+        old = self.modem.links.get(n)
+        if old is not None:  # the module reused an id we still held (peer closed it)
+            old.open = False
+            old.pending = False
+            old.eof = True
+        child = Link(TCP, self.modem.sock_rxbuf)
+        child.id = n
+        child.open = True
+        child.peer = (line.field(0), 0)
+        child.local_port = server.local_port
+        self.modem.links[n] = child
+        server.incoming.append(child)
+
+    def _on_result(self, n, line, off):
+        if n == self._opening and self._result is None:
+            self._result = bytes(line.buf[line.start + off:line.end]).decode()
+
+    def _on_cstate(self, line):
+        # 9.17: C: <n>,<bearer>,<mode>,<ip>,<port>,<client state>; asked while a connect
+        # result is overdue (the URC may have been lost or held back)
+        if line.int(0, -1) == self._opening and self._result is None:
+            state = line.field(line.nfields() - 1)
+            self._result = _STATE_RESULT.get(state)
+
+    def _on_ciprxget(self, line):
+        # 9.27: "+CIPRXGET: 1,<n>" data waits; "+CIPRXGET: 2,<n>,<read>,<rest>" then
+        # <read> bytes answer AT+CIPRXGET=2. Both can come inside a pull's reply.
+        mode = line.int(0, -1)
+        if mode == 1:
+            self.on_data_waiting(line, 1)
+        elif mode == 2:
+            n = line.int(2, 0)
+            link = self._pulling
+            if link is None or link.id != line.int(1, -1):
+                self.push_payload(None, n)  # not asked for: keep the parser in step
+                return
+            self._pulled = n
+            self.at.engine.expect_raw(n, self.pull_sink(link, n))
+            if line.int(3, 0) > 0:
+                link.pending = True  # <rest>: the module holds more
+
+    def _on_receive(self, line):
+        # 9.25: "+RECEIVE,<n>,<length>:" and the data on the next line
+        link = self.link(line, 0)
+        n = line.int(1, 0)
+        if link is None or link.kind != TCP:
+            self.push_payload(link, n)  # a UDP datagram is kept whole or dropped
+            return
+        spill = self._spill.get(link.id)
+        if spill is not None:
+            self._unspill(link, link.ring.free())
+            spill = self._spill.get(link.id)
+        if spill is None and link.ring.free() >= n:
+            self.push_payload(link, n)
+            return
+        if n - link.ring.free() + (len(spill) if spill else 0) > _SPILL:
+            if link.error is None:
+                link.error = OSError(errno.ENOBUFS, "push mode: receive ring and spill full "
+                                     "(%d bytes): read faster or use buffered mode"
+                                     % link.ring.size)
+            self.push_payload(None, n)
+            return
+        spills = self._spill
+        key = link.id
+        ring = link.ring
+
+        def sink(mv):
+            # looked up per piece: a pull (sock_fetch) may empty the spill meanwhile
+            sp = spills.get(key)
+            k = 0 if sp else ring.write(mv)
+            if k < len(mv):
+                if sp is None:
+                    sp = spills[key] = bytearray()
+                sp.extend(mv[k:])
+                link.pending = True
+        self.at.engine.expect_raw(n, sink)
+
+    def _unspill(self, link, n):
+        """Move up to n spilled bytes of link into its ring; returns the count."""
+        spill = self._spill.get(link.id)
+        if spill is None:
+            return 0
+        k = link.ring.write(memoryview(spill)[:n])
+        if k == len(spill):
+            del self._spill[link.id]
+        elif k:
+            self._spill[link.id] = spill[k:]
+        return k
+
+    def _on_dns(self, line):
+        # 9.21: +CDNSGIP: 1,"<domain>","<ip>"[,"<ip2>"] or +CDNSGIP: 0,<dns error code>
+        self._dns = line.field(2) if line.int(0, 0) == 1 else "error %d" % line.int(1, -1)
+
+    # ---- sockets ----
+    def sock_open(self, link, host, port, tls=False):
+        if tls:
+            raise OSError(errno.EOPNOTSUPP, "yuge: TLS sockets are not supported yet")
+        n = self.claim(link)
+        self._spill.pop(n, None)
+        try:
+            result = self._start(link, n, host, port)
+            if result == "ALREADY CONNECT":
+                # the module holds a link n we do not know (an earlier session): drop it
+                self._cipclose(n)
+                result = self._start(link, n, host, port)
+        except Exception:
+            self.release(link)
+            raise
+        if result != "CONNECT OK":
+            self.release(link)
+            raise OSError(errno.EALREADY if result == "ALREADY CONNECT" else errno.ECONNREFUSED,
+                          "AT+CIPSTART: %d, %s" % (n, result))
+        link.open = True
+        link.peer = (host, port)
+
+    def _start(self, link, n, host, port):
+        """AT+CIPSTART for link n; the connect result (9.9)."""
+        cmd = 'AT+CIPSTART=%d,"%s","%s",%d' % (n, link.kind, host, port)
+        self._opening = n
+        self._result = None
+        try:
+            try:
+                self.at.command(cmd)
+            except ATError as e:
+                if _errno_of(e) == errno.EALREADY:
+                    return "ALREADY CONNECT"  # 912, then "<n>, ALREADY CONNECT"
+                raise OSError(_errno_of(e), str(e))
+            total = self.at.timeout_for(cmd)
+            deadline = ticks_add(ticks_ms(), total)
+            while self._result is None:
+                if link.error is not None:
+                    raise link.error  # network lost or module restarted meanwhile
+                left = ticks_diff(deadline, ticks_ms())
+                if left <= 0:
+                    raise ATTimeout(cmd, total, "connect result")
+                try:
+                    self.at.wait_until(lambda: self._result is not None or link.error is not None,
+                                       left if left < _PROBE_MS else _PROBE_MS)
+                except ATTimeout:
+                    self._status()  # its C: lines tell the link's state
+            return self._result
+        finally:
+            self._opening = None
+
+    def sock_listen(self, link, port):
+        if _SERVER in self.modem.links:
+            raise OSError(errno.EADDRINUSE, "yuge: the module has one TCP server")
+        self.modem.links[_SERVER] = link
+        link.id = _SERVER
+        try:
+            self.at.command("AT+CIPSERVER=1,%d" % port, ok_final=False,
+                            finals=((b"SERVER OK", True),))
+        except ATError as e:
+            self.release(link)
+            raise OSError(errno.EADDRINUSE, "AT+CIPSERVER=1,%d: %s" % (port, e))
+        except Exception:
+            self.release(link)
+            raise
+        link.open = True
+        link.local_port = port
+
+    def sock_send(self, link, mv):
+        n = len(mv)
+        if n > self.MAX_SEND:
+            n = self.MAX_SEND
+        if n < len(mv):
+            mv = mv[:n]
+        try:
+            final = self._send_data("AT+CIPSEND=%d,%d" % (link.id, n), mv)
+        except ATError as e:
+            raise OSError(_errno_of(e), str(e))
+        if final.startswith(b"DATA ACCEPT"):  # DATA ACCEPT:<n>,<length> (9.11)
+            return Line(final, 0, len(final)).int(1, n)
+        return n
+
+    def _send_data(self, cmd, mv):
+        """at.send_data, but the command ends in CR LF: 9.14 note, a CR alone makes the
+        module swallow a payload that starts with LF. Returns the final result line."""
+        at = self.at
+        eng = at.engine
+        cmd = cmd.encode()
+        at.poll()
+        eng.begin(cmd, None, _SEND_FINALS, True, None, True)
+        at.write(cmd + b"\r\n")
+        try:
+            at.wait_until(lambda: eng.prompted or eng.done, 5000, "prompt", cmd.decode())
+        except ATTimeout as e:
+            eng.abort(e)
+            at.write(b"\x1b")  # 9.14: ESC ends the data mode, nothing is sent
+            raise
+        if not eng.done:
+            eng.data_sent()
+            at.write(mv)
+        timeout = at.timeout_for(cmd)
+        try:
+            at.wait_until(lambda: eng.done, timeout, "final result", cmd.decode())
+        except ATTimeout as e:
+            eng.abort(e)
+            raise
+        if eng.error is not None:
+            raise eng.error
+        return eng.final
+
+    def sock_fetch(self, link, n):
+        if self._push:  # push mode: only a spill is ever "pulled" (see `push`)
+            k = self._unspill(link, n)
+            if link.id not in self._spill:
+                link.pending = False
+            return k
+        if n > self.MAX_RECV:
+            n = self.MAX_RECV
+        self._pulling = link
+        self._pulled = 0
+        # cleared before asking: a "+CIPRXGET: 1,<n>" parsed with the answer sets it again
+        link.pending = False
+        try:
+            self.at.command("AT+CIPRXGET=2,%d,%d" % (link.id, n), resp=b"+CIPRXGET:",
+                            on_line=self._on_ciprxget)
+        finally:
+            self._pulling = None
+        return self._pulled
+
+    def sock_close(self, link):
+        links = self.modem.links
+        if link.id is not None and links.get(link.id) is link:
+            self.release(link)
+            self._spill.pop(link.id, None)
+            if link.kind == LISTEN:
+                for child in link.incoming:  # clients never accepted
+                    self.sock_close(child)
+                link.incoming = []
+                try:
+                    self.at.command("AT+CIPSERVER=0", ok_final=False,
+                                    finals=((b"SERVER CLOSE", True),))
+                except ATError:
+                    pass
+            else:
+                self._cipclose(link.id)
+        link.open = False
+
+    def _cipclose(self, n):
+        try:
+            self.at.command("AT+CIPCLOSE=%d" % n, finals=_CLOSE_FINALS)
+        except ATError:
+            pass  # 9.28: ERROR when the link is not open (the peer closed it already)
+
+    def resolve(self, host):
+        self._dns = None
+        try:
+            self.at.command('AT+CDNSGIP="%s"' % at_string(host, "host name", 128))
+        except ATError as e:
+            raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: %s" % (host, e))
+        self.wait_for(lambda: self._dns is not None, 30000, "+CDNSGIP", "AT+CDNSGIP")
+        if self._dns.startswith("error"):
+            raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: +CDNSGIP %s" % (host, self._dns))
+        return self._dns
+
+    def ping(self, host, timeout=10000):
+        # 9.31: AT+CIPPING=<host>,<retryNum>,<dataLen>,<timeout in 100 ms>,<ttl>;
+        # +CIPPING: <replyId>,<ip>,<replyTime ms>,<ttl>; no reply: time 600, ttl 255
+        t = (timeout + 99) // 100
+        t = 1 if t < 1 else 600 if t > 600 else t
+        out = []
+        try:
+            self.at.command('AT+CIPPING="%s",1,32,%d,64' % (host, t), resp=b"+CIPPING:",
+                            timeout=t * 100 + 10000,
+                            on_line=lambda l: out.append((l.int(2, -1), l.int(3, -1))))
+        except ATError as e:
+            raise OSError(errno.EHOSTUNREACH, "ping %s: %s" % (host, e))
+        if not out or out[0][0] < 0 or out[0] == (600, 255):
+            raise OSError(errno.ETIMEDOUT, "ping %s: no reply" % host)
+        return out[0][0]
 
 
 DIALECT = Yuge
