@@ -52,8 +52,9 @@ def echo_through(s, data, window=4096):
     got = bytearray()
     sent = 0
     while len(got) < len(data):
-        if sent < len(data) and sent - len(got) < window:
-            sent += s.send(data[sent:sent + 1460])
+        room = window - (sent - len(got))  # never more in flight than the window
+        if sent < len(data) and room > 0:
+            sent += s.send(data[sent:sent + min(1460, room)])
             continue
         chunk = s.recv(4096)
         assert chunk, "EOF after %d of %d bytes" % (len(got), len(data))

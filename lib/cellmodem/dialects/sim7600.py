@@ -31,7 +31,6 @@ _NSERVER = 4  # <server_index> 0-3 (L1114)
 _POKE_MS = 1000  # quiet time after which a result URC is coaxed out (see _await)
 _CLOSE_WAIT = 10000  # ms to wait for "+CIPCLOSE: <link>,<err>" after OK
 _UDP_PORTS = 16000  # local UDP ports are taken from 49152 + (0..this)
-_SPILL = 1500  # push mode: bytes held beyond a full ring, one push ("at most 1500", L1106)
 
 # A7600 manual ch.4 <err> 1-12 (+NETOPEN, +CIPOPEN, +CIPCLOSE, +CIPERROR, +SERVERSTOP):
 # the OSError errno of each code, and the manual's words for it, "|"-separated (kept
@@ -70,8 +69,6 @@ class SIM7600(Dialect):
     SERVER = True
 
     def __init__(self, modem):
-        self._push = False
-        self._spill = {}  # push mode: link id -> bytes that did not fit its ring yet
         super().__init__(modem)
         self._net = None
         self._opened = {}  # link -> <err> of its +CIPOPEN result
@@ -100,23 +97,10 @@ class SIM7600(Dialect):
         at.urc(b"+CDNSGIP:", self._on_dns)
         at.urc(b"+CPING:", self._on_cping)
 
-    # Push mode has no flow control: the module pushes up to 1500 bytes whenever data
-    # comes. A TCP payload that does not fit the link's ring waits in a spill (at most
-    # _SPILL bytes) and the link is marked pending; while any link has a spill `push`
-    # reads False, so cellmodem.socket "pulls" it (sock_fetch) into the ring as the
-    # ring is read. Past the spill the link fails with ENOBUFS, as Link.sink does.
-    @property
-    def push(self):
-        return self._push and not self._spill
-
-    @push.setter
-    def push(self, on):
-        self._push = on
-
     def _forget(self):
         """Drop what the module held: a fresh NETOPEN starts with no links. (The
         containers are emptied, not replaced: no new objects in the middle of the heap.)"""
-        for box in (self._spill, self._opened, self._closed, self._dest, self._clients,
+        for box in (self._opened, self._closed, self._dest, self._clients,
                     self._stopping, self._orphans):
             box.clear()
         self._pulling = None
@@ -146,7 +130,7 @@ class SIM7600(Dialect):
         # line (L1109 CIPSRIP=0), and the L1113 defaults except <HeaderType> 1:
         # "+RECEIVE,<link num>,<data length>". One line, commands joined by ";" (V.250).
         at.command("AT+CIPRXGET=0;+CIPHEAD=1;+CIPSRIP=0;+CIPCCFG=10,0,0,1,1,0,500"
-                   if self._push else "AT+CIPRXGET=1")
+                   if self.push else "AT+CIPRXGET=1")
         self._net = None
         if not self.link_up:
             self._forget()
@@ -238,36 +222,7 @@ class SIM7600(Dialect):
 
     def _on_receive(self, line):
         # L1113 <HeaderType> 1: "+RECEIVE,<link num>,<data length>" then the bytes
-        self._pushed(self.link(line, 0), line.int(1, 0))
-
-    def _unspill(self, link, n):
-        """Move up to n spilled bytes of link into its ring; returns the count."""
-        spill = self._spill.pop(link.id, None)
-        if spill is None:
-            return 0
-        k = link.ring.write(spill if n >= len(spill) else memoryview(spill)[:n])
-        if k < len(spill):
-            self._spill[link.id] = spill[k:]
-        return k
-
-    def _pushed(self, link, n):
-        """n pushed bytes for link follow: into its ring, or its spill if they do not fit."""
-        if link is not None and link.kind == TCP:
-            spills = self._spill
-            if link.id in spills:
-                self._unspill(link, link.ring.free())
-            spill = spills.get(link.id)
-            if spill is not None or link.ring.free() < n:
-                if spill is None:
-                    spill = spills[link.id] = bytearray()
-                link.pending = True
-                if len(spill) + n <= _SPILL:
-                    self.at.engine.expect_raw(n, spill.extend)
-                    return
-                if link.error is None:
-                    link.error = OSError(errno.ENOBUFS, "push mode: receive ring full")
-                link = None  # skip the payload
-        self.push_payload(link, n)
+        self.push_payload(self.link(line, 0), line.int(1, 0))
 
     def _on_ipd(self, line):
         # "+IPD<len>" (L1108) names no link: firmware that ignores <HeaderType>. The
@@ -280,7 +235,7 @@ class SIM7600(Dialect):
                     only = None
                     break
                 only = link
-        self._pushed(only, n)
+        self.push_payload(only, n)
 
     def _on_client(self, line):
         # L1114: +CLIENT: <link_num>,<server_index>,<client_IP>:<port>
@@ -435,11 +390,6 @@ class SIM7600(Dialect):
                       "+CIPSEND: %d,%d,%d" % (link.id, n, sent))
 
     def sock_fetch(self, link, n):
-        if self._push:  # push mode: only a spill is ever "pulled" (see `push`)
-            k = self._unspill(link, n)
-            if link.id not in self._spill:
-                link.pending = False
-            return k
         if n > self.MAX_RECV:
             n = self.MAX_RECV
         self._pulling = link
@@ -466,7 +416,6 @@ class SIM7600(Dialect):
             return
         self.release(link)
         n = link.id
-        self._spill.pop(n, None)
         if link.kind != LISTEN:
             self._drop(n)
             self._tidy()
