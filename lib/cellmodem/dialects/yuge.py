@@ -14,7 +14,8 @@ Sockets are the multi-link CIP* family, links 0-5 (9.9):
   server AT+CIPSERVER=1,<port> -> OK, SERVER OK; "<n>, REMOTE IP: <ip>" per client
          (not in this manual: the SIM800 forms, as the simulator models them)
   DNS    AT+CDNSGIP (9.21), ping AT+CIPPING (9.31).
-TLS (AT+CIPSSL, 9.6) is not offered: nothing here can test it yet.
+TLS (AT+CIPSSL, 9.6) is not offered yet: the simulator keeps the setting but speaks
+plain TCP, so there is nothing to test it against.
 Usage: Modem(uart, dialect="yuge"); then cellmodem.socket as usual
 """
 import errno
@@ -182,10 +183,8 @@ class Yuge(Dialect):
 
     def _on_closed(self, n, line, off):
         # "<n>, CLOSED": the peer closed; in buffered mode the data before it stays
-        # readable with AT+CIPRXGET=2 (9.27)
-        link = self.modem.links.get(n)
-        if link is not None and link.kind != LISTEN:
-            self.on_peer_closed(line, 0)
+        # readable with AT+CIPRXGET=2 (9.27). The line's first field is <n>.
+        self.on_peer_closed(line, 0)
 
     def _on_remote(self, n, line, off):
         # "<n>, REMOTE IP: <ip>": a client of AT+CIPSERVER got link n. The line has no
@@ -363,6 +362,8 @@ class Yuge(Dialect):
         try:
             final = self._send_data("AT+CIPSEND=%d,%d" % (link.id, n), mv)
         except ATError as e:
+            if link.error is not None:
+                raise link.error  # the network or the module went away meanwhile
             raise OSError(_errno_of(e), str(e))
         if final.startswith(b"DATA ACCEPT"):  # DATA ACCEPT:<n>,<length> (9.11)
             return Line(final, 0, len(final)).int(1, n)
