@@ -257,7 +257,9 @@ class socket(_Base):
         def ready():
             if link.ring.count or link.error is not None:
                 return True
-            if link.pending and link.room() and not d.push:
+            # Only a link in buffered mode is ever pending (even in a push session the
+            # module may keep some, e.g. accepted clients, buffered): pull it.
+            if link.pending and link.room():
                 try:
                     d.sock_fetch(link, link.room())
                 except ModemError as e:

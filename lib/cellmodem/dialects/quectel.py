@@ -69,7 +69,6 @@ class Quectel(Dialect):
     SERVER = True  # UG 2.4 note 1: "TCP LISTENER"
 
     def __init__(self, modem):
-        self._push = False
         super().__init__(modem)
         self._broken = False  # pdpdeact seen: AT+QIDEACT before AT+QIACT (family)
         self._epoch = 0  # counts link losses and restarts: ends waits for a result URC
@@ -91,23 +90,6 @@ class Quectel(Dialect):
         at.urc(b'+QIURC: "incoming full"', _ignore)  # UG 2.18.3: a client was refused
         at.urc(b'+QIURC: "dnsgip",', self._on_dnsgip)
         at.urc(b"+QPING:", self._on_qping)
-
-    # cellmodem.socket pulls a pending link only while `push` reads False. In a push
-    # session the module still keeps incoming connections in buffer access mode
-    # (UG 2.4 note 1), so a pending link (only buffer mode links ever are) turns
-    # pulling on for as long as it waits.
-    @property
-    def push(self):
-        if not self._push:
-            return False
-        for link in self.modem.links.values():
-            if link.pending:
-                return False
-        return True
-
-    @push.setter
-    def push(self, on):
-        self._push = on
 
     def _on_pdpdeact(self, line):
         self._broken = True
@@ -308,7 +290,7 @@ class Quectel(Dialect):
         if tls:
             raise OSError(errno.EOPNOTSUPP, "quectel: TLS sockets are not supported yet")
         # <local_port> 0: the module picks one; <access_mode> per the session
-        self._open(link, link.kind, host, port, 0, 1 if self._push else 0)
+        self._open(link, link.kind, host, port, 0, 1 if self.push else 0)
         link.peer = (host, port)
 
     def sock_listen(self, link, port):
