@@ -32,7 +32,6 @@ _IP_FIRST_DIGIT = tuple((str(d).encode(), True) for d in range(10))
 _ACTIVE = ("IP STATUS", "IP PROCESSING")  # 9.9: states where multi-link CIPSTART works
 _SERVER = 6  # key of the listening link in modem.links: one past the last link id
 _PROBE_MS = 1000  # no connect result this long: ask AT+CIPSTATUS (9.17)
-_SPILL = 1460  # push mode: bytes held beyond a full ring, one packet (9.14 <size>)
 
 # Final results of the data commands (9.14, 9.11, 9.28); the engine also matches them
 # after a link number ("1, SEND OK", "DATA ACCEPT:1,65").
@@ -86,8 +85,6 @@ class Yuge(Dialect):
         self._pulling = None  # the Link an AT+CIPRXGET=2 in flight reads for
         self._pulled = 0
         self._dns = None
-        self._push = False
-        self._spill = {}  # push mode: link id -> bytes that did not fit its ring yet
         at = self.at
         # "<n>, TEXT" or "<n>,TEXT" (9.9 syntax / 9.42 examples): one entry per link id,
         # the text after the comma picks the handler
@@ -101,27 +98,6 @@ class Yuge(Dialect):
         at.urc(b"C: ", self._on_cstate)
         at.urc(b"+CDNSGIP:", self._on_dns)
 
-    # Push mode (9.25) has no flow control: the module sends what comes, when it comes.
-    # TCP bytes that do not fit the link's ring wait in a spill (at most _SPILL bytes)
-    # and the link is marked pending; while any link has a spill `push` reads False, so
-    # cellmodem.socket "pulls" (sock_fetch) the spill into the ring as the ring is read.
-    # Past the spill the link fails with ENOBUFS, as Link.sink does.
-    @property
-    def push(self):
-        return self._push and not self._spill
-
-    @push.setter
-    def push(self, on):
-        self._push = on
-
-    def _on_link_lost(self, line):
-        self._spill.clear()
-        super()._on_link_lost(line)
-
-    def _on_rebooted(self, line):
-        self._spill.clear()
-        super()._on_rebooted(line)
-
     # ---- bring-up ----
     def activate(self, apn, user, password, timeout):
         at = self.at
@@ -134,8 +110,7 @@ class Yuge(Dialect):
             # 9.4: ERROR when the context is not activated (e.g. the APN is refused)
             at.command("AT+CIICR", timeout=timeout if timeout < 85000 else 85000)
         # 9.27: 1 holds data until AT+CIPRXGET=2; 0 pushes it as +RECEIVE (9.25)
-        self._spill.clear()
-        at.command("AT+CIPRXGET=%d" % (0 if self._push else 1))
+        at.command("AT+CIPRXGET=%d" % (0 if self.push else 1))
         at.command("AT+CIPQSEND=1")  # 9.11: DATA ACCEPT once the module has the bytes
         # SIM800-style AT+CIFSR answers the address alone, with no OK (manual 9.5)
         at.command("AT+CIFSR", finals=_IP_FIRST_DIGIT)
@@ -235,51 +210,8 @@ class Yuge(Dialect):
 
     def _on_receive(self, line):
         # 9.25: "+RECEIVE,<n>,<length>:" and the data on the next line
-        link = self.link(line, 0)
-        n = line.int(1, 0)
-        if link is None or link.kind != TCP:
-            self.push_payload(link, n)  # a UDP datagram is kept whole or dropped
-            return
-        spill = self._spill.get(link.id)
-        if spill is not None:
-            self._unspill(link, link.ring.free())
-            spill = self._spill.get(link.id)
-        if spill is None and link.ring.free() >= n:
-            self.push_payload(link, n)
-            return
-        if n - link.ring.free() + (len(spill) if spill else 0) > _SPILL:
-            if link.error is None:
-                link.error = OSError(errno.ENOBUFS, "push mode: receive ring and spill full "
-                                     "(%d bytes): read faster or use buffered mode"
-                                     % link.ring.size)
-            self.push_payload(None, n)
-            return
-        spills = self._spill
-        key = link.id
-        ring = link.ring
-
-        def sink(mv):
-            # looked up per piece: a pull (sock_fetch) may empty the spill meanwhile
-            sp = spills.get(key)
-            k = 0 if sp else ring.write(mv)
-            if k < len(mv):
-                if sp is None:
-                    sp = spills[key] = bytearray()
-                sp.extend(mv[k:])
-                link.pending = True
-        self.at.engine.expect_raw(n, sink)
-
-    def _unspill(self, link, n):
-        """Move up to n spilled bytes of link into its ring; returns the count."""
-        spill = self._spill.get(link.id)
-        if spill is None:
-            return 0
-        k = link.ring.write(memoryview(spill)[:n])
-        if k == len(spill):
-            del self._spill[link.id]
-        elif k:
-            self._spill[link.id] = spill[k:]
-        return k
+        # (no flow control: what does not fit the ring is ENOBUFS on the socket)
+        self.push_payload(self.link(line, 0), line.int(1, 0))
 
     def _on_dns(self, line):
         # 9.21: +CDNSGIP: 1,"<domain>","<ip>"[,"<ip2>"] or +CDNSGIP: 0,<dns error code>
@@ -290,7 +222,6 @@ class Yuge(Dialect):
         if tls:
             raise OSError(errno.EOPNOTSUPP, "yuge: TLS sockets are not supported yet")
         n = self.claim(link)
-        self._spill.pop(n, None)
         try:
             result = self._start(link, n, host, port)
             if result == "ALREADY CONNECT":
@@ -398,11 +329,6 @@ class Yuge(Dialect):
         return eng.final
 
     def sock_fetch(self, link, n):
-        if self._push:  # push mode: only a spill is ever "pulled" (see `push`)
-            k = self._unspill(link, n)
-            if link.id not in self._spill:
-                link.pending = False
-            return k
         if n > self.MAX_RECV:
             n = self.MAX_RECV
         self._pulling = link
@@ -420,7 +346,6 @@ class Yuge(Dialect):
         links = self.modem.links
         if link.id is not None and links.get(link.id) is link:
             self.release(link)
-            self._spill.pop(link.id, None)
             if link.kind == LISTEN:
                 for child in link.incoming:  # clients never accepted
                     self.sock_close(child)
