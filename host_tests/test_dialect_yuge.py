@@ -222,7 +222,7 @@ def test_send_ends_cipsend_with_cr_lf_then_writes_exactly_the_bytes(yuge, server
     peer = server.accept()
     wire()
     assert s.send(b"\nhello") == 6
-    assert wire() == [b"AT+CIPSEND=0,6\r\n", b"\nhello"]
+    assert wire() == [b"AT+CIPSEND=0,6", b"\r\n", b"\nhello"]  # command, its CR LF, the data
     assert peer.recv(10) == b"\nhello"
     s.close()
 
@@ -235,7 +235,7 @@ def test_send_takes_at_most_1460_bytes(yuge, server):
     server.accept()
     wire()
     assert s.send(bytes(3000)) == 1460
-    assert wire()[0] == b"AT+CIPSEND=0,1460\r\n"
+    assert wire()[:2] == [b"AT+CIPSEND=0,1460", b"\r\n"]
     s.close()
 
 

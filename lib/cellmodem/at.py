@@ -107,13 +107,13 @@ class AT:
         return True
 
     # ---- commands ----
-    def _start(self, cmd, resp, finals, ok_final, on_line, prompt):
+    def _start(self, cmd, resp, finals, ok_final, on_line, prompt, eol=b"\r"):
         if isinstance(cmd, str):
             cmd = cmd.encode()
         self.poll()  # dispatch URCs already waiting, so they are not read as our answer
         self.engine.begin(cmd, resp, finals, ok_final, on_line, prompt)
         self.write(cmd)
-        self.write(b"\r")
+        self.write(eol)
         return cmd
 
     def _finish(self, cmd, timeout):
@@ -138,14 +138,17 @@ class AT:
         return self._finish(cmd, timeout or self.timeout_for(cmd))
 
     def send_data(self, cmd, data, finals=None, ok_final=True, resp=None, timeout=None,
-                  prompt_timeout=None, on_line=None):
+                  prompt_timeout=None, on_line=None, eol=b"\r"):
         """Send cmd, wait for the data prompt, write data, wait for the final result.
 
+        eol: what ends the command line (a module that would take the LF of a CR LF
+        as payload wants CR; one that swallows a payload's leading LF wants CR LF).
+        Returns the response lines; engine.final holds the final result line.
         Raises ATError if the modem refuses before the prompt, ATTimeout if no prompt
         within prompt_timeout ms (default 5000) or no result within timeout ms.
         """
         eng = self.engine
-        cmd = self._start(cmd, resp, finals, ok_final, on_line, True)
+        cmd = self._start(cmd, resp, finals, ok_final, on_line, True, eol)
         pt = prompt_timeout or 5000
         try:
             self.wait_until(lambda: eng.prompted or eng.done, pt, "prompt", cmd.decode())

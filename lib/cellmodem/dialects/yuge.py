@@ -291,7 +291,10 @@ class Yuge(Dialect):
         if n < len(mv):
             mv = mv[:n]
         try:
-            final = self._send_data("AT+CIPSEND=%d,%d" % (link.id, n), mv)
+            # 9.14 note: after a CR alone the module swallows a payload's leading LF
+            self.at.send_data("AT+CIPSEND=%d,%d" % (link.id, n), mv, finals=_SEND_FINALS,
+                              eol=b"\r\n")
+            final = self.at.engine.final
         except ATError as e:
             if link.error is not None:
                 raise link.error  # the network or the module went away meanwhile
@@ -299,34 +302,6 @@ class Yuge(Dialect):
         if final.startswith(b"DATA ACCEPT"):  # DATA ACCEPT:<n>,<length> (9.11)
             return Line(final, 0, len(final)).int(1, n)
         return n
-
-    def _send_data(self, cmd, mv):
-        """at.send_data, but the command ends in CR LF: 9.14 note, a CR alone makes the
-        module swallow a payload that starts with LF. Returns the final result line."""
-        at = self.at
-        eng = at.engine
-        cmd = cmd.encode()
-        at.poll()
-        eng.begin(cmd, None, _SEND_FINALS, True, None, True)
-        at.write(cmd + b"\r\n")
-        try:
-            at.wait_until(lambda: eng.prompted or eng.done, 5000, "prompt", cmd.decode())
-        except ATTimeout as e:
-            eng.abort(e)
-            at.write(b"\x1b")  # 9.14: ESC ends the data mode, nothing is sent
-            raise
-        if not eng.done:
-            eng.data_sent()
-            at.write(mv)
-        timeout = at.timeout_for(cmd)
-        try:
-            at.wait_until(lambda: eng.done, timeout, "final result", cmd.decode())
-        except ATTimeout as e:
-            eng.abort(e)
-            raise
-        if eng.error is not None:
-            raise eng.error
-        return eng.final
 
     def sock_fetch(self, link, n):
         if n > self.MAX_RECV:
