@@ -368,3 +368,23 @@ def test_application_urc_handlers_and_idle_hook_run_while_a_socket_waits(net_mod
     assert seen == ["+32"]
     assert len(idles) >= 5  # the application got control all along
     s.close()
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_slow_restart_ends_the_command_in_flight_and_connect_works_after(net_modem, tcp_echo,
+                                                                         dialect):
+    sim, modem = net_modem(dialect, boot_ms=400)
+    s = msocket.socket()
+    s.connect(tcp_echo)
+    sim.reboot()  # silent for 400 ms, then the banner
+    t = time.monotonic()
+    with pytest.raises(OSError) as e:
+        for _ in range(100):
+            s.sendall(b"x" * 100)
+            s.recv(100)
+    assert e.value.args[0] == errno.ECONNRESET
+    assert time.monotonic() - t < 5  # not the send command's 60-120 s timeout
+    assert modem.connect(apn="internet")
+    with msocket.socket() as s2:
+        s2.connect(tcp_echo)
+        assert echo_through(s2, b"back" * 100) == b"back" * 100

@@ -74,7 +74,7 @@ class Modem:
             try:
                 at.command("AT", timeout=500)
                 break
-            except (ATTimeout, ATError):
+            except ModemError:  # no answer yet, ERROR, or its banner cut the AT short
                 if ticks_diff(deadline, ticks_ms()) <= 0:
                     raise ATTimeout("AT", timeout, "answer from the module")
                 sleep_ms(100)
