@@ -11,6 +11,8 @@ Real servers on 127.0.0.1 free ports, for the simulator's real sockets to reach:
                    GET  /slow         "slow\\n" after 0.5 s
                    POST /echo         the request body back, same Content-Type
                    anything else      404
+  peers       -> make(addr, client_id, subscribe=[(topic, qos)], will=None, tls=False):
+                   a connected paho-mqtt Peer (.get(timeout) -> message, .publish(...))
   mosquitto   -> (host, port)  Debian's /usr/sbin/mosquitto on a free loopback port
                    (apt-get installs it when missing; the fixture fails clearly if not)
 Simulator plumbing:
@@ -20,14 +22,17 @@ Simulator plumbing:
 import http.server
 import json
 import os
+import queue
 import shutil
 import socket
 import socketserver
+import ssl
 import subprocess
 import tempfile
 import threading
 import time
 
+import paho.mqtt.client as paho
 import pytest
 
 LOOPBACK = "127.0.0.1"
@@ -204,6 +209,7 @@ def mosquitto():
     conf = os.path.join(d, "mosquitto.conf")
     with open(conf, "w") as f:
         f.write("listener %d %s\nallow_anonymous true\npersistence false\n"
+                "max_queued_messages 100000\nmax_inflight_messages 0\n"
                 "log_dest stderr\n" % (port, LOOPBACK))
     logf = open(os.path.join(d, "mosquitto.log"), "w+")
     proc = subprocess.Popen([exe, "-c", conf], stdout=logf, stderr=subprocess.STDOUT)
@@ -224,6 +230,53 @@ def mosquitto():
     proc.wait(5)
     logf.close()
     shutil.rmtree(d, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- MQTT peer (paho-mqtt)
+class Peer:
+    """paho-mqtt client on the broker: the other side of the simulated module."""
+
+    def __init__(self, addr, client_id="peer", subscribe=(), will=None, tls=False):
+        self.msgs = queue.Queue()
+        self.c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id)
+        if tls:
+            self.c.tls_set(cert_reqs=ssl.CERT_NONE)
+            self.c.tls_insecure_set(True)
+        self.c.on_message = lambda c, u, m: self.msgs.put(m)
+        subs = queue.Queue()
+        self.c.on_subscribe = lambda c, u, mid, rc, p: subs.put(mid)
+        connected = threading.Event()
+        self.c.on_connect = lambda c, u, f, rc, p: connected.set()
+        self.c.connect(addr[0], addr[1], keepalive=30)
+        self.c.loop_start()
+        assert connected.wait(5), "paho did not connect"
+        for topic, qos in subscribe:
+            self.c.subscribe(topic, qos)
+            subs.get(timeout=5)
+
+    def get(self, timeout=5):
+        return self.msgs.get(timeout=timeout)
+
+    def publish(self, topic, payload, qos=0, retain=False):
+        info = self.c.publish(topic, payload, qos=qos, retain=retain)
+        info.wait_for_publish(5)
+
+    def close(self):
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+@pytest.fixture
+def peers():
+    made = []
+
+    def make(*a, **kw):
+        p = Peer(*a, **kw)
+        made.append(p)
+        return p
+    yield make
+    for p in made:
+        p.close()
 
 
 # ---------------------------------------------------------------- simulator plumbing

@@ -290,53 +290,6 @@ def mosquitto_tls(cert, mosquitto):
     shutil.rmtree(d, ignore_errors=True)
 
 
-# ------------------------------------------------------------------ MQTT peer
-class Peer:
-    """paho-mqtt client on the broker: the other side of the simulated module."""
-
-    def __init__(self, addr, client_id="peer", subscribe=(), will=None, tls=False):
-        self.msgs = queue.Queue()
-        self.c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id)
-        if tls:
-            self.c.tls_set(cert_reqs=ssl.CERT_NONE)
-            self.c.tls_insecure_set(True)
-        self.c.on_message = lambda c, u, m: self.msgs.put(m)
-        subs = queue.Queue()
-        self.c.on_subscribe = lambda c, u, mid, rc, p: subs.put(mid)
-        connected = threading.Event()
-        self.c.on_connect = lambda c, u, f, rc, p: connected.set()
-        self.c.connect(addr[0], addr[1], keepalive=30)
-        self.c.loop_start()
-        assert connected.wait(5), "paho did not connect"
-        for topic, qos in subscribe:
-            self.c.subscribe(topic, qos)
-            subs.get(timeout=5)
-
-    def get(self, timeout=5):
-        return self.msgs.get(timeout=timeout)
-
-    def publish(self, topic, payload, qos=0, retain=False):
-        info = self.c.publish(topic, payload, qos=qos, retain=retain)
-        info.wait_for_publish(5)
-
-    def close(self):
-        self.c.disconnect()
-        self.c.loop_stop()
-
-
-@pytest.fixture
-def peers():
-    made = []
-
-    def make(*a, **kw):
-        p = Peer(*a, **kw)
-        made.append(p)
-        return p
-    yield make
-    for p in made:
-        p.close()
-
-
 def mqtt_online(at, broker, client="yuge1", clean=1, keepalive=60):
     assert at.cmd('AT+MCONFIG="%s","",""' % client) == ["OK"]
     assert at.cmd('AT+MIPSTART="%s",%d' % broker) == ["OK"]
