@@ -159,8 +159,10 @@ class MQTTClient(MQTTBase):
         self._state = line.str()
 
     def _on_closed(self, line):
-        # 13.14: CLOSED when the TCP link breaks; AT+MQTTSTATU then says 0
-        self._ev = _CLOSED
+        # 13.14: CLOSED when the TCP link breaks; AT+MQTTSTATU then says 0. After a
+        # refusal (ERROR, 13.3) the broker hangs up: the ERROR is the news.
+        if self._ev is not _ERROR:
+            self._ev = _CLOSED
         if self._connected:
             self._connected = False
             self._report = OSError(errno.ECONNABORTED, "CLOSED: the broker or the "
