@@ -608,3 +608,14 @@ def test_runs_in_micropython_from_mpy_files(tmp_path, mosquitto, peers):
     finally:
         sim.close()
     assert p.returncode == 0 and "NATIVE MQTT OK" in out, out
+
+
+def test_connect_while_connected_starts_afresh_without_the_will(yuge, mosquitto, peers):
+    sim, modem = yuge()
+    peer = peers(mosquitto, subscribe=[("wills/#", 1), ("after", 0)])
+    d = Device(modem, mosquitto)
+    d.c.set_last_will("wills/dev1", "x")
+    d.c.connect()
+    d.c.connect()
+    d.c.publish("after", b"ok")
+    assert peer.get().payload == b"ok"  # the will would have come first

@@ -337,9 +337,15 @@ class MQTTClient(MQTTBase):
         if self._modem.ip is None:
             raise OSError(errno.ENOTCONN, "the modem has no data link: modem.connect() first")
         at = self._at
+        if self._connected:
+            try:
+                at.command("AT+MDISCONNECT")  # 13.12: end the old session, no will
+            except ATError:
+                pass
         self._connected = False
         self._report = None
         self._stored = False
+        at.remove_urc(b"")  # a +MSUB header cut short (module restart) reads no further
         at.command("AT+MQTTMSGSET=%d" % self.msgset)  # 13.9
         at.command("AT+MQTTMODE=0")  # 13.10: ASCII, no HEX decoding of our payloads
         cmd = 'AT+MCONFIG="%s","%s","%s"' % (self._cid, self._user, self._pwd)
