@@ -45,6 +45,7 @@ class Modem:
         self.sock_rxbuf = sock_rxbuf
         self.rx_mode = None  # "buffered" or "push", chosen at connect()
         self._resync = False  # the module restarted: sync again before using it
+        self._settings = None  # connect()'s arguments, for reconnect()
         for prefix in _REG_URCS:
             self.at.urc(prefix, self._on_reg_urc)
         self.sync(sync_timeout)
@@ -231,7 +232,7 @@ class Modem:
                 raise NetworkError("registration denied by the network")
             if ticks_diff(deadline, ticks_ms()) <= 0:
                 raise NetworkError("not registered after %d ms (%s)" % (timeout, REG_STAT[stat]))
-            self.at.poll(500)
+            self.at.poll(200)  # URCs handled meanwhile; registration is queried again
 
     # ---- the data link ----
     def connect(self, apn="", user=None, password=None, timeout=60000, rx_mode=None):
@@ -260,8 +261,18 @@ class Modem:
         self.rx_mode = rx_mode
         self.dialect.push = rx_mode == "push"
         self.ip = self.dialect.activate(apn, user, password, timeout)
+        self._settings = (apn, user, password, timeout, rx_mode)
         _current[0] = self
         return self.ip
+
+    def reconnect(self):
+        """connect() again with the settings of the last successful connect() (after a
+        network drop or a restart of the module); returns the local IP. Raises as
+        connect() does, or ModemError if connect() never succeeded."""
+        if self._settings is None:
+            raise ModemError("reconnect() needs an earlier connect()")
+        apn, user, password, timeout, rx_mode = self._settings
+        return self.connect(apn, user, password, timeout, rx_mode)
 
     def _sim_settled(self, timeout):
         # Right after power-on the SIM may still be read (CME 14 "SIM busy").

@@ -900,6 +900,14 @@ class ModemSim:
             for conn in conns:
                 conn.close()
 
+    def stall(self):
+        """The network silently stops carrying data on every open connection: what the
+        host sends is accepted and lost, nothing arrives, no URC says so (a radio
+        link that died without the module noticing)."""
+        with self.lock:
+            for conn in self.net.conns():
+                conn.stalled = True
+
     def on_network_drop(self, lost_contexts, conns):
         """Hook: emit the dialect's URCs for a network drop (before sockets close)."""
 

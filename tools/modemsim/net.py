@@ -44,6 +44,7 @@ class Conn:
         self.tx_total = 0
         self.rx_total = 0
         self.lost = 0
+        self.stalled = False  # stall(): the network carries nothing, says nothing
         try:
             self.local_port = sock.getsockname()[1]
         except OSError:
@@ -53,6 +54,8 @@ class Conn:
         """Send bytes to the peer; returns how many were sent (0 if closed)."""
         if not self.open:
             return 0
+        if self.stalled:
+            return len(data)  # accepted by the module, lost on the way
         try:
             if self.kind == "udp":
                 self.sock.send(data)
@@ -260,6 +263,13 @@ class Net:
                 return  # ICMP port unreachable on a connected UDP socket: ignore
         with sim.lock:
             if not conn.open:
+                return
+            if conn.stalled:  # whatever the peer sends, its FIN too, never arrives
+                if not data:
+                    try:
+                        self.sel.unregister(conn.sock)
+                    except (KeyError, ValueError):
+                        pass
                 return
             if not data:
                 if conn.kind == "tcp":
