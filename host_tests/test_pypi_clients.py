@@ -40,8 +40,12 @@ def micropython(script, args, extra_path):
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.parametrize("client", ["umqtt", "cellmodem"])
 @pytest.mark.parametrize("dialect", DIALECTS)
-def test_umqtt_simple_from_pypi_talks_to_mosquitto_through_the_modem(sim_pty, mosquitto, dialect):
+def test_umqtt_simple_from_pypi_talks_to_mosquitto_through_the_modem(sim_pty, mosquitto, dialect,
+                                                                      client):
+    """umqtt.simple as published; and the same program with its import changed to
+    cellmodem.mqtt (whose interface is a superset of umqtt.simple's)."""
     pkg = sdist("micropython-umqtt-simple", "1.3.4")
     host, port = mosquitto
     got = {"out": [], "echo": []}
@@ -60,7 +64,8 @@ def test_umqtt_simple_from_pypi_talks_to_mosquitto_through_the_modem(sim_pty, mo
     peer.connect(host, port)
     peer.subscribe([("cm/out", 1), ("cm/echo", 1)])
     peer.loop_start()
-    proc = micropython("umqtt_client.py", [sim_pty(dialect), "broker.example", str(port), dialect], pkg)
+    proc = micropython("umqtt_client.py", [sim_pty(dialect), "broker.example", str(port), dialect,
+                                           client], pkg)
     try:
         assert ready.wait(60), "no hello from the MicroPython client"
         # One at a time: umqtt.simple's publish(qos=1) waits for its PUBACK inside

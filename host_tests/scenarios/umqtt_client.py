@@ -1,7 +1,8 @@
 """umqtt.simple from PyPI, unchanged, over cellmodem.socket (run in MicroPython).
 
-Run: micropython umqtt_client.py <tty> <broker host> <port> <dialect>
-Subscribes to cm/in, announces itself on cm/out, then sends every message it gets
+Run: micropython umqtt_client.py <tty> <broker host> <port> <dialect> [umqtt|cellmodem]
+With "cellmodem" the one line that changes is the import: cellmodem.mqtt.MQTTClient
+runs the same code (its umqtt.simple-compatible interface). Subscribes to cm/in, announces itself on cm/out, then sends every message it gets
 on cm/in back on cm/echo until it gets b"bye". The test's paho peer drives it.
 """
 import sys
@@ -12,7 +13,10 @@ import cellmodem.socket
 
 sys.modules["usocket"] = cellmodem.socket  # umqtt.simple does "import usocket as socket"
 sys.modules["socket"] = cellmodem.socket
-from umqtt.simple import MQTTClient  # noqa: E402
+if sys.argv[5:] == ["cellmodem"]:
+    from cellmodem.mqtt import MQTTClient  # noqa: E402
+else:
+    from umqtt.simple import MQTTClient  # noqa: E402
 
 tty, host, port, dialect = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 modem = Modem(open_serial(tty), dialect=dialect)
