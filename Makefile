@@ -12,6 +12,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
+	sh tools/ensure_debian.sh mosquitto
 	$(VENV)/bin/python -m tools.demo
 
 test: $(STAMP)
