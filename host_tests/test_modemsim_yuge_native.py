@@ -21,15 +21,10 @@ flows (plain, SSL without and with one-/two-way certificate set-up, the CLOSED a
 simulator's hosts table, and the ports and paths are those of the local servers.
 Other adaptations are stated at each transcript.
 """
-import os
 import queue
 import random
 import re
-import shutil
 import socket
-import ssl
-import subprocess
-import tempfile
 import threading
 import time
 
@@ -221,73 +216,6 @@ def raw_server():
     yield make
     for s in made:
         s.close()
-
-
-# ------------------------------------------------------------------ TLS material
-@pytest.fixture(scope="module")
-def cert():
-    """(certfile, keyfile): a self-signed certificate for 127.0.0.1 / localhost."""
-    exe = shutil.which("openssl")
-    if not exe:
-        pytest.skip("openssl command line tool not available")
-    d = tempfile.mkdtemp(prefix="yuge-tls-")
-    os.chmod(d, 0o755)
-    crt, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
-    r = subprocess.run([exe, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                        key, "-out", crt, "-days", "2", "-subj", "/CN=localhost"],
-                       capture_output=True, timeout=60)
-    if r.returncode:
-        pytest.skip("openssl could not make a certificate: %r" % r.stderr[-300:])
-    for f in (crt, key):
-        os.chmod(f, 0o644)
-    yield crt, key
-    shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-def https_server(cert):
-    """The http_server handler behind TLS on a free loopback port."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(*cert)
-    srv = _HTTPServer((LOOPBACK, 0), _HTTPHandler)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True)
-    t.start()
-    yield srv.server_address
-    srv.shutdown()
-    srv.server_close()
-
-
-@pytest.fixture
-def mosquitto_tls(cert, mosquitto):
-    """A second mosquitto with a TLS listener (the `mosquitto` fixture made sure the
-    broker is installed)."""
-    port = free_port()
-    d = tempfile.mkdtemp(prefix="yuge-mosq-tls-")
-    conf = os.path.join(d, "m.conf")
-    with open(conf, "w") as f:
-        f.write("listener %d %s\ncertfile %s\nkeyfile %s\nallow_anonymous true\n"
-                "persistence false\n" % (port, LOOPBACK, cert[0], cert[1]))
-    log = open(os.path.join(d, "log"), "w+")
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([exe, "-c", conf], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection((LOOPBACK, port), timeout=0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                log.seek(0)
-                pytest.fail("TLS mosquitto did not start: %s" % log.read())
-            time.sleep(0.05)
-    yield LOOPBACK, port
-    proc.kill()
-    proc.wait(5)
-    log.close()
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def mqtt_online(at, broker, client="yuge1", clean=1, keepalive=60):

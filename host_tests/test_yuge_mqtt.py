@@ -19,7 +19,6 @@ from cellmodem.modem import Modem
 from cellmodem.mqttbase import CONNECTED, DISCONNECTED, MQTTException
 from cellmodem.native.yuge_mqtt import MAX_PAYLOAD, MQTTClient
 from simfixtures import LOOPBACK, free_port
-from test_modemsim_yuge_native import cert, mosquitto_tls  # noqa: F401 (TLS broker fixtures)
 from tools.modemsim import get_personality
 
 LINES = {"clean": [], "chunked": ["chunk=1-64", "urc=0.3"]}
