@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -20,10 +21,12 @@ from cellmodem.fakeuart import FakeUART
 from cellmodem.httpbase import HTTPError, IncompleteRead, TooManyRedirects
 from cellmodem.modem import Modem
 from httpserver import BIG, BIG_SHA256, HTTPTestServer
+from mpy import LIB, ROOT, SCENARIOS, compile_tree, run_micropython, tool
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
 
 DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+MP_HEAP = "160k"  # smallest that passed on this 64-bit binary: 128k-136k (see below)
 OPEN_COMMAND = {"sim7080": "AT+CAOPEN=", "sim7600": "AT+CIPOPEN=", "quectel": "AT+QIOPEN=",
                 "yuge": "AT+CIPSTART="}
 
@@ -281,3 +284,59 @@ def test_json_helper_and_micropython_lib_style_use(net):
     data = r.json()
     r.close()
     assert json.dumps(data, sort_keys=True) == '{"n": 42, "ok": true}'
+
+
+# ---------------------------------------------------------------- real MicroPython
+@pytest.fixture(scope="module")
+def mpy_tree(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mpy")
+    compile_tree(LIB, str(out))
+    subprocess.run([tool("mpy-cross"), "-o", str(out / "http_download.mpy"),
+                    os.path.join(SCENARIOS, "http_download.py")], check=True)
+    return str(out)
+
+
+@pytest.fixture
+def pty_sim():
+    sims = []
+
+    def make(dialect):
+        sim = get_personality(dialect)(seed=4, hosts={"web.example": LOOPBACK})
+        sims.append(sim)
+        return sim.open_pty()
+    yield make
+    for sim in sims:
+        sim.close()
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_2_mib_download_in_micropython_from_mpy_in_a_bounded_heap(mpy_tree, server, pty_sim,
+                                                                  dialect):
+    """Issue #6 asks for 64k; on this 64-bit unix port the smallest heap that passed
+    was 128k (sim7080, quectel) and 136k (sim7600, yuge): the library's code takes
+    most of it (peak after a collection: about 98-105 KiB); the download itself adds
+    nothing as it goes (the peak is reached before the first 64 KiB)."""
+    p = run_micropython(["-m", "http_download", pty_sim(dialect), dialect,
+                         "http://web.example:%d/big" % server.port], path=(mpy_tree,),
+                        heapsize=MP_HEAP, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    line = next(l for l in p.stdout.splitlines() if l.startswith("DOWNLOAD"))
+    _, n, digest, peak = line.split()
+    print(dialect, line)
+    assert (int(n), digest) == (len(BIG), BIG_SHA256)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_examples_http_get_and_post_json_run_in_micropython(server, pty_sim, dialect, tmp_path):
+    base = "http://web.example:%d" % server.port
+    out = tmp_path / "chunked.bin"
+    p = run_micropython([os.path.join(ROOT, "examples", "http_get.py"), pty_sim(dialect),
+                         base + "/hello", base + "/chunked", str(out)], path=(LIB,), timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "status 200 OK type text/plain" in p.stdout and "hello world" in p.stdout
+    assert out.read_bytes() == b"chunk one|chunk two|last"
+    p = run_micropython([os.path.join(ROOT, "examples", "http_post_json.py"), pty_sim(dialect),
+                         base + "/echo", "3"], path=(LIB,), timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.count("-> 200") == 3 and "'n': 2" in p.stdout
+    assert "connections opened: 1" in p.stdout
