@@ -369,8 +369,8 @@ def _session(at, plan, ms):
         _cmd(at, 'AT+SSLCFG="hostname",%d,%s' % (_SSL_CTX, "" if ip else '"%s"' % host))
     _cmd(at, 'AT+HTTPPARA="CID",%d' % _CID)
     _cmd(at, 'AT+HTTPPARA="URL","%s"' % full)
-    # 11.3 TIMEOUT (s): one more than ours, so our deadline decides and a 408 in the
-    # URC is always the server's
+    # 11.3 TIMEOUT (whole s): over a second more than ours, so our deadline decides
+    # and a 408 in the URC is the server's, not the module giving up
     _cmd(at, 'AT+HTTPPARA="TIMEOUT",%d' % (int(timeout) + 2))
     _cmd(at, 'AT+HTTPPARA="REDIR",1')  # 11.3: the module follows 30x itself
     if ua is not None:
