@@ -302,10 +302,8 @@ def test_large_body_streams_through_one_buffer_without_growing_the_heap(yuge, ht
 
 
 def test_large_body_is_exact_on_a_chunked_line(yuge, http_server):
-    # Not with the urc= fault: the simulator's +HTTPREAD reply (yuge_http._http_out)
-    # can put a noise URC between the "+HTTPREAD: <n>" line and its <n> bytes, which
-    # its socket replies never do ("a URC never comes between them", yuge.py)
-    sim, modem = yuge(faults=["chunk=1-64"])
+    # 1-64 byte pieces and noise URCs between lines (never inside a +HTTPREAD reply)
+    sim, modem = yuge(faults=["chunk=1-64", "urc=0.3"])
     r = yuge_http.get(url(http_server, "/large"), modem=modem)
     assert r.content == LARGE_BODY
 

@@ -62,6 +62,7 @@ class Engine:
         self.on_overflow = None  # callback() when a line overflowed with no command in flight
         self.trace = None  # callback(direction, data, ticks_ms): b"<" read, b">" written
         self.overflows = 0
+        self.urc_count = 0  # URCs dispatched (inline and table), for benchmarks
         self.unknown = 0
         self.state = IDLE
         self._reset_command(None)
@@ -292,6 +293,7 @@ class Engine:
                     line.start = h
                     line.end = k
                     self._head = self._scan = k + 1
+                    self.urc_count += 1
                     hit[2](line)
                     continue
             if e < 0:
@@ -343,6 +345,7 @@ class Engine:
                 return
         for prefix, callback in self._urcs:
             if line.startswith(prefix):
+                self.urc_count += 1
                 callback(line)
                 return
         if self.state != IDLE and self._resp is None:

@@ -705,8 +705,9 @@ class YugeHTTP(ModemSim):
     def _http_out(self, head, data):
         # "+HTTPREAD: <len>" line, the raw bytes, then OK on its own line (11.7/11.15)
         sp = " " if self.opts["httpread_space"] else ""
-        self.reply("%s:%s%d" % (head, sp, len(data)))
-        self.raw(data)
+        # header and payload in one piece: a URC injected between them would land
+        # inside the body (the module never does that)
+        self.raw(b"\r\n" + self._b("%s:%s%d" % (head, sp, len(data))) + b"\r\n" + bytes(data))
         self.ok()
 
     @command("+HTTPHEAD")
@@ -726,8 +727,7 @@ class YugeHTTP(ModemSim):
         if not h.head:
             return self._http_err(E_NOHEADER)
         h.unread = False
-        self.reply("+HTTPHEAD: %d" % len(h.head))
-        self.raw(h.head)
+        self.raw(b"\r\n" + self._b("+HTTPHEAD: %d" % len(h.head)) + b"\r\n" + bytes(h.head))
         self.ok()
 
     @command("+HTTPSCONT")
