@@ -1,0 +1,277 @@
+"""Board files, deploy, atterm, passthrough, trace and the mip metadata.
+
+Board files compile for every target architecture and import only what the port
+has; boards/unix.py drives the simulator's pty in CPython and in real MicroPython;
+the tools run as their README commands do, against the simulator.
+"""
+import ast
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mpy import LIB, ROOT, run_micropython, tool
+from tools import trace
+from tools.modemsim import get_personality
+
+BOARDS = os.path.join(ROOT, "boards")
+BOARD_ARCH = {
+    "esp32_generic.py": ["xtensawin", "xtensa"],
+    "rp2_pico.py": ["armv6m"],
+    "lilygo_t_sim7080g_s3.py": ["xtensawin"],
+    "lilygo_t_a7670.py": ["xtensawin"],
+    "unix.py": ["x64", "x86", "armv7m"],
+}
+
+
+def test_every_board_file_is_covered():
+    assert sorted(f for f in os.listdir(BOARDS) if f.endswith(".py")) == sorted(BOARD_ARCH)
+
+
+@pytest.mark.parametrize("name,arch", [(n, a) for n, arches in BOARD_ARCH.items() for a in arches])
+def test_board_file_compiles_with_mpy_cross(tmp_path, name, arch):
+    out = tmp_path / (name[:-3] + ".mpy")
+    p = subprocess.run([tool("mpy-cross"), "-march=" + arch, "-o", str(out),
+                        os.path.join(BOARDS, name)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert out.read_bytes()[:1] == b"M"  # an .mpy header
+
+
+@pytest.mark.parametrize("name", sorted(BOARD_ARCH))
+def test_board_file_imports_only_what_its_port_has(name):
+    with open(os.path.join(BOARDS, name)) as f:
+        text = f.read()
+    imports = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            imports.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imports.add(node.module.split(".")[0])
+    allowed = {"cellmodem", "os"} if name == "unix.py" else {"cellmodem", "machine"}
+    assert imports <= allowed, imports - allowed
+    assert "Pins assumed" in text
+    for fn in ("def modem(", "def setup(", "def uart("):
+        assert fn in text
+    if name != "unix.py":
+        for fn in ("def power_on(", "def power_off(", "def reset("):
+            assert fn in text
+
+
+UNIX_SCRIPT = """
+import sys
+import unix as board
+m = board.modem(port=sys.argv[-1])
+print("dialect", m.dialect.__class__.__name__.lower())
+print("imei", m.imei())
+print("ip", m.connect(apn="internet"))
+"""
+
+
+def test_unix_board_drives_the_simulator_in_cpython_and_micropython(tmp_path):
+    script = tmp_path / "unix_board.py"
+    script.write_text(UNIX_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([LIB, BOARDS]))
+    for run in ("cpython", "micropython"):
+        sim = get_personality("sim7080")(seed=3)
+        try:
+            pty = sim.open_pty()
+            if run == "cpython":
+                p = subprocess.run([sys.executable, str(script), pty], capture_output=True,
+                                   text=True, timeout=60, env=env)
+            else:
+                p = run_micropython([str(script), pty], path=(LIB, BOARDS), timeout=60)
+        finally:
+            sim.close()
+        assert p.returncode == 0, run + p.stdout + p.stderr
+        assert "dialect sim7080" in p.stdout and "imei 8699510300" in p.stdout, p.stdout
+        assert "ip 10." in p.stdout, p.stdout
+
+
+def test_unix_board_finds_no_port_without_one(monkeypatch):
+    sys.path.insert(0, BOARDS)
+    try:
+        import unix
+        monkeypatch.setenv("CELLMODEM_PORT", "/dev/pts/99999")
+        assert unix.find_port() == "/dev/pts/99999"
+        with pytest.raises(OSError):
+            unix.modem()
+    finally:
+        sys.path.remove(BOARDS)
+
+
+def test_deploy_dry_run_lists_files_and_commands(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "tools.deploy", "--dry-run", "--board", "esp32",
+                        "--example", "mqtt_sensor.py", "--build", str(tmp_path)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    out = p.stdout
+    assert "for xtensawin" in out
+    for rel in ("cellmodem/modem.mpy", "cellmodem/dialects/sim7080.mpy", "cellmodem/mqtt.mpy"):
+        assert ":lib/" + rel in out
+        assert (tmp_path / "lib" / rel).exists()
+    assert "-> :board.py" in out and "esp32_generic.py" in out
+    assert "examples/mqtt_sensor.py" in out and "-> :main.py" in out
+    assert "fakeuart" not in out  # test-only module stays home
+    assert "mpremote connect auto exec" in out and " fs cp " in out
+    with open(tmp_path / "lib" / "cellmodem" / "at.mpy", "rb") as f:
+        assert f.read(2) == b"M\x06"  # an .mpy of the version MicroPython 1.2x loads
+
+
+def test_deploy_rejects_a_missing_example():
+    p = subprocess.run([sys.executable, "-m", "tools.deploy", "--dry-run", "--board", "rp2",
+                        "--example", "no_such_example.py"], cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode != 0 and "no such file" in p.stderr
+
+
+def test_atterm_script_logs_the_conversation_and_highlights_a_urc(tmp_path):
+    script = tmp_path / "cmds.txt"
+    script.write_text("# registration URCs on, then wait for one\nAT\nAT+CEREG=1\n~wait 2500\nAT+CSQ\n")
+    log = tmp_path / "session.log"
+    sim = get_personality("sim7080")(seed=1, reg_delay_ms=1500)
+    try:
+        pty = sim.open_pty()
+        p = subprocess.run([sys.executable, "-m", "tools.atterm", pty, "--script", str(script),
+                            "--log", str(log), "--colour", "always"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    finally:
+        sim.close()
+    assert p.returncode == 0, p.stdout + p.stderr
+    lines = p.stdout.splitlines()
+    urc = [l for l in lines if "+CEREG: 1" in l]
+    assert urc and urc[0].startswith("\x1b[1;33m") and "<- URC" in urc[0], p.stdout
+    assert any("<- response +CSQ:" in l for l in lines), p.stdout
+    assert any("-> command  AT+CEREG=1" in l for l in lines), p.stdout
+    events, _ = trace.load(str(log))
+    sent = b"".join(d for _, direction, d in events if direction == ">")
+    got = b"".join(d for _, direction, d in events if direction == "<")
+    assert sent == b"AT\rAT+CEREG=1\rAT+CSQ\r"
+    assert b"\r\n+CEREG: 1\r\n" in got and b"+CSQ: " in got
+    # the log decodes again with the same labels
+    assert any("URC      +CEREG: 1" in l for l in trace.timeline(events))
+
+
+PASSTHROUGH = """
+import sys
+from cellmodem.ports import open_serial
+from cellmodem import passthrough
+n = passthrough.run(open_serial(sys.argv[-1]))
+print("\\nsent", n)
+"""
+
+
+@pytest.mark.parametrize("interp", ["cpython", "micropython"])
+def test_passthrough_bridges_stdin_and_the_modem(tmp_path, interp):
+    script = tmp_path / "pt.py"
+    script.write_text(PASSTHROUGH)
+    sim = get_personality("sim7080")(seed=1)
+    try:
+        pty = sim.open_pty()
+        cmd = [sys.executable if interp == "cpython" else tool("micropython"), str(script), pty]
+        env = dict(os.environ, PYTHONPATH=LIB, MICROPYPATH=LIB)
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env)
+        time.sleep(0.5)
+        p.stdin.write(b"ATI\r")
+        p.stdin.flush()
+        time.sleep(1.0)
+        p.stdin.write(b"\x1dAT+CSQ\r")  # Ctrl-] ends it: nothing after it reaches the modem
+        p.stdin.flush()
+        out, err = p.communicate(timeout=30)
+    finally:
+        sim.close()
+    assert p.returncode == 0, out + err
+    assert b"Model: SIMCOM_SIM7080G" in out and b"\r\nOK\r\n" in out, out
+    assert out.rstrip().endswith(b"sent 4") and b"+CSQ" not in out, out
+
+
+REPLAY_CODE = """from cellmodem.modem import Modem
+m = Modem(uart, dialect="sim7080")
+m.imei()
+m.connect(apn="internet")
+"""
+
+
+@pytest.fixture
+def recorded(tmp_path):
+    sys.path.insert(0, LIB)
+    from cellmodem.ports import open_serial
+    path = tmp_path / "session.log"
+    sim = get_personality("sim7080")(seed=4)
+    try:
+        pty = sim.open_pty()
+        rec = trace.recorder(str(path), replay=REPLAY_CODE)
+        port = trace.tap(open_serial(pty), rec)
+        exec(REPLAY_CODE, {"uart": port})
+        rec.close()
+        port.close()
+    finally:
+        sim.close()
+    return path
+
+
+def test_trace_decodes_a_log_into_a_timeline(recorded):
+    p = subprocess.run([sys.executable, "-m", "tools.trace", str(recorded)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.splitlines()
+    assert any(">  command  AT+CMEE=2" in l for l in out), p.stdout
+    assert any("<  final    OK" in l for l in out)
+    assert any("<  response +CNACT: 0,1," in l for l in out), p.stdout
+    assert any("<  URC      +APP PDP: 0,ACTIVE" in l for l in out), p.stdout
+    t = [float(l.split()[0]) for l in out]
+    assert t == sorted(t) and t[0] == 0.0
+
+
+def test_trace_replay_passes_on_the_recorded_session_and_fails_on_a_changed_one(recorded, tmp_path):
+    run = lambda path: subprocess.run([sys.executable, "-m", "tools.trace", "--replay", str(path)],
+                                      cwd=ROOT, capture_output=True, text=True, timeout=60)
+    p = run(recorded)
+    assert p.returncode == 0 and "replay OK" in p.stdout, p.stdout + p.stderr
+    text = recorded.read_text()
+    changed = tmp_path / "changed.log"
+    changed.write_text(text.replace("> AT+CMEE=2", "> AT+CMEE=1", 1))
+    p = run(changed)
+    assert p.returncode == 1 and "AT+CMEE=2" in p.stdout and "AT+CMEE=1" in p.stdout, p.stdout
+    # a session cut short: the library sends a command the log does not have
+    cut = tmp_path / "cut.log"
+    lines = text.splitlines(True)
+    last_cmd = max(i for i, l in enumerate(lines) if " > AT+CNACT=0,1" in l)
+    cut.write_text("".join(lines[:last_cmd]))
+    p = run(cut)
+    assert p.returncode == 1 and "replay FAILED" in p.stdout, p.stdout
+
+
+def test_trace_escape_round_trips_every_byte():
+    data = bytes(range(256)) + b"\\x41\\\r\n"
+    line = trace.escape(data)
+    assert "\n" not in line and "\r" not in line
+    assert trace.unescape(line) == data
+
+
+def test_package_json_lists_every_library_file_in_mip_format():
+    with open(os.path.join(ROOT, "package.json")) as f:
+        pkg = json.load(f)
+    assert set(pkg) <= {"urls", "version", "deps"}
+    version = pkg["version"]
+    assert all(part.isdigit() for part in version.split(".")) and version.count(".") == 2
+    sys.path.insert(0, LIB)
+    import cellmodem
+    assert version == cellmodem.__version__
+    listed = {}
+    for entry in pkg["urls"]:
+        assert isinstance(entry, list) and len(entry) == 2, entry
+        dest, src = entry
+        assert not dest.startswith("/") and not src.startswith(("/", "http"))
+        assert os.path.isfile(os.path.join(ROOT, src)), src
+        assert src == "lib/" + dest
+        listed[dest] = src
+    on_disk = set()
+    for base, _, files in os.walk(os.path.join(LIB, "cellmodem")):
+        for f in files:
+            if f.endswith(".py"):
+                on_disk.add(os.path.relpath(os.path.join(base, f), LIB).replace(os.sep, "/"))
+    assert on_disk - set(listed) == {"cellmodem/fakeuart.py"}  # the test-only module
+    assert set(listed) <= on_disk
