@@ -26,6 +26,7 @@ class AT:
         self.engine = Engine(rxbuf)
         self.idle = idle
         self.timeouts = dict(BASE_TIMEOUTS)
+        self._tmo = []  # timeouts as (bytes name, ms), rebuilt when the table grows
         self._wait = getattr(port, "wait", None)
 
     # URC table, straight through to the engine
@@ -49,7 +50,22 @@ class AT:
 
     def timeout_for(self, cmd):
         """Maximum response time in ms for cmd, from the per-command table."""
-        return self.timeouts.get(command_name(cmd), DEFAULT_TIMEOUT)
+        if isinstance(cmd, str):
+            return self.timeouts.get(command_name(cmd), DEFAULT_TIMEOUT)
+        # bytes: matched in place against the table's names, no allocation per command
+        table = self._tmo
+        if len(table) != len(self.timeouts):
+            table = self._tmo = [(k.encode(), v) for k, v in self.timeouts.items()]
+        start = 2 if len(cmd) > 1 and cmd[0] | 0x20 == 0x61 and cmd[1] | 0x20 == 0x74 else 0
+        end = len(cmd)
+        for sep in (b"=", b"?"):
+            i = cmd.find(sep, start)
+            if 0 <= i < end:
+                end = i
+        for name, ms in table:
+            if len(name) == end - start and cmd.startswith(name, start):
+                return ms
+        return DEFAULT_TIMEOUT
 
     # ---- I/O ----
     def write(self, data):
@@ -57,15 +73,17 @@ class AT:
         eng = self.engine
         if eng.trace:
             eng.trace(b">", bytes(data), ticks_ms())
-        mv = memoryview(data)
-        i = 0
-        n = len(mv)
-        while i < n:
-            w = self.port.write(mv[i:] if i else mv)
-            if w is None:  # non-blocking port with a full buffer
-                w = 0
-                sleep_ms(1)
-            i += w
+        n = len(data)
+        w = self.port.write(data)
+        if w is None or w < n:  # partial write: the rest through a view (rare)
+            mv = memoryview(data)
+            i = w or 0
+            while i < n:
+                w = self.port.write(mv[i:])
+                if w is None:  # non-blocking port with a full buffer
+                    w = 0
+                    sleep_ms(1)
+                i += w
 
     def poll(self, timeout_ms=0):
         """Read what the port has and dispatch it, waiting up to timeout_ms for the
@@ -116,13 +134,24 @@ class AT:
         self.write(eol)
         return cmd
 
+    def _pump(self, cmd, timeout, what, prompt):
+        """Pump the port until the command is done (or, with prompt, has its "> ");
+        on timeout abort it and raise ATTimeout. No allocation while it waits."""
+        eng = self.engine
+        deadline = ticks_add(ticks_ms(), timeout)
+        while not (eng.done or prompt and eng.prompted):
+            left = ticks_diff(deadline, ticks_ms())
+            if left <= 0:
+                e = ATTimeout(cmd.decode(), timeout, what)
+                eng.abort(e)
+                raise e
+            if self.idle:
+                self.idle()
+            self.poll(left if left < 20 else 20)
+
     def _finish(self, cmd, timeout):
         eng = self.engine
-        try:
-            self.wait_until(lambda: eng.done, timeout, "final result", cmd.decode())
-        except ATTimeout as e:
-            eng.abort(e)
-            raise
+        self._pump(cmd, timeout, "final result", False)
         if eng.error is not None:
             raise eng.error
         return eng.lines
@@ -149,11 +178,9 @@ class AT:
         """
         eng = self.engine
         cmd = self._start(cmd, resp, finals, ok_final, on_line, True, eol)
-        pt = prompt_timeout or 5000
         try:
-            self.wait_until(lambda: eng.prompted or eng.done, pt, "prompt", cmd.decode())
-        except ATTimeout as e:
-            eng.abort(e)
+            self._pump(cmd, prompt_timeout or 5000, "prompt", True)
+        except ATTimeout:
             # The modem may still be waiting for payload: ESC cancels the data mode
             # (SIMCom, Quectel, Yuge manuals: "ESC to cancel sending").
             self.write(b"\x1b")

@@ -30,6 +30,10 @@ PROMPT = const(2)  # command sent, waiting for the data prompt ("> " or ">")
 # Final result codes common to every 3GPP modem (27.007 / V.250). A dialect adds its
 # own per command (SEND OK, CONNECT OK, DATA ACCEPT, ...) through begin(finals=...).
 _ERRORS = (b"ERROR", b"NO CARRIER", b"BUSY", b"NO ANSWER", b"NO DIALTONE")
+_OK = b"OK"
+# The lines of a command that collected none: one shared empty list (no allocation
+# per command); callers read it, never change it.
+_NO_LINES = []
 
 
 class Engine:
@@ -63,6 +67,8 @@ class Engine:
         self.trace = None  # callback(direction, data, ticks_ms): b"<" read, b">" written
         self.overflows = 0
         self.urc_count = 0  # URCs dispatched (inline and table), for benchmarks
+        self._win = None  # rx_window()'s memoryview, kept while _tail stays put
+        self._win_at = -1
         self.unknown = 0
         self.state = IDLE
         self._reset_command(None)
@@ -119,7 +125,7 @@ class Engine:
         self._echo_seen = False
         self._overflowed = False
         self._detail = None
-        self.lines = []
+        self.lines = _NO_LINES  # a list of its own once a line is taken (_take)
         self.final = None
         self.error = None
         self.done = cmd is None
@@ -153,7 +159,7 @@ class Engine:
 
     def _finish(self, line, error):
         if line is not None:
-            self.final = line.bytes()
+            self.final = _OK if line.equals(_OK) else line.bytes()
         if error is None and self._overflowed:
             error = ATLineTooLong("a line was longer than the %d byte buffer" % self._size)
         if error is not None and getattr(error, "command", 0) is None:
@@ -204,7 +210,11 @@ class Engine:
                 self._head = 0
                 self._tail = n
                 self._scan = self._scan - h if self._scan > h else 0
-        return self._mv[self._tail:]
+        t = self._tail
+        if self._win_at != t:  # a new view only when the free space moved
+            self._win = self._mv[t:]
+            self._win_at = t
+        return self._win
 
     def rx_commit(self, n):
         """n bytes were read into the window."""
@@ -359,6 +369,8 @@ class Engine:
         if self._on_line:
             self._on_line(line)
         else:
+            if self.lines is _NO_LINES:
+                self.lines = []
             self.lines.append(line.bytes())
 
 

@@ -46,6 +46,7 @@ class SerialPort:
         termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
         self._poll = select.poll()
         self._poll.register(self._f, select.POLLIN)
+        self._ipoll = hasattr(self._poll, "ipoll")
 
     def write(self, buf):
         return self._f.write(buf)
@@ -56,10 +57,14 @@ class SerialPort:
         return self._f.readinto(buf) or 0
 
     def wait(self, ms):
+        if self._ipoll:  # MicroPython: an iterator over a reused tuple, no list
+            for _ in self._poll.ipoll(ms):
+                return True
+            return False
         return bool(self._poll.poll(ms))
 
     def any(self):
-        return 1 if self._poll.poll(0) else 0
+        return 1 if self.wait(0) else 0
 
     def fileno(self):
         return self.fd

@@ -80,6 +80,10 @@ def _address(addr):
     return host, port_number(addr[1])
 
 
+def _has_client(link):
+    return link.incoming or link.error
+
+
 def _oserror(e):
     """A library error as the OSError a socket user expects."""
     if isinstance(e, OSError):
@@ -104,6 +108,7 @@ class socket(_Base):
         self._bound = 0
         self._closed = False
         self._tls = False
+        self._ready = self._readable  # bound once: waits make no closure per call
 
     # ---- set-up ----
     def settimeout(self, t):
@@ -161,7 +166,7 @@ class socket(_Base):
     def accept(self):
         """(socket, (ip, port)) for the next client; blocks per the timeout."""
         link = self._need(LISTEN)
-        self._wait(lambda: link.incoming or link.error)
+        self._wait(_has_client, link)
         if link.error is not None:
             raise link.error
         child = link.incoming.pop(0)
@@ -229,19 +234,19 @@ class socket(_Base):
             raise OSError(errno.EINVAL, "not a listening socket")
         return link
 
-    def _wait(self, cond):
-        """Pump the modem until cond() is true; per the socket's timeout."""
-        if cond():
+    def _wait(self, cond, link):
+        """Pump the modem until cond(link) is true; per the socket's timeout."""
+        if cond(link):
             return
         t = self._timeout
         if t == 0:
             self._modem.at.poll(0)
-            if cond():
+            if cond(link):
                 return
             raise OSError(errno.EAGAIN, "no data yet")
         at = self._modem.at
         deadline = None if t is None else ticks_add(ticks_ms(), t)
-        while not cond():
+        while not cond(link):
             if deadline is not None:
                 left = ticks_diff(deadline, ticks_ms())
                 if left <= 0:
@@ -250,26 +255,25 @@ class socket(_Base):
                 at.idle()
             at.poll(_STEP)
 
-    def _fill(self, link, want_line=False):
+    def _fill(self, link):
         """Make link's ring readable (or EOF/error known); raises per timeout."""
-        d = self._modem.dialect
+        self._wait(self._ready, link)
 
-        def ready():
-            if link.ring.count or link.error is not None:
-                return True
-            # Only a link in buffered mode is ever pending (even in a push session the
-            # module may keep some, e.g. accepted clients, buffered): pull it.
-            if link.pending and link.room():
-                try:
-                    d.sock_fetch(link, link.room())
-                except ModemError as e:
-                    if link.eof:  # the module freed the link after the close: EOF
-                        link.pending = False
-                    elif link.error is None:
-                        link.error = _oserror(e)
-                return True if link.ring.count else False
-            return link.eof or not link.open
-        self._wait(ready)
+    def _readable(self, link):
+        if link.ring.count or link.error is not None:
+            return True
+        # Only a link in buffered mode is ever pending (even in a push session the
+        # module may keep some, e.g. accepted clients, buffered): pull it.
+        if link.pending and link.room():
+            try:
+                self._modem.dialect.sock_fetch(link, link.room())
+            except ModemError as e:
+                if link.eof:  # the module freed the link after the close: EOF
+                    link.pending = False
+                elif link.error is None:
+                    link.error = _oserror(e)
+            return True if link.ring.count else False
+        return link.eof or not link.open
 
     def recv_into(self, buf, nbytes=0):
         """Receive into buf (up to nbytes); returns the count, 0 at EOF."""
@@ -277,7 +281,7 @@ class socket(_Base):
         if link.kind == LISTEN:
             raise OSError(errno.ENOTCONN, "a listening socket has no data")
         self._fill(link)
-        out = memoryview(buf)
+        out = buf if isinstance(buf, memoryview) else memoryview(buf)
         if nbytes and nbytes < len(out):
             out = out[:nbytes]
         n = link.read_into(out)

@@ -57,11 +57,14 @@ class Ring:
         if first > n:
             first = n
         mv = self.mv
-        if not isinstance(data, memoryview):
-            data = memoryview(data)
-        mv[t:t + first] = data[:first]
-        if n > first:
-            mv[0:n - first] = data[first:n]
+        if n == first and n == len(data):  # the common case: all of it, no wrap
+            mv[t:t + n] = data
+        else:
+            if not isinstance(data, memoryview):
+                data = memoryview(data)
+            mv[t:t + first] = data[:first]
+            if n > first:
+                mv[0:n - first] = data[first:n]
         self.count += n
         return n
 
@@ -77,7 +80,10 @@ class Ring:
         first = self.size - h
         if first > n:
             first = n
-        out[0:first] = self.mv[h:h + first]
+        if first == len(out):  # fills out exactly: no view of out needed
+            out[:] = self.mv[h:h + first]
+        else:
+            out[0:first] = self.mv[h:h + first]
         if n > first:
             out[first:n] = self.mv[0:n - first]
         h += n
@@ -127,6 +133,7 @@ class Link:
         self.dropped = 0  # datagrams (UDP) that did not fit the ring
         self._dgram_left = 0  # bytes of the datagram being written
         self._dgram_skip = False
+        self._sink = self.sink  # made once: a bound method per payload would allocate
 
     # ---- state set by the dialect from URCs ----
     def peer_closed(self):
@@ -162,7 +169,7 @@ class Link:
             else:
                 self._dgram_skip = False
                 self.ring.write(bytes((n >> 8, n & 255)))
-        return self.sink
+        return self._sink
 
     def sink(self, mv):
         if self.kind == UDP:

@@ -304,7 +304,7 @@ class Quectel(Dialect):
         if n > self.MAX_SEND:
             n = self.MAX_SEND
             mv = mv[:n]
-        cmd = "AT+QISEND=%d,%d" % (link.id, n)
+        cmd = b"AT+QISEND=%d,%d" % (link.id, n)
         try:
             # family (UG 2.7): ">" prompt, exactly <send_length> bytes, SEND OK
             self.at.send_data(cmd, mv, finals=_SEND_FINALS)
@@ -340,7 +340,7 @@ class Quectel(Dialect):
         self._pulled = 0
         link.pending = False  # a "recv" URC parsed with the answer sets it again
         try:
-            self.at.command("AT+QIRD=%d,%d" % (link.id, n), resp=b"+QIRD:", on_line=self._on_qird)
+            self.at.command(b"AT+QIRD=%d,%d" % (link.id, n), resp=b"+QIRD:", on_line=self._on_qird)
         finally:
             self._pulling = None
         return self._pulled

@@ -166,7 +166,7 @@ class SIM7080(Dialect):
         if n > self.MAX_SEND:
             n = self.MAX_SEND
             mv = mv[:n]
-        self.at.send_data("AT+CASEND=%d,%d" % (link.id, n), mv)
+        self.at.send_data(b"AT+CASEND=%d,%d" % (link.id, n), mv)
         return n
 
     def sock_fetch(self, link, n):
@@ -178,7 +178,7 @@ class SIM7080(Dialect):
         # read as this answer, and must not be lost by clearing the flag afterwards.
         link.pending = False
         try:
-            self.at.command("AT+CARECV=%d,%d" % (link.id, n), resp=b"+CARECV:")
+            self.at.command(b"AT+CARECV=%d,%d" % (link.id, n), resp=b"+CARECV:")
         finally:
             self._pulling = None
         got = self._pulled

@@ -363,7 +363,7 @@ class SIM7600(Dialect):
             # L1105 UDP: AT+CIPSEND=<link_num>,<length>,<serverIP>,<serverPort>
             cmd = "AT+CIPSEND=%d,%d,%s" % (link.id, n, self._dest[link.id])
         else:
-            cmd = "AT+CIPSEND=%d,%d" % (link.id, n)
+            cmd = b"AT+CIPSEND=%d,%d" % (link.id, n)
         self._sending = link
         self._sent = None
         try:
@@ -397,7 +397,7 @@ class SIM7600(Dialect):
         self._renotified = False
         try:
             # L1106: AT+CIPRXGET=2,<link_num>,<len>
-            self.at.command("AT+CIPRXGET=2,%d,%d" % (link.id, n), resp=b"+CIPRXGET:",
+            self.at.command(b"AT+CIPRXGET=2,%d,%d" % (link.id, n), resp=b"+CIPRXGET:",
                             on_line=self._on_ciprxget)
         except ATError as e:
             if e.code != _NO_DATA and e.text != "No data":

@@ -292,7 +292,7 @@ class Yuge(Dialect):
             mv = mv[:n]
         try:
             # 9.14 note: after a CR alone the module swallows a payload's leading LF
-            self.at.send_data("AT+CIPSEND=%d,%d" % (link.id, n), mv, finals=_SEND_FINALS,
+            self.at.send_data(b"AT+CIPSEND=%d,%d" % (link.id, n), mv, finals=_SEND_FINALS,
                               eol=b"\r\n")
             final = self.at.engine.final
         except ATError as e:
@@ -311,7 +311,7 @@ class Yuge(Dialect):
         # cleared before asking: a "+CIPRXGET: 1,<n>" parsed with the answer sets it again
         link.pending = False
         try:
-            self.at.command("AT+CIPRXGET=2,%d,%d" % (link.id, n), resp=b"+CIPRXGET:",
+            self.at.command(b"AT+CIPRXGET=2,%d,%d" % (link.id, n), resp=b"+CIPRXGET:",
                             on_line=self._on_ciprxget)
         finally:
             self._pulling = None
