@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test mpy clean
+.PHONY: demo test bench mpy clean
 
 $(STAMP): requirements.txt
 	$(PY) -m venv $(VENV)
@@ -18,6 +18,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	sh tools/ensure_debian.sh mosquitto
 	$(VENV)/bin/python -m pytest host_tests -q
+
+bench: $(STAMP)
+	sh tools/ensure_debian.sh mosquitto
+	$(VENV)/bin/python -m tools.bench
 
 mpy: $(STAMP)
 	$(VENV)/bin/python -c "import sys; sys.path.insert(0, 'host_tests'); from mpy import compile_tree; print(len(compile_tree('lib', 'build/lib')), 'files compiled into build/lib')"
