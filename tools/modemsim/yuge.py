@@ -82,6 +82,7 @@ import time
 from .core import CME_TEXT, NetError, command
 from .yuge_http import YugeHTTP
 from .yuge_mqtt import YugeMQTT
+from .yuge_ftp import YugeFTP  # ch.12 FTP on ch.8's file system and ch.7 NTP
 
 MAX_SEND = 1460  # manual 9.14 <size>: "目前是 1460 字节"
 MAX_HEX = 730  # manual 9.27 <len> in HEX mode
@@ -156,7 +157,7 @@ class _Transparent:
         self.timer = None
 
 
-class Yuge(YugeHTTP, YugeMQTT):
+class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
     name = "yuge"
     manufacturer = "Yuga Co.,Ltd."  # manual 2.1 example
     model = "YM310 X09"  # manual 2.2 example
