@@ -269,11 +269,7 @@ def test_status_report_shows_the_modules_facts(sims, dialect):
     assert abs(calendar.timegm(clock) - time.time()) < 60  # the module's clock is UTC now
 
 
-@pytest.mark.parametrize("dialect", [
-    d if d != "yuge" else pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=(
-        "Modem.firmware() finds no answer in the Yuge form 'Revision: \"<rev>\"' "
-        "(manual 2.3): Modem._one skips lines holding ': '")))
-    for d in DIALECTS])
+@pytest.mark.parametrize("dialect", DIALECTS)
 def test_status_report_shows_the_firmware(sims, dialect):
     fields, sim = status_report(sims, dialect)
     assert fields["firmware"] == FIRMWARE[dialect]

@@ -102,10 +102,12 @@ class Modem:
         # like one ("+X: ...", "*X: ...", "NAME: ...").
         lines = self.at.command(cmd)
         bare = None
+        prefixes = prefix if isinstance(prefix, tuple) else ((prefix,) if prefix else ())
         for l in lines:
             s = l.decode().strip()
-            if prefix and s.startswith(prefix):
-                return s[len(prefix):].strip().strip('"')
+            for p in prefixes:
+                if s.startswith(p):
+                    return s[len(p):].strip().strip('"')
             if s and bare is None and s[0] not in "+*^" and ": " not in s:
                 bare = s.strip('"')
         if bare is not None:
@@ -136,7 +138,9 @@ class Modem:
         return self._one("AT+CGMI", "+CGMI:")
 
     def firmware(self):
-        s = self._one("AT+CGMR", "+CGMR:")
+        # "+CGMR: <rev>", "Revision: <rev>" (SIMCom), or the bare revision; Yuge 2.3
+        # quotes it after "Revision: "
+        s = self._one("AT+CGMR", ("+CGMR:", "Revision:"))
         return s[9:].strip() if s.startswith("Revision:") else s
 
     # ---- SIM ----
