@@ -41,7 +41,9 @@ def payload(data):
     """bytes, bytearray, memoryview or str as a memoryview; anything else is refused
     with ValueError. A str is sent as its UTF-8 bytes, as MicroPython's own sockets
     do (its str has the buffer protocol; urequests writes header names as str)."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
+    if isinstance(data, memoryview):
+        return data  # as given: no new view per send
+    if isinstance(data, (bytes, bytearray)):
         return memoryview(data)
     if isinstance(data, str):
         return memoryview(data.encode())

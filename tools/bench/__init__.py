@@ -1,0 +1,1 @@
+"""Benchmarks: programs that report figures (python -m tools.bench), not tests."""

@@ -1,0 +1,550 @@
+"""Benchmarks in real MicroPython (unix port) against the modem simulator on a pty.
+
+Writes BENCHMARKS.md (tables with the date, MicroPython version, dialect and
+settings; each figure the median of several runs with min and max) and
+bench/results.json. Figures: goodput against the UART limit, the parser's own
+ceiling against a plain pty copy, import heap, allocation per KiB and per URC, code
+size, and our MQTT and HTTP clients beside umqtt.simple and urequests from PyPI.
+
+Usage: python -m tools.bench [--runs 3] [--quick] [--only goodput,ceiling,heap,alloc,size,peers]
+(`make bench` does this after installing what it needs.)
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+for p in (ROOT, os.path.join(ROOT, "host_tests"), os.path.join(ROOT, "lib")):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+from mpy import compile_tree, tool  # noqa: E402
+from tools.bench.servers import SourceSink  # noqa: E402
+from tools.modemsim import get_personality  # noqa: E402
+
+BUILD = os.path.join(ROOT, "build", "bench")
+MP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp")
+DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+BAUDS = [115200, 921600]
+KIB = 1024
+STACK = ["cellmodem.compat", "cellmodem.errors", "cellmodem.line", "cellmodem.timeouts",
+         "cellmodem.engine", "cellmodem.at", "cellmodem.validate", "cellmodem.ports",
+         "cellmodem.dialects", "cellmodem.dialects.base", "cellmodem.modem",
+         "cellmodem.sockets", "cellmodem.socket", "cellmodem.mqttbase", "cellmodem.mqtt",
+         "cellmodem.httpbase", "cellmodem.requests"]
+
+
+def modes_of(dialect):
+    from cellmodem.dialects import load
+    return list(load(dialect).RX_MODES)
+
+
+# ---------------------------------------------------------------- running MicroPython
+def mp_run(script, args, heap="4m", timeout=600):
+    env = dict(os.environ, MICROPYPATH=BUILD)
+    cmd = [tool("micropython"), "-X", "heapsize=%s" % heap, "-m", script] + [str(a) for a in args]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    return p
+
+
+def fields(p, key):
+    for line in p.stdout.splitlines():
+        if line.startswith(key + " "):
+            return line.split()[1:]
+    raise RuntimeError("no %s line from MicroPython:\n%s%s" % (key, p.stdout[-2000:], p.stderr[-2000:]))
+
+
+def stats(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "runs": len(values)}
+
+
+def build():
+    shutil.rmtree(BUILD, ignore_errors=True)
+    compile_tree(os.path.join(ROOT, "lib"), BUILD)
+    compile_tree(MP_DIR, BUILD)
+    from pypi import sdist
+    compile_tree(sdist("micropython-umqtt-simple", "1.3.4"), BUILD)
+    compile_tree(sdist("micropython-urequests", "0.9.1"), BUILD)
+
+
+def mp_version():
+    code = ("import sys; v = sys.implementation.version; "
+            "print('%d.%d.%d' % v[:3] + ('-' + v[3] if len(v) > 3 and v[3] else ''), "
+            "'(' + sys.version.split('; ')[1] + ')')")
+    p = subprocess.run([tool("micropython"), "-c", code], capture_output=True, text=True)
+    return p.stdout.strip()
+
+
+def sim_pty(dialect, baud=None, **kw):
+    sim = get_personality(dialect)(seed=1, baud=baud, **kw)
+    return sim, sim.open_pty()
+
+
+# ---------------------------------------------------------------- figures
+def code_size():
+    rows = {}
+    for base, _, files in os.walk(os.path.join(BUILD, "cellmodem")):
+        for f in files:
+            if f.endswith(".mpy"):
+                path = os.path.join(base, f)
+                rows[os.path.relpath(path, BUILD)] = os.path.getsize(path)
+    per_dialect = {}
+    for d in DIALECTS:
+        names = [m.replace(".", "/") for m in STACK + ["cellmodem.dialects." + d]]
+        total = 0
+        for n in names:
+            key = n + ".mpy" if n + ".mpy" in rows else n + "/__init__.mpy"
+            total += rows[key]
+        per_dialect[d] = total + rows["cellmodem/__init__.mpy"]
+    return {"modules": dict(sorted(rows.items())), "stack": per_dialect,
+            "all": sum(rows.values())}
+
+
+def import_heap():
+    out = {}
+    for d in DIALECTS:
+        p = mp_run("imports", STACK + ["cellmodem.dialects." + d])
+        out[d] = {"total": int(fields(p, "IMPORT")[0]),
+                  "modules": {l.split()[1]: int(l.split()[2]) for l in p.stdout.splitlines()
+                              if l.startswith("MODULE ")}}
+    return out
+
+
+def goodput_once(dialect, mode, direction, baud, nbytes, alloc=False):
+    srv = SourceSink()
+    sim, pty = sim_pty(dialect, baud)
+    try:
+        args = [pty, dialect, mode, "127.0.0.1", srv.port, direction, nbytes]
+        p = mp_run("goodput", args + (["alloc"] if alloc else []))
+        n, ms, urcs = (int(x) for x in fields(p, "GOODPUT"))
+        if n != nbytes:
+            raise RuntimeError("transfer short: %d of %d" % (n, nbytes))
+        res = {"bps": n * 1000.0 / max(ms, 1), "ms": ms, "urcs": urcs}
+        if alloc:
+            a, measured, u = (int(x) for x in fields(p, "ALLOC"))
+            res.update(alloc=a, measured=measured, alloc_urcs=u)
+        return res
+    finally:
+        sim.close()
+        srv.close()
+
+
+def goodput(runs, nbytes, workers):
+    jobs = [(d, m, direction, baud) for d in DIALECTS for m in modes_of(d)
+            for direction in ("down", "up") for baud in BAUDS]
+    results = {}
+
+    def one(job):
+        vals = []
+        for _ in range(runs):
+            try:
+                vals.append(goodput_once(*job, nbytes)["bps"])
+            except Exception as e:  # recorded as a failed run, figures from the rest
+                print("  run failed %s: %s" % (job, str(e).splitlines()[0]), file=sys.stderr)
+        return job, vals
+    with ThreadPoolExecutor(workers) as ex:  # paced runs mostly wait on the line
+        for job, vals in ex.map(one, jobs):
+            d, m, direction, baud = job
+            st = stats(vals)
+            limit = baud / 10.0
+            results["%s/%s/%s/%d" % job] = {
+                "dialect": d, "mode": m, "direction": direction, "baud": baud,
+                "limit_bps": limit, "goodput_bps": st,
+                "ratio": None if st is None else {k: st[k] / limit for k in ("median", "min", "max")}}
+            print("  goodput %-8s %-8s %-4s %6d: %s" % (d, m, direction, baud,
+                  "failed" if st is None else "%.0f B/s (%.1f %%)" % (st["median"], 100 * st["median"] / limit)))
+    return results
+
+
+def pty_copy(nbytes):
+    """MicroPython reading a pty that CPython fills as fast as it can (bytes/s)."""
+    import pty as ptymod
+    import tty
+    master, slave = ptymod.openpty()
+    tty.setraw(slave)
+    path = os.ttyname(slave)
+    data = bytes(i * 7 & 255 for i in range(65536))
+
+    def write():
+        left = nbytes
+        time.sleep(0.3)
+        while left > 0:
+            k = min(left, len(data))
+            os.write(master, data[:k])
+            left -= k
+    t = threading.Thread(target=write, daemon=True)
+    t.start()
+    try:
+        p = mp_run("ptycopy", [path, nbytes])
+        n, us = (int(x) for x in fields(p, "COPY"))
+    finally:
+        t.join(10)
+        os.close(master)
+        os.close(slave)
+    return n * 1e6 / max(us, 1)
+
+
+def ceiling(runs, nbytes):
+    """The parser's own rate (a modem in memory that costs nothing, parse_ceiling.py)
+    against MicroPython copying bytes from a pty with nothing but readinto; and, for
+    context, the unpaced end-to-end rate through the simulator (a Python process)."""
+    copy = stats([pty_copy(8 * 1024 * KIB) for _ in range(runs)])
+    out = {"pty_copy_bps": copy, "parse": {}, "unpaced": {}}
+    for d in DIALECTS:
+        for m in modes_of(d):
+            vals = []
+            for _ in range(runs):
+                p = mp_run("parse_ceiling", [d, m, nbytes], heap="8m")
+                n, us = (int(x) for x in fields(p, "PARSE"))
+                vals.append(n * 1e6 / max(us, 1))
+            st = stats(vals)
+            out["parse"]["%s/%s" % (d, m)] = {"bps": st, "ratio": st["median"] / copy["median"]}
+            print("  parse %-8s %-8s %.0f B/s = %.1f %% of pty copy (%.0f B/s)"
+                  % (d, m, st["median"], 100 * st["median"] / copy["median"], copy["median"]))
+        # buffered only: unpaced, a module pushing data outruns any reader and the
+        # receive ring overflows (ENOBUFS); on a real line the baud rate paces it
+        vals = [goodput_once(d, "buffered", "down", None, nbytes)["bps"] for _ in range(runs)]
+        st = stats(vals)
+        out["unpaced"]["%s/buffered" % d] = {"goodput_bps": st}
+        print("  unpaced through the simulator %-8s %.0f B/s" % (d, st["median"]))
+    return out
+
+
+def allocation(nbytes):
+    out = {}
+    for d in DIALECTS:
+        for m in modes_of(d):
+            for direction in ("down", "up"):
+                r = goodput_once(d, m, direction, 921600, nbytes, alloc=True)
+                kib = r["measured"] / KIB
+                out["%s/%s/%s" % (d, m, direction)] = {
+                    "bytes": r["alloc"], "payload": r["measured"], "per_kib": r["alloc"] / kib,
+                    "urcs": r["alloc_urcs"],
+                    "per_urc": r["alloc"] / r["alloc_urcs"] if r["alloc_urcs"] else None}
+                print("  alloc %-8s %-8s %-4s %d bytes over %d KiB (%.1f B/KiB), %d URCs"
+                      % (d, m, direction, r["alloc"], kib, r["alloc"] / kib, r["alloc_urcs"]))
+    return out
+
+
+def min_heap(run, lo=32, hi=512, step=8):
+    """Smallest -X heapsize (KiB, a multiple of step) for which run(heap) is True."""
+    if not run("%dk" % hi):
+        return None
+    lo_ok = None
+    a, b = lo // step, hi // step
+    while a < b:
+        mid = (a + b) // 2
+        if run("%dk" % (mid * step)):
+            b = mid
+        else:
+            a = mid + 1
+    lo_ok = a * step
+    return lo_ok
+
+
+def peers(runs):
+    from simfixtures import MOSQUITTO
+    from httpserver import HTTPTestServer, BIG, BIG_SHA256
+    import tempfile
+    out = {"mqtt": {}, "http": {}}
+    # mosquitto on a free port
+    import socket as pysock
+    s = pysock.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    d = tempfile.mkdtemp()
+    with open(os.path.join(d, "m.conf"), "w") as f:
+        f.write("listener %d 127.0.0.1\nallow_anonymous true\n" % port)
+    exe = MOSQUITTO if os.path.exists(MOSQUITTO) else shutil.which("mosquitto")
+    broker = subprocess.Popen([exe, "-c", os.path.join(d, "m.conf")], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    web = HTTPTestServer()
+    time.sleep(0.5)
+    try:
+        for client in ("cellmodem", "umqtt"):
+            def mqtt(heap, client=client):
+                sim, pty = sim_pty("sim7080")
+                try:
+                    return mp_run("mqtt_rate", [pty, "sim7080", "127.0.0.1", port, client, 200],
+                                  heap=heap)
+                finally:
+                    sim.close()
+            rates, imp, peak = [], None, None
+            for _ in range(runs):
+                p = mqtt("4m")
+                n, ms = (int(x) for x in fields(p, "RATE"))
+                rates.append(n * 1000.0 / max(ms, 1))
+                imp = int(fields(p, "CLIENT_IMPORT")[0])
+                peak = int(fields(p, "PEAK")[0])
+            smallest = min_heap(lambda h: mqtt(h).returncode == 0)
+            out["mqtt"][client] = {"import": imp, "msgs_per_s": stats(rates), "peak": peak,
+                                   "min_heap_k": smallest}
+            print("  mqtt %-9s import %d B, %.0f msg/s, peak %d B, smallest heap %sk"
+                  % (client, imp, stats(rates)["median"], peak, smallest))
+        url = "http://127.0.0.1:%d/big" % web.port
+        for client in ("cellmodem", "urequests"):
+            def http(heap, client=client):
+                sim, pty = sim_pty("sim7080")
+                try:
+                    p = mp_run("http_dl", [pty, "sim7080", url, client, len(BIG)], heap=heap)
+                    ok = p.returncode == 0 and BIG_SHA256 in p.stdout
+                    return p, ok
+                finally:
+                    sim.close()
+            p, ok = http("4m")
+            imp = int(fields(p, "CLIENT_IMPORT")[0])
+            peak = int(fields(p, "PEAK")[0])
+            _, ok64 = http("64k")
+            smallest = min_heap(lambda h: http(h)[1])
+            out["http"][client] = {"import": imp, "peak": peak, "completes_64k": ok64,
+                                   "min_heap_k": smallest, "sha256_ok": ok}
+            print("  http %-9s import %d B, peak %d B, 2 MiB in 64k: %s, smallest heap %sk"
+                  % (client, imp, peak, ok64, smallest))
+    finally:
+        broker.kill()
+        web.close()
+        shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
+# ---------------------------------------------------------------- report
+def pct(x):
+    return "%.1f %%" % (100 * x)
+
+
+def rng(st, fmt="%.0f", scale=1.0):
+    if st is None:
+        return "failed"
+    return (fmt + " (" + fmt + "-" + fmt + ")") % (st["median"] * scale, st["min"] * scale,
+                                                   st["max"] * scale)
+
+
+def report(res):
+    m = res["meta"]
+    L = ["# Benchmarks", "",
+         "Written by `python -m tools.bench` (`make bench`) on %s; MicroPython %s, "
+         "run as the unix port against the modem simulator (tools/modemsim) on a pty, "
+         "from `.mpy` files built with mpy-cross. Machine: %s. Each figure is the median "
+         "of %d runs with min-max in brackets; raw figures in `bench/results.json`."
+         % (m["date"], m["micropython"], m["machine"], m["runs"]), ""]
+    t = res.get("targets")
+    if t:
+        L += ["## Targets (issue #7)", "", "| target | figure | met |", "|---|---|---|"]
+        for row in t:
+            L.append("| %s | %s | %s |" % (row["target"], row["figure"], "yes" if row["met"] else "**no**"))
+        L.append("")
+    g = res.get("goodput")
+    if g:
+        L += ["## 1. Goodput against the line rate", "",
+              "256 KiB (%d bytes) over TCP through a loopback source/sink server; the "
+              "simulator paces both directions at the baud rate (10 bits a byte), so the "
+              "UART limit is baud/10 bytes/s. Payload bytes/s and the ratio to that limit."
+              % m["goodput_bytes"], "",
+              "| dialect | receive mode | direction | baud | goodput B/s | of the UART limit |",
+              "|---|---|---|---|---|---|"]
+        for k, r in g.items():
+            L.append("| %s | %s | %s | %d | %s | %s |" % (
+                r["dialect"], r["mode"], r["direction"], r["baud"], rng(r["goodput_bps"]),
+                "failed" if r["ratio"] is None else "%s (%s-%s)" % (
+                    pct(r["ratio"]["median"]), pct(r["ratio"]["min"]), pct(r["ratio"]["max"]))))
+        L.append("")
+    c = res.get("ceiling")
+    if c:
+        L += ["### Unpaced: the parser's own ceiling", "",
+              "The library (engine, dialect, ring, `recv_into`) reading %d KiB from a "
+              "modem that costs nothing: a port in memory that answers each pull or pushes "
+              "each piece at once (`tools/bench/mp/parse_ceiling.py`), against the same "
+              "MicroPython copying from a pty with nothing but readinto: %s B/s. The last "
+              "column is the unpaced download end to end through the simulator, whose own "
+              "Python code is the limit there." % (m["goodput_bytes"] // KIB, rng(c["pty_copy_bps"])), "",
+              "| dialect/mode | parse B/s | of the plain pty copy | through the simulator B/s |",
+              "|---|---|---|---|"]
+        for k, r in c["parse"].items():
+            u = c["unpaced"].get(k)
+            L.append("| %s | %s | %s | %s |" % (k, rng(r["bps"]), pct(r["ratio"]),
+                                               rng(u["goodput_bps"]) if u else "-"))
+        L.append("")
+    h = res.get("heap")
+    if h:
+        L += ["## 2. Heap", "",
+              "Bytes allocated by importing the whole stack (engine, one dialect, sockets, "
+              "MQTT, HTTP) from `.mpy`, after gc.collect(), on this 64-bit unix port "
+              "(objects there are larger than on a 32-bit board).", "",
+              "| dialect | import heap |", "|---|---|"]
+        for d, r in h.items():
+            L.append("| %s | %d |" % (d, r["total"]))
+        L += ["", "Per module (sim7080 stack, each after the ones before it):", "",
+              "| module | heap |", "|---|---|"]
+        for mod, n in h["sim7080"]["modules"].items():
+            L.append("| %s | %d |" % (mod, n))
+        L.append("")
+    p = res.get("peers")
+    if p:
+        L += ["Peak heap (most in use after a collection) during an MQTT session (200 QoS 1 "
+              "publishes) and a 2 MiB HTTP download, sim7080, and the smallest `-X heapsize` "
+              "each passes in: see section 5.", ""]
+    a = res.get("alloc")
+    if a:
+        L += ["## 3. Allocation per payload", "",
+              "At 921600 baud, gc disabled after the first 16 KiB: bytes allocated while the rest "
+              "of the transfer went through `recv_into` (down) or `send` of a memoryview "
+              "(up), per KiB and per URC dispatched in that window.", "",
+              "| dialect/mode/direction | allocated | payload | B/KiB | URCs | B/URC |",
+              "|---|---|---|---|---|---|"]
+        for k, r in a.items():
+            L.append("| %s | %d | %d | %.1f | %d | %s |" % (
+                k, r["bytes"], r["payload"], r["per_kib"], r["urcs"],
+                "-" if r["per_urc"] is None else "%.1f" % r["per_urc"]))
+        L.append("")
+    s = res.get("size")
+    if s:
+        L += ["## 4. Code size", "", "`.mpy` bytes per module (mpy-cross, default options):", "",
+              "| module | bytes |", "|---|---|"]
+        for mod, n in s["modules"].items():
+            L.append("| %s | %d |" % (mod, n))
+        L += ["", "| whole stack with | .mpy bytes |", "|---|---|"]
+        for d, n in s["stack"].items():
+            L.append("| %s | %d |" % (d, n))
+        L += ["| every module in lib/ | %d |" % s["all"], ""]
+    if p:
+        L += ["## 5. Beside the peers", "",
+              "In the same MicroPython process over the same simulated sim7080, our "
+              "sockets underneath both: umqtt.simple 1.3.4 and urequests 0.9.1 from PyPI, "
+              "unchanged.", "",
+              "| MQTT client | import heap | QoS 1 msg/s | peak heap | smallest heap |",
+              "|---|---|---|---|---|"]
+        for cl, r in p["mqtt"].items():
+            L.append("| %s | %d | %s | %d | %sk |" % (cl, r["import"], rng(r["msgs_per_s"]),
+                                                    r["peak"], r["min_heap_k"]))
+        L += ["", "| HTTP client | import heap | 2 MiB in a 64 KiB heap | peak heap | smallest heap |",
+              "|---|---|---|---|---|"]
+        for cl, r in p["http"].items():
+            L.append("| %s | %d | %s | %d | %sk |" % (cl, r["import"],
+                     "completes" if r["completes_64k"] else "no", r["peak"], r["min_heap_k"]))
+        L.append("")
+    if res.get("notes"):
+        L += ["## Notes", ""] + res["notes"] + [""]
+    return "\n".join(L)
+
+
+def targets(res):
+    rows = []
+    g = res.get("goodput")
+    if g:
+        best = {}
+        for r in g.values():
+            if r["ratio"] is None:
+                continue
+            key = (r["dialect"], r["direction"], r["baud"])
+            v = r["ratio"]["median"]
+            best[key] = max(best.get(key, 0), v)
+            if r["mode"] == "buffered":
+                rows.append({"target": "buffered goodput >= 85 %% (%s %s %d)" % key,
+                             "figure": pct(v), "met": v >= 0.85})
+        for key, v in sorted(best.items()):
+            rows.append({"target": "best-mode goodput >= 95 %% (%s %s %d)" % key,
+                         "figure": pct(v), "met": v >= 0.95})
+    c = res.get("ceiling")
+    if c:
+        for k, r in c["parse"].items():
+            rows.append({"target": "unpaced parsing >= 50 %% of a plain pty copy (%s)" % k,
+                         "figure": pct(r["ratio"]), "met": r["ratio"] >= 0.5})
+    a = res.get("alloc")
+    if a:
+        for k, r in a.items():
+            rows.append({"target": "0 B/KiB and 0 B/URC in steady state (%s)" % k,
+                         "figure": "%.1f B/KiB" % r["per_kib"], "met": r["bytes"] == 0})
+    h = res.get("heap")
+    if h:
+        worst = max(r["total"] for r in h.values())
+        rows.append({"target": "import heap of the whole stack <= 24 KiB",
+                     "figure": "%d-%d bytes" % (min(r["total"] for r in h.values()), worst),
+                     "met": worst <= 24 * KIB})
+    s = res.get("size")
+    if s:
+        worst = max(s["stack"].values())
+        rows.append({"target": "whole stack <= 40 KiB of .mpy",
+                     "figure": "%d-%d bytes" % (min(s["stack"].values()), worst),
+                     "met": worst <= 40 * KIB})
+    p = res.get("peers")
+    if p:
+        ours, theirs = p["mqtt"]["cellmodem"], p["mqtt"]["umqtt"]
+        rows.append({"target": "MQTT msg/s ahead of umqtt.simple",
+                     "figure": "%.0f vs %.0f" % (ours["msgs_per_s"]["median"], theirs["msgs_per_s"]["median"]),
+                     "met": ours["msgs_per_s"]["median"] > theirs["msgs_per_s"]["median"]})
+        rows.append({"target": "2 MiB HTTP download completes in a 64 KiB heap",
+                     "figure": "smallest heap %sk (urequests %sk)" % (
+                         p["http"]["cellmodem"]["min_heap_k"], p["http"]["urequests"]["min_heap_k"]),
+                     "met": p["http"]["cellmodem"]["completes_64k"]})
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="32 KiB transfers, 1 run: a smoke test")
+    ap.add_argument("--only", default="goodput,ceiling,heap,alloc,size,peers")
+    ap.add_argument("--workers", type=int, default=4, help="paced goodput runs at once")
+    ap.add_argument("--out", default=ROOT, help="where BENCHMARKS.md and bench/ go")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other figures of the existing bench/results.json")
+    args = ap.parse_args()
+    runs = 1 if args.quick else args.runs
+    nbytes = 32 * KIB if args.quick else 256 * KIB
+    only = set(args.only.split(","))
+    print("building .mpy into", BUILD)
+    build()
+    res = {}
+    old = os.path.join(args.out, "bench", "results.json")
+    if args.merge and os.path.exists(old):
+        with open(old) as f:
+            res = json.load(f)
+    res["meta"] = {"date": datetime.date.today().isoformat(), "micropython": mp_version(),
+                   "machine": "%s, %d CPUs" % (platform.machine(), os.cpu_count()),
+                   "runs": runs, "goodput_bytes": nbytes}
+    if "size" in only:
+        res["size"] = code_size()
+    if "heap" in only:
+        print("import heap")
+        res["heap"] = import_heap()
+    if "alloc" in only:
+        print("allocation per payload")
+        res["alloc"] = allocation(max(nbytes, 128 * KIB))
+    if "ceiling" in only:
+        print("unpaced ceiling")
+        res["ceiling"] = ceiling(runs, nbytes)
+    if "peers" in only:
+        print("beside umqtt.simple and urequests")
+        res["peers"] = peers(runs)
+    if "goodput" in only:
+        print("goodput (paced)")
+        res["goodput"] = goodput(runs, nbytes, args.workers)
+    res["targets"] = targets(res)
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            res["notes"] = f.read().strip().splitlines()
+    os.makedirs(os.path.join(args.out, "bench"), exist_ok=True)
+    with open(os.path.join(args.out, "bench", "results.json"), "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+    with open(os.path.join(args.out, "BENCHMARKS.md"), "w") as f:
+        f.write(report(res) + "\n")
+    print("wrote BENCHMARKS.md and bench/results.json")
+
+
+if __name__ == "__main__":
+    main()

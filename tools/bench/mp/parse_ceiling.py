@@ -1,0 +1,113 @@
+"""The parser's own ceiling: the library against a modem that costs nothing (MicroPython).
+
+Run: parse_ceiling.py <dialect> <buffered|push> <bytes>
+A port in memory plays the module: it answers the bring-up commands with OK and
+serves the dialect's data (pushed "+RECEIVE,0,<n>" / '+QIURC: "recv",0,<n>' pieces,
+or the answer to each AT+CARECV / AT+CIPRXGET=2 / AT+QIRD pull) as fast as it is
+read, holding back pushed data while the socket's receive ring is nearly full (as
+hardware flow control would). The socket reads it all with recv_into; then the same
+bytes are copied from the same kind of port with nothing but readinto. Prints
+"PARSE <payload bytes> <us>" and "COPY <stream bytes> <us>".
+"""
+import sys
+import time
+
+from cellmodem.modem import Modem
+from cellmodem.sockets import Link, TCP
+import cellmodem.socket as socket
+
+dialect, mode, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
+CHUNK = 1460
+DATA = bytes(i * 7 & 255 for i in range(CHUNK))
+PUSH = {"sim7600": b"\r\n+RECEIVE,0,%d\r\n", "quectel": b'\r\n+QIURC: "recv",0,%d\r\n',
+        "yuge": b"\r\n+RECEIVE,0,%d:\r\n"}
+PULL = {"sim7080": (b"AT+CARECV=", b"\r\n+CARECV: %d,", b"\r\n\r\nOK\r\n"),
+        "sim7600": (b"AT+CIPRXGET=2", b"\r\n+CIPRXGET: 2,0,%d,0\r\n", b"\r\n\r\nOK\r\n"),
+        "quectel": (b"AT+QIRD=", b"\r\n+QIRD: %d\r\n", b"\r\n\r\nOK\r\n"),
+        "yuge": (b"AT+CIPRXGET=2", b"\r\n+CIPRXGET: 2,0,%d,0\r\n", b"\r\nOK\r\n")}
+
+
+class Port:
+    """The module: answers commands, serves the data stream."""
+
+    def __init__(self):
+        self.out = bytearray()
+        self.pos = 0
+        self.left = total  # payload bytes still to serve
+        self.link = None
+
+    def write(self, b):
+        b = bytes(b)
+        if mode == "buffered" and self.link is not None and b.startswith(PULL[dialect][0]):
+            n = min(CHUNK, self.left)
+            self.left -= n
+            head, tail = PULL[dialect][1], PULL[dialect][2]
+            self.out += head % n + DATA[:n] + tail
+        elif b.endswith(b"\r") or b.endswith(b"\n"):
+            self.out += b"\r\nOK\r\n"
+        return len(b)
+
+    def readinto(self, buf):
+        if self.pos == len(self.out):
+            self.out = bytearray()
+            self.pos = 0
+            if mode == "push" and self.link is not None and self.left \
+                    and self.link.ring.free() >= 4 * CHUNK:
+                n = min(CHUNK, self.left)
+                self.left -= n
+                self.out += PUSH[dialect] % n + DATA[:n]
+            else:
+                return 0
+        n = min(len(buf), len(self.out) - self.pos)
+        buf[:n] = memoryview(self.out)[self.pos:self.pos + n]
+        self.pos += n
+        return n
+
+
+port = Port()
+modem = Modem(port, dialect=dialect)
+modem.dialect.push = mode == "push"
+# A connected link 0, as after a socket open (the bring-up is not what is measured)
+link = Link(TCP, 8192)
+link.id = 0
+link.open = True
+link.pending = mode == "buffered"
+modem.links[0] = link
+if mode == "push" and dialect == "quectel":
+    modem.dialect._direct.add(0)  # opened in access mode 1 (direct push)
+port.link = link
+modem.ip = "10.0.0.1"
+s = socket.socket(modem=modem)
+s._link = link
+buf = bytearray(4096)
+mv = memoryview(buf)
+got = 0
+t0 = time.ticks_us()
+while got < total:
+    if mode == "buffered" and not link.ring.count and port.left:
+        link.pending = True
+    n = s.recv_into(mv)
+    if not n:
+        break
+    got += n
+us = time.ticks_diff(time.ticks_us(), t0)
+print("PARSE", got, us)
+# The same bytes, copied with nothing but readinto
+stream = bytearray()
+left = total
+while left:
+    n = min(CHUNK, left)
+    left -= n
+    if mode == "push":
+        stream += PUSH[dialect] % n + DATA[:n]
+    else:
+        stream += PULL[dialect][1] % n + DATA[:n] + PULL[dialect][2]
+src = memoryview(stream)
+pos = 0
+t0 = time.ticks_us()
+while pos < len(stream):
+    k = min(len(buf), 1536, len(stream) - pos)  # reads the size of the library's rx buffer
+    mv[:k] = src[pos:pos + k]
+    pos += k
+us = time.ticks_diff(time.ticks_us(), t0)
+print("COPY", len(stream), us)
