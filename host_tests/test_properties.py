@@ -13,7 +13,6 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 
 from cellmodem.at import AT
 from cellmodem.engine import Engine, _NO_LINES
-from cellmodem.errors import ModemError
 from cellmodem.fakeuart import FakeUART, Responder
 from cellmodem.httpbase import HTTPError, IncompleteRead
 from cellmodem.mqtt import MQTTClient
