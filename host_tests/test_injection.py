@@ -1,0 +1,290 @@
+"""No user string becomes an AT command (issue 9, "Security").
+
+Every public entry point that takes a string and could reach the UART is tried with
+each injection string below, on every dialect where the entry point is the same
+code, against the simulator with its log on. A string that would go inside an AT
+command must be refused with ValueError before anything reaches the UART; a string
+that travels as counted payload (MQTT packets over a socket, HTTP over a socket,
+a native HTTP body) may be sent, but only as payload. Either way the simulator must
+never parse a command the library did not mean: none holding the injected
+AT+CFUN=0, none that is a fragment cut off by an injected CR, LF, NUL, Ctrl-Z or ESC.
+"""
+import io
+import socket as pysocket
+import threading
+
+import pytest
+
+import cellmodem.socket as msocket
+import cellmodem.requests as requests
+from cellmodem.fakeuart import FakeUART
+from cellmodem.modem import Modem
+from cellmodem.mqtt import MQTTClient
+from simfixtures import LOOPBACK
+from tools.modemsim import get_personality
+
+DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+INJECTIONS = [
+    'x"\r\nAT+CFUN=0\r\n',
+    'x"\rAT+CFUN=0\r',
+    'x\nAT+CFUN=0\n',
+    'x\x00AT+CFUN=0',
+    'x\x1aAT+CFUN=0\r',
+    'x\x1bAT+CFUN=0\r',
+    'x",1\r\nAT+CFUN=0',
+    'x\\"\r\nAT+CFUN=0',
+    "x" * 600 + "\r\nAT+CFUN=0\r\n",
+    "caf\u00e9\r\nAT+CFUN=0",
+    b'x"\r\nAT+CFUN=0\r\n',
+]
+IDS = ["quote-crlf", "quote-cr", "lf", "nul", "ctrl-z", "esc", "quote-comma", "backslash",
+       "overlong", "non-ascii", "bytes"]
+
+
+class Sink:
+    """A TCP server on loopback that accepts and reads everything, answering nothing."""
+
+    def __init__(self):
+        self.srv = pysocket.socket()
+        self.srv.bind((LOOPBACK, 0))
+        self.srv.listen(8)
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._drain, args=(c,), daemon=True).start()
+
+    def _drain(self, c):
+        try:
+            while c.recv(4096):
+                pass
+        except OSError:
+            pass
+        c.close()
+
+
+@pytest.fixture(scope="module")
+def sink():
+    s = Sink()
+    yield s
+    s.srv.close()
+
+
+def connected(dialect):
+    """(dialect, sim, modem, log): a connected modem; the simulator logs each command."""
+    log = io.StringIO()
+    uart = FakeUART()
+    sim = get_personality(dialect)(seed=3, hosts={"sink.example": LOOPBACK},
+                                   verbose=True, log=log)
+    sim.attach(uart)
+    modem = Modem(uart, dialect=dialect)
+    modem.connect(apn="internet")
+    return dialect, sim, modem, log
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def net(request, sink):
+    n = connected(request.param)
+    yield n
+    msocket.use(None)
+    n[1].close()
+
+
+@pytest.fixture(scope="module")
+def yuge_net(sink):
+    n = connected("yuge")
+    yield n
+    msocket.use(None)
+    n[1].close()
+
+
+def join(prefix, text):
+    """prefix + text, as bytes when text is bytes (a bytes URL is tried as such)."""
+    return prefix.encode() + text if isinstance(text, bytes) else prefix + text
+
+
+def commands(log, since):
+    """The command lines the simulator parsed after log position since."""
+    out = []
+    for line in log.getvalue()[since:].splitlines():
+        i = line.find("-> '")
+        if i < 0:
+            i = line.find('-> "')
+        if i >= 0:
+            out.append(line[i + 4:-1])
+    return out
+
+
+def attempt(net, call, must_refuse):
+    """Run call(modem); check what reached the simulator. must_refuse: the string
+    goes inside an AT command, so ValueError with nothing sent is the only answer."""
+    dialect, sim, modem, log = net
+    modem.at.poll(50)  # URCs of earlier cases out of the way
+    since = len(log.getvalue())
+    error = None
+    try:
+        call(modem)
+    except Exception as e:  # noqa: BLE001 - what it raises is checked below
+        error = e
+    sent = commands(log, since)
+    if must_refuse:
+        assert isinstance(error, ValueError), "not refused: %r, sent %r" % (error, sent)
+        assert sent == [], "refused after sending %r" % sent
+    for cmd in sent:
+        assert "CFUN" not in cmd.upper(), "injected command reached the modem: %r" % cmd
+        assert cmd[:2].upper() == "AT", "a fragment reached the modem as a command: %r" % cmd
+    return error
+
+
+# ---- strings that go inside AT commands: ValueError, nothing sent ----
+
+AT_ENTRY_POINTS = {
+    "connect-apn": lambda m, s: m.connect(apn=s),
+    "connect-user": lambda m, s: m.connect(apn="internet", user=s, password="p"),
+    "connect-password": lambda m, s: m.connect(apn="internet", user="u", password=s),
+    "unlock-pin": lambda m, s: m.unlock(s),
+    "resolve-host": lambda m, s: m.resolve(s),
+    "getaddrinfo-host": lambda m, s: msocket.getaddrinfo(s, 80),
+    "socket-connect-host": lambda m, s: _connect_socket(m, s),
+}
+
+
+def _connect_socket(m, host):
+    s = msocket.socket(modem=m)
+    try:
+        s.settimeout(2)
+        s.connect((host, 80))
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("text", INJECTIONS, ids=IDS)
+@pytest.mark.parametrize("entry", sorted(AT_ENTRY_POINTS))
+def test_string_for_an_at_command_is_refused_before_the_uart(net, entry, text):
+    attempt(net, lambda m: AT_ENTRY_POINTS[entry](m, text), must_refuse=True)
+
+
+@pytest.mark.parametrize("text", INJECTIONS, ids=IDS)
+def test_ping_host_is_refused_before_the_uart(net, text):
+    # sim7080 has no ping command (README table): EOPNOTSUPP, nothing sent either way
+    e = attempt(net, lambda m: m.ping(text, timeout=1000), must_refuse=net[0] != "sim7080")
+    assert net[0] != "sim7080" or isinstance(e, (OSError, ValueError))
+
+
+def test_the_check_sees_an_injection_written_straight_to_the_at_channel(net):
+    # the log check itself: a string put into a command unchecked is caught
+    with pytest.raises(AssertionError, match="CFUN|fragment"):
+        attempt(net, lambda m: m.at.command('AT+CGDCONT=1,"IP","x"\r\nAT+CFUN=0'),
+                must_refuse=False)
+    net[2].at.command("AT+CFUN=1")  # the simulator obeyed it: undo
+
+
+# ---- strings that travel as counted payload: never a command ----
+
+def _mqtt(m, sink, **kw):
+    args = dict(client_id="c1", server="sink.example", port=sink.port, modem=m,
+                reconnect=False, timeout=300)
+    will = kw.pop("will", None)
+    topic = kw.pop("topic", None)
+    args.update(kw)
+    c = MQTTClient(**args)
+    if will is not None:
+        c.set_last_will(will, will)
+    try:
+        c.connect()  # the sink never answers: CONNACK times out after the packet went
+        if topic is not None:
+            c.publish(topic, topic)
+    finally:
+        c.disconnect()
+
+
+MQTT_CASES = {
+    "client-id": lambda m, k, s: _mqtt(m, k, client_id=s),
+    "server": lambda m, k, s: _mqtt(m, k, server=s),
+    "user": lambda m, k, s: _mqtt(m, k, user=s),
+    "password": lambda m, k, s: _mqtt(m, k, user="u", password=s),
+    "will": lambda m, k, s: _mqtt(m, k, will=s),
+}
+
+
+@pytest.mark.parametrize("text", INJECTIONS, ids=IDS)
+@pytest.mark.parametrize("field", sorted(MQTT_CASES))
+def test_mqtt_string_never_reaches_the_uart_as_a_command(net, sink, field, text):
+    attempt(net, lambda m: MQTT_CASES[field](m, sink, text), must_refuse=False)
+
+
+@pytest.mark.parametrize("text", INJECTIONS, ids=IDS)
+def test_mqtt_topic_never_reaches_the_uart_as_a_command(net, sink, text):
+    def publish(m):
+        c = MQTTClient("c1", "sink.example", port=sink.port, modem=m, reconnect=False,
+                       timeout=300)
+        c.publish(text, text)  # not connected: refused or ENOTCONN, nothing sent
+    attempt(net, publish, must_refuse=False)
+
+
+HTTP_CASES = {
+    "url-host": lambda m, k, s: requests.get(join("http://", s), modem=m, timeout=1),
+    "url-path": lambda m, k, s: requests.get(join("http://sink.example:%d/" % k.port, s),
+                                             modem=m, timeout=1),
+    "header-value": lambda m, k, s: requests.get("http://sink.example:%d/" % k.port,
+                                                 headers={"X-A": s}, modem=m, timeout=1),
+    "header-name": lambda m, k, s: requests.get("http://sink.example:%d/" % k.port,
+                                                headers={s: "v"}, modem=m, timeout=1),
+    "body": lambda m, k, s: requests.post("http://sink.example:%d/" % k.port, data=s,
+                                          modem=m, timeout=1),
+}
+
+
+@pytest.mark.parametrize("text", INJECTIONS, ids=IDS)
+@pytest.mark.parametrize("field", sorted(HTTP_CASES))
+def test_http_string_never_reaches_the_uart_as_a_command(net, sink, field, text):
+    attempt(net, lambda m: HTTP_CASES[field](m, sink, text), must_refuse=False)
+
+
+# ---- the Yuge module's own clients and services: strings in AT+M*, AT+HTTP*, ... ----
+
+def _native_mqtt(m, **kw):
+    from cellmodem.native.yuge_mqtt import MQTTClient as YMQTT
+    args = dict(client_id="c1", server="sink.example", modem=m, timeout=300)
+    will = kw.pop("will", None)
+    topic = kw.pop("topic", None)
+    args.update(kw)
+    c = YMQTT(**args)
+    if will is not None:
+        c.set_last_will(will, b"bye")
+    if topic is not None:
+        c.publish(topic, b"x")  # not connected: refused before anything else
+
+
+def _native_http(m, url="http://sink.example/", **kw):
+    from cellmodem.native import yuge_http
+    return yuge_http.request("POST" if "data" in kw else "GET", url, modem=m, timeout=1, **kw)
+
+
+NATIVE_CASES = {
+    "mqtt-client-id": lambda m, s: _native_mqtt(m, client_id=s),
+    "mqtt-server": lambda m, s: _native_mqtt(m, server=s),
+    "mqtt-user": lambda m, s: _native_mqtt(m, user=s),
+    "mqtt-password": lambda m, s: _native_mqtt(m, user="u", password=s),
+    "mqtt-will": lambda m, s: _native_mqtt(m, will=s),
+    "mqtt-topic": lambda m, s: _native_mqtt(m, topic=s),
+    "http-url": lambda m, s: _native_http(m, url=join("http://sink.example/", s)),
+    "http-header": lambda m, s: _native_http(m, headers={"X-A": s}),
+    "http-user-agent": lambda m, s: _native_http(m, headers={"User-Agent": s}),
+}
+
+
+@pytest.mark.parametrize("text", INJECTIONS, ids=IDS)
+@pytest.mark.parametrize("field", sorted(NATIVE_CASES))
+def test_yuge_native_string_is_refused_before_the_uart(yuge_net, field, text):
+    attempt(yuge_net, lambda m: NATIVE_CASES[field](m, text), must_refuse=True)
+
+
+@pytest.mark.parametrize("text", INJECTIONS, ids=IDS)
+def test_yuge_native_http_body_goes_only_as_counted_payload(yuge_net, text):
+    attempt(yuge_net, lambda m: _native_http(m, data=text), must_refuse=False)
