@@ -19,7 +19,8 @@ the AT+CNTP time zone in quarter hours (7.1 example: "18/05/16,15:49:28+32").
 Manual points decided here (the manual is silent or inconsistent):
   * AT+FSWRITE <mode> 0 "从文件的开头开始写文件" writes from the start: the file is
     replaced by the new bytes (SIM800 family). The file must exist (AT+FSCREATE
-    first, as 8.12 does); AT+FSCREATE of an existing file is ERROR.
+    first, as 8.12 does); AT+FSCREATE of an existing file is OK and empties it (the
+    13.14 examples create ca.crt twice and get OK both times).
   * AT+FSREADHEAD=1 adds "+FSREAD: <len>" before the data (8.3 names the header, not
     its form; the length is what makes binary data readable).
   * AT+FSRMDIR of a directory that is not empty is ERROR.
@@ -105,6 +106,11 @@ class FileSystem:
         return out
 
     def create(self, key, dir=False):
+        if not dir and self.is_file(key):
+            # 13.14: the examples create ca.crt twice in one session and get OK
+            # both times; the file starts again empty
+            del self.entries[key][:]
+            return
         if key in self.entries or key.endswith(":/") or not self.is_dir(self.parent(key)):
             raise FSError(key)
         self.entries[key] = None if dir else bytearray()
@@ -267,7 +273,8 @@ class YugeServices(ModemSim):
             except FSError:
                 return self.error()
             self.ok()
-        self.collect(done, n=size, timeout_ms=secs * 1000)
+        # 8.4 / 8.12: ">" with no space after it (">1234567890" in the example)
+        self.collect(done, n=size, prompt=b"\r\n>", timeout_ms=secs * 1000)
 
     @command("+FSDRIVE")
     def at_fsdrive(self, c):

@@ -72,7 +72,8 @@ class FS:
 
     # ---- names and directories
     def create(self, name):
-        """Create an empty file (8.1). ATError if it exists or its directory does not."""
+        """Create an empty file (8.1). ATError if its directory does not exist (the
+        13.14 examples create an existing file again and get OK)."""
         self._cmd('AT+FSCREATE="%s"' % fs_name(name))
 
     def mkdir(self, path):
