@@ -16,7 +16,7 @@ Usage:
 """
 from cellmodem.compat import const, ticks_ms
 from cellmodem.errors import ATError, ATLineTooLong, ATBusy
-from cellmodem.line import Line, parse_int
+from cellmodem.line import Line, parse_int, text as _text
 
 _CR = const(13)
 _LF = const(10)
@@ -31,6 +31,9 @@ PROMPT = const(2)  # command sent, waiting for the data prompt ("> " or ">")
 # own per command (SEND OK, CONNECT OK, DATA ACCEPT, ...) through begin(finals=...).
 _ERRORS = (b"ERROR", b"NO CARRIER", b"BUSY", b"NO ANSWER", b"NO DIALTONE")
 _OK = b"OK"
+# The longest payload one module reply carries (the biggest: Yuge AT+FSREAD 10240
+# bytes); a length above this in a header is line noise.
+MAX_RAW = const(65535)
 # The lines of a command that collected none: one shared empty list (no allocation
 # per command); callers read it, never change it.
 _NO_LINES = []
@@ -67,6 +70,8 @@ class Engine:
         self.trace = None  # callback(direction, data, ticks_ms): b"<" read, b">" written
         self.overflows = 0
         self.urc_count = 0  # URCs dispatched (inline and table), for benchmarks
+        self.bad_urcs = 0  # URCs whose handler found them garbled (dropped)
+        self.on_bad_urc = None  # callback(line, exception) for those
         self._win = None  # rx_window()'s memoryview, kept while _tail stays put
         self._win_at = -1
         self.unknown = 0
@@ -103,7 +108,10 @@ class Engine:
     # ---- raw payloads ----
     def expect_raw(self, n, sink, done=None):
         """Deliver the next n bytes to sink(memoryview) without parsing them, then call
-        done(). sink may be called several times and must copy what it keeps."""
+        done(). sink may be called several times and must copy what it keeps.
+        ValueError for n over MAX_RAW: a garbled length must not swallow the line."""
+        if n > MAX_RAW:
+            raise ValueError("payload length %d: no module sends that much at once" % n)
         if n > 0:
             self._raw_left = n
             self._raw_sink = sink
@@ -153,7 +161,11 @@ class Engine:
         self.state = WAIT
 
     def abort(self, error):
-        """End the command in flight with error (e.g. a timeout decided by the face)."""
+        """End the command in flight with error (e.g. a timeout decided by the face).
+        A payload still expected is given up too: the next line is parsed as a line."""
+        self._raw_left = 0
+        self._raw_sink = None
+        self._raw_done = None
         if self.state != IDLE:
             self._finish(None, error)
 
@@ -190,7 +202,7 @@ class Engine:
                     i = d.find(b":")
                     v = d[i + 1:].strip()
                     code = parse_int(v, 0, len(v), -1)
-                    self._finish(line, ATError(None if code < 0 else code, v.decode()))
+                    self._finish(line, ATError(None if code < 0 else code, _text(v)))
                 else:
                     self._finish(line, ATError(None, text.decode()))
                 return True
@@ -304,7 +316,7 @@ class Engine:
                     line.end = k
                     self._head = self._scan = k + 1
                     self.urc_count += 1
-                    hit[2](line)
+                    self._call(hit[2], line)
                     continue
             if e < 0:
                 if t == self._size:  # no line end and no room left
@@ -356,7 +368,7 @@ class Engine:
         for prefix, callback in self._urcs:
             if line.startswith(prefix):
                 self.urc_count += 1
-                callback(line)
+                self._call(callback, line)
                 return
         if self.state != IDLE and self._resp is None:
             self._take(line)
@@ -364,6 +376,18 @@ class Engine:
         self.unknown += 1
         if self.on_unknown:
             self.on_unknown(line)
+
+    def _call(self, callback, line):
+        # A URC garbled by line noise (a field missing, a number or text that does not
+        # parse, a length no module sends) is dropped and counted: its handler's
+        # ValueError or IndexError must not come out of the application's unrelated
+        # call (fuzzing found these, host_tests/test_fuzz_regressions.py).
+        try:
+            callback(line)
+        except (ValueError, IndexError) as e:
+            self.bad_urcs += 1
+            if self.on_bad_urc:
+                self.on_bad_urc(line, e)
 
     def _take(self, line):
         if self._on_line:
@@ -407,4 +431,4 @@ def _cme(line):
     kind = "CMS ERROR" if buf[line.start + 3] == 83 else "CME ERROR"  # the S of +CMS
     if code >= 0:
         return ATError(code, kind)
-    return ATError(None, bytes(buf[i:line.end]).decode())
+    return ATError(None, _text(buf, i, line.end))

@@ -41,7 +41,7 @@ class Line:
         return bytes(self.buf[self.start:self.end])
 
     def str(self):
-        return self.bytes().decode()
+        return text(self.buf, self.start, self.end)
 
     def _args(self):
         # Arguments start after the first ':' ("+CSQ: 20,99"); in SIM800-style headers
@@ -105,7 +105,7 @@ class Line:
         if j - i >= 2 and self.buf[i] == _QUOTE and self.buf[j - 1] == _QUOTE:
             i += 1
             j -= 1
-        return bytes(self.buf[i:j]).decode()
+        return text(self.buf, i, j)
 
     def nfields(self):
         """How many comma-separated arguments the line has."""
@@ -116,6 +116,16 @@ class Line:
             except ValueError:
                 return n
             n += 1
+
+
+def text(buf, i=0, j=None):
+    """buf[i:j] as str: UTF-8, or, when the line noise made it invalid, every byte
+    above 0x7E as "?" (a modem's own text is ASCII; a line must never raise)."""
+    b = bytes(buf[i:j]) if (i or j is not None) else bytes(buf)
+    try:
+        return b.decode()
+    except UnicodeError:
+        return "".join(chr(c) if c < 0x7F else "?" for c in b)
 
 
 def parse_int(buf, i, j, default=None):

@@ -60,9 +60,12 @@ class _Conn:
         """The next line without its CR LF (bytes); HTTPError if longer than _MAX_LINE,
         IncompleteRead at EOF."""
         parts = None
+        held = 0  # bytes of the line already set aside in parts
         while True:
             i = self.buf.find(b"\n", self.start, self.end)
             if i >= 0:
+                if held + i - self.start > _MAX_LINE:
+                    raise HTTPError("response line longer than %d bytes" % _MAX_LINE)
                 line = bytes(self.mv[self.start:i])
                 self.start = i + 1
                 if parts:
@@ -72,7 +75,8 @@ class _Conn:
             if self.end - self.start == len(self.buf):  # a line longer than the buffer
                 parts = parts or []
                 parts.append(bytes(self.mv[self.start:self.end]))
-                if sum(len(p) for p in parts) > _MAX_LINE:
+                held += self.end - self.start
+                if held > _MAX_LINE:
                     raise HTTPError("response line longer than %d bytes" % _MAX_LINE)
                 self.start = self.end = 0
             if not self._fill():
@@ -180,6 +184,13 @@ class _Chunked(_Body):
         self.first = True
 
     def _read(self, mv):
+        try:
+            return self._chunk(mv)
+        except BaseException:
+            self._finish(False)  # a body out of step: the connection cannot be reused
+            raise
+
+    def _chunk(self, mv):
         conn = self._conn
         if not self.left:
             if not self.first and conn.readline() != b"":
@@ -200,7 +211,6 @@ class _Chunked(_Body):
                 return 0
         n = conn.readinto(mv[:min(len(mv), self.left)])
         if not n:
-            self._finish(False)
             raise IncompleteRead("connection closed inside a chunk (%d bytes missing)"
                                  % self.left)
         self.left -= n
@@ -312,7 +322,11 @@ class Session:
                 raise TooManyRedirects("more than %d redirects (last to %s)"
                                        % (self.max_redirects, r.headers["location"]), r)
             r.raw.read()  # drain it: the connection may serve the next hop
-            new = join_url(url, r.headers["location"])
+            try:
+                new = join_url(url, r.headers["location"])
+                split_url(new)
+            except ValueError as e:
+                raise HTTPError("unusable redirect %r: %s" % (r.headers["location"][:80], e), r)
             if split_url(new)[1] != split_url(url)[1]:
                 hdrs.pop("authorization", None)  # credentials stay with their host
             if r.status_code == 303 or r.status_code in (301, 302) and method != "HEAD":
@@ -322,7 +336,11 @@ class Session:
                 return r  # 307/308 with a body streamed once: cannot send it again
             url = new
         if not stream:
-            r.content
+            try:
+                r.content
+            except BaseException:
+                r.close()
+                raise
         return r
 
     def _one(self, method, url, hdrs, data, timeout):
@@ -339,6 +357,9 @@ class Session:
                 self._send(conn, method, scheme, host, port, path, hdrs, data)
                 line = conn.readline()
                 break
+            except HTTPError:
+                conn.close()
+                raise
             except (OSError, IncompleteRead) as e:
                 conn.close()
                 # A kept-alive connection the server closed meanwhile: once more, on a
@@ -364,7 +385,7 @@ class Session:
                 i = h.find(b":")
                 if i <= 0:
                     raise HTTPError("malformed header line %r" % h[:60])
-                headers.add(h[:i].strip().decode(), h[i + 1:].strip().decode())
+                headers.add(_text(h[:i].strip()), _text(h[i + 1:].strip()))
         except BaseException:
             conn.close()
             raise
@@ -464,13 +485,21 @@ class Session:
         return self.request("DELETE", url, **kw)
 
 
+def _text(b):
+    # Header text is ASCII by RFC 9110; anything else becomes "?" rather than an error
+    try:
+        return b.decode()
+    except UnicodeError:
+        return "".join(chr(c) if 0x20 <= c < 0x7F else "?" for c in b)
+
+
 def _status_line(line):
     # RFC 9112 4: HTTP-version SP status-code SP [reason-phrase]
     parts = line.split(None, 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or len(parts[1]) != 3 \
             or not parts[1].isdigit():
         raise HTTPError("malformed status line %r" % line[:60])
-    return int(parts[1]), (parts[2].decode() if len(parts) > 2 else ""), parts[0]
+    return int(parts[1]), (_text(parts[2]) if len(parts) > 2 else ""), parts[0]
 
 
 def _alive(sock):

@@ -90,8 +90,9 @@ class Dialect:
 
     def push_payload(self, link, n):
         """A pushed payload of n bytes for link follows: take it into its ring (or
-        drop it, if the link is unknown, so the parser stays in step)."""
-        if link is None:
+        drop it, if the link is unknown or has no ring - a listening link - so the
+        parser stays in step)."""
+        if link is None or link.ring is None:
             self.at.engine.expect_raw(n, _discard)
         else:
             self.at.engine.expect_raw(n, link.begin_payload(n))
