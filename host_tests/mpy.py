@@ -23,7 +23,8 @@ def tool(name):
 
 def run_micropython(args, path=(LIB, SCENARIOS), heapsize=None, timeout=300, cwd=None):
     """Run micropython with MICROPYPATH set; returns the CompletedProcess (text)."""
-    env = dict(os.environ, MICROPYPATH=":".join(path))
+    # ".frozen" keeps the modules frozen into the binary (asyncio) importable
+    env = dict(os.environ, MICROPYPATH=":".join(list(path) + [".frozen"]))
     cmd = [tool("micropython")]
     if heapsize:
         cmd += ["-X", "heapsize=%s" % heapsize]

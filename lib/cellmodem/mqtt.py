@@ -356,6 +356,11 @@ class MQTTClient(MQTTBase):
             self._unroute(f)
 
     def _send_subscribe(self, subs, timeout):
+        pid = self._subscribe_send(subs)
+        self._wait(lambda: self._ack is not None and self._ack[0] == pid, timeout, "SUBACK")
+        return self._granted(subs)
+
+    def _subscribe_send(self, subs):
         pid = self._new_pid()
         n = 2 + sum(3 + len(f) for f, q in subs)
         w = self._wbuf
@@ -370,7 +375,9 @@ class MQTTClient(MQTTBase):
             i += 1
         self._ack = None
         self._write(self._wmv[:i])
-        self._wait(lambda: self._ack is not None and self._ack[0] == pid, timeout, "SUBACK")
+        return pid
+
+    def _granted(self, subs):
         codes = self._ack[1]
         if len(codes) != len(subs):
             raise OSError(errno.EIO, "SUBACK has %d codes for %d filters" % (len(codes), len(subs)))
@@ -382,6 +389,52 @@ class MQTTClient(MQTTBase):
                 raise OSError(errno.EIO, "SUBACK grants QoS %d for %r, asked %d" % (g, f, q))
             out.append(g)
         return out
+
+    # ---- without waiting (the asyncio face, cellmodem.aio, awaits the answers) ----
+    def publish_nowait(self, topic, msg, retain=False, qos=0):
+        """Send a PUBLISH and return at once: its packet id (0 for QoS 0); is_pending(pid)
+        stays True until the handshake is done (a reconnect sends it again). Raises
+        OSError(ENOTCONN) when not connected, ValueError for bad input."""
+        topic = topic_name(topic)
+        msg = message(msg)
+        check_qos(qos)
+        if not self._connected:
+            raise OSError(errno.ENOTCONN, "MQTT is not connected")
+        if not qos:
+            self._send_publish(topic, msg, bool(retain), 0, 0, False)
+            return 0
+        if not isinstance(msg, bytes):
+            msg = bytes(msg)
+        pid = self._new_pid()
+        e = [qos, 0, topic, msg, bool(retain), -1]
+        self._inflight[pid] = e
+        self._send_entry(pid, e)
+        return pid
+
+    def is_pending(self, pid):
+        return pid in self._inflight
+
+    def subscribe_nowait(self, topic, qos=0, callback=None):
+        """Send a SUBSCRIBE and return a job for subscribe_done(job)."""
+        many = isinstance(topic, list)
+        subs = [(topic_filter(t), check_qos(q)) for t, q in (topic if many else [(topic, qos)])]
+        if not self._connected:
+            raise OSError(errno.ENOTCONN, "MQTT is not connected")
+        return (self._subscribe_send(subs), subs, many, callback)
+
+    def subscribe_done(self, job):
+        """None while the SUBACK has not come; then the granted QoS as subscribe()
+        returns it (the subscription recorded for reconnects). MQTTException(0x80)
+        if refused."""
+        pid, subs, many, callback = job
+        if self._ack is None or self._ack[0] != pid:
+            return None
+        granted = self._granted(subs)
+        for (filt, q), g in zip(subs, granted):
+            self._subs[filt] = q
+            if callback is not None:
+                self._route(filt, callback)
+        return granted if many else granted[0]
 
     # ---- receiving ----
     def wait_msg(self):

@@ -141,6 +141,11 @@ class _Body:
                 return b"".join(parts)
             parts.append(bytes(buf[:k]))
 
+    def ready(self):
+        """True when readinto() will not wait: the body ended, or bytes or the end
+        are there (for the asyncio face)."""
+        return self.done or self._conn is None or _ready(self._conn)
+
     def _finish(self, reuse):
         self.done = True
         conn, self._conn = self._conn, None
@@ -291,6 +296,47 @@ class Session:
         Raises ValueError for a bad URL or header (nothing sent), OSError (DNS,
         refused, ETIMEDOUT, connection lost), HTTPError for a malformed response,
         IncompleteRead for a truncated body, TooManyRedirects."""
+        method, url, hdrs, data = self._prepare(method, url, data, json, headers, params, auth)
+        hops = 0
+        while True:
+            r = self._one(method, url, hdrs, data, timeout)
+            nxt = self._follow(r, hops, allow_redirects, method, url, hdrs, data)
+            if nxt is None:
+                break
+            method, url, data = nxt
+            hops += 1
+        if not stream:
+            try:
+                r.content
+            except BaseException:
+                r.close()
+                raise
+        return r
+
+    async def request_async(self, amodem, method, url, data=None, json=None, headers=None,
+                            params=None, auth=None, timeout=DEFAULT_TIMEOUT,
+                            allow_redirects=True):
+        """request() for the asyncio face (cellmodem.aio.arequest): the same steps, with
+        the wait for each response awaited on amodem; the body is left to the caller."""
+        method, url, hdrs, data = self._prepare(method, url, data, json, headers, params, auth)
+        t_read = timeout[1] if isinstance(timeout, tuple) else timeout
+        hops = 0
+        while True:
+            conn = self._begin(method, url, hdrs, data, timeout)
+            try:
+                await amodem.wait_until(lambda: _ready(conn), None if t_read is None
+                                        else int(t_read * 1000), "response")
+            except BaseException:
+                conn.close()
+                raise
+            r = self._head(conn, method, url, None)
+            nxt = self._follow(r, hops, allow_redirects, method, url, hdrs, data)
+            if nxt is None:
+                return r
+            method, url, data = nxt
+            hops += 1
+
+    def _prepare(self, method, url, data, json, headers, params, auth):
         method = method.upper()
         if not method.isalpha():
             raise ValueError("bad method %r" % method)
@@ -313,48 +359,38 @@ class Session:
         if isinstance(data, str):
             data = data.encode()
         split_url(url)  # ValueError before anything is sent
-        for hops in range(self.max_redirects + 1):
-            r = self._one(method, url, hdrs, data, timeout)
-            if not (allow_redirects and r.status_code in REDIRECTS and "location" in r.headers):
-                break
-            if hops == self.max_redirects:
-                r.close()
-                raise TooManyRedirects("more than %d redirects (last to %s)"
-                                       % (self.max_redirects, r.headers["location"]), r)
-            r.raw.read()  # drain it: the connection may serve the next hop
-            try:
-                new = join_url(url, r.headers["location"])
-                split_url(new)
-            except ValueError as e:
-                raise HTTPError("unusable redirect %r: %s" % (r.headers["location"][:80], e), r)
-            if split_url(new)[1] != split_url(url)[1]:
-                hdrs.pop("authorization", None)  # credentials stay with their host
-            if r.status_code == 303 or r.status_code in (301, 302) and method != "HEAD":
-                method, data = ("HEAD" if method == "HEAD" else "GET"), None
-                hdrs.pop("content-type", None)
-            elif data is not None and not isinstance(data, (bytes, bytearray, memoryview)):
-                return r  # 307/308 with a body streamed once: cannot send it again
-            url = new
-        if not stream:
-            try:
-                r.content
-            except BaseException:
-                r.close()
-                raise
-        return r
+        return method, url, hdrs, data
+
+    def _follow(self, r, hops, allow, method, url, hdrs, data):
+        """None: r is the answer. Else (method, url, data) of the next hop (RFC 9110
+        15.4); TooManyRedirects past max_redirects, HTTPError for an unusable one."""
+        if not (allow and r.status_code in REDIRECTS and "location" in r.headers):
+            return None
+        if hops == self.max_redirects:
+            r.close()
+            raise TooManyRedirects("more than %d redirects (last to %s)"
+                                   % (self.max_redirects, r.headers["location"]), r)
+        r.raw.read()  # drain it: the connection may serve the next hop
+        try:
+            new = join_url(url, r.headers["location"])
+            split_url(new)
+        except ValueError as e:
+            raise HTTPError("unusable redirect %r: %s" % (r.headers["location"][:80], e), r)
+        if split_url(new)[1] != split_url(url)[1]:
+            hdrs.pop("authorization", None)  # credentials stay with their host
+        if r.status_code == 303 or r.status_code in (301, 302) and method != "HEAD":
+            method, data = ("HEAD" if method == "HEAD" else "GET"), None
+            hdrs.pop("content-type", None)
+        elif data is not None and not isinstance(data, (bytes, bytearray, memoryview)):
+            return None  # 307/308 with a body streamed once: cannot send it again
+        return method, new, data
 
     def _one(self, method, url, hdrs, data, timeout):
-        scheme, host, port, path = split_url(url)
-        if isinstance(timeout, tuple):
-            t_connect, t_read = timeout
-        else:
-            t_connect = t_read = timeout
         for attempt in (0, 1):
-            conn = self._connect(scheme, host, port, t_connect)
-            reused = conn.used
-            conn.settimeout(t_read)
+            conn = self._begin(method, url, hdrs, data, timeout, attempt == 0)
+            if conn is None:
+                continue  # a kept-alive connection had gone: once more on a new one
             try:
-                self._send(conn, method, scheme, host, port, path, hdrs, data)
                 line = conn.readline()
                 break
             except HTTPError:
@@ -362,11 +398,41 @@ class Session:
                 raise
             except (OSError, IncompleteRead) as e:
                 conn.close()
-                # A kept-alive connection the server closed meanwhile: once more, on a
-                # new one, when the request can be sent twice (RFC 9110 9.2.2).
-                if not reused or attempt or method not in _IDEMPOTENT \
+                # The server closed the kept-alive connection meanwhile: once more, on
+                # a new one, when the request can be sent twice (RFC 9110 9.2.2).
+                if not conn.used or attempt or method not in _IDEMPOTENT \
                         or isinstance(e, OSError) and e.args[0] == errno.ETIMEDOUT:
                     raise
+        return self._head(conn, method, url, line)
+
+    def _begin(self, method, url, hdrs, data, timeout, may_retry=False):
+        """Connect (or reuse) and send the request; the connection, or None when a
+        reused one failed and may_retry allows another try."""
+        scheme, host, port, path = split_url(url)
+        if isinstance(timeout, tuple):
+            t_connect, t_read = timeout
+        else:
+            t_connect = t_read = timeout
+        conn = self._connect(scheme, host, port, t_connect)
+        conn.settimeout(t_read)
+        try:
+            self._send(conn, method, scheme, host, port, path, hdrs, data)
+        except (OSError, IncompleteRead):
+            conn.close()
+            if conn.used and may_retry and method in _IDEMPOTENT:
+                return None
+            raise
+        return conn
+
+    def _head(self, conn, method, url, line):
+        """Read the status line (unless given) and headers: a Response whose body is
+        read on demand."""
+        if line is None:
+            try:
+                line = conn.readline()
+            except BaseException:
+                conn.close()
+                raise
         try:
             status, reason, version = _status_line(line)
             while 100 <= status < 200:  # 100 Continue and friends: the real one follows
@@ -500,6 +566,16 @@ def _status_line(line):
             or not parts[1].isdigit():
         raise HTTPError("malformed status line %r" % line[:60])
     return int(parts[1]), (_text(parts[2]) if len(parts) > 2 else ""), parts[0]
+
+
+def _ready(conn):
+    # bytes in the connection's buffer, or the socket readable / closed / failed
+    if conn.sock is None or conn.end > conn.start:
+        return True
+    try:
+        return bool(conn.sock.ioctl(3, 1))
+    except (OSError, ModemError):
+        return True  # the read will report it
 
 
 def _alive(sock):

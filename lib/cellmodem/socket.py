@@ -265,15 +265,19 @@ class socket(_Base):
         # Only a link in buffered mode is ever pending (even in a push session the
         # module may keep some, e.g. accepted clients, buffered): pull it.
         if link.pending and link.room():
-            try:
-                self._modem.dialect.sock_fetch(link, link.room())
-            except ModemError as e:
-                if link.eof:  # the module freed the link after the close: EOF
-                    link.pending = False
-                elif link.error is None:
-                    link.error = _oserror(e)
+            self._pull(link)
             return True if link.ring.count else False
         return link.eof or not link.open
+
+    def _pull(self, link):
+        """Buffered mode: pull what the module holds into the ring (one command)."""
+        try:
+            self._modem.dialect.sock_fetch(link, link.room())
+        except ModemError as e:
+            if link.eof:  # the module freed the link after the close: EOF
+                link.pending = False
+            elif link.error is None:
+                link.error = _oserror(e)
 
     def recv_into(self, buf, nbytes=0):
         """Receive into buf (up to nbytes); returns the count, 0 at EOF."""
@@ -348,9 +352,11 @@ class socket(_Base):
             try:
                 self._fill(link)
             except OSError as e:
-                if e.args[0] == errno.EAGAIN and not parts:
+                if e.args[0] != errno.EAGAIN:
+                    raise
+                if not parts:
                     return None
-                raise
+                break  # non-blocking: what has come of the line so far
             ring = link.ring
             if not ring.count:
                 if link.error is not None and not parts:
