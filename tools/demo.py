@@ -107,7 +107,14 @@ def mqtt_part(args):
           % (port, args.dialect, pty))
     env = dict(os.environ, MICROPYPATH=os.path.join(ROOT, "lib"))
     proc = subprocess.Popen([micropython(), os.path.join(ROOT, "examples", "mqtt_sensor.py"), pty,
-                             "broker.example", str(port)], env=env)
+                             "broker.example", str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+    def relay():  # the sensor's lines, whole, among the peer's (one writer per line)
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+    relayer = threading.Thread(target=relay, daemon=True)
+    relayer.start()
     try:
         dropped = pinged = False
         deadline = time.monotonic() + 90
@@ -116,7 +123,7 @@ def mqtt_part(args):
                 topic, payload = got.get(timeout=0.5)
             except queue.Empty:
                 continue
-            print("  peer got %s %r" % (topic, payload))
+            print("  peer got %s %r" % (topic, payload), flush=True)
             if topic == "sensor1/status" and payload == b"online" and not dropped:
                 peer.publish("sensor1/cmd", b"period 1", qos=1)
             if topic == "sensor1/reading" and b'"n": 3,' in payload and not dropped:
@@ -129,6 +136,7 @@ def mqtt_part(args):
             if topic == "sensor1/status" and payload == b"pong":
                 peer.publish("sensor1/cmd", b"stop", qos=1)
         rc = proc.wait(30)
+        relayer.join(5)
     finally:
         proc.kill()
         peer.loop_stop()

@@ -27,6 +27,8 @@ class AT:
         self.idle = idle
         self.timeouts = dict(BASE_TIMEOUTS)
         self._tmo = []  # timeouts as (bytes name, ms), rebuilt when the table grows
+        self._trace = None
+        self._secrets = []  # bytes the trace never shows (secret())
         self._wait = getattr(port, "wait", None)
 
     # URC table, straight through to the engine
@@ -41,12 +43,27 @@ class AT:
 
     @property
     def trace(self):
-        return self.engine.trace
+        return self._trace
 
     @trace.setter
     def trace(self, fn):
-        """fn(direction, data, ticks_ms): every byte written (b">") and read (b"<")."""
-        self.engine.trace = fn
+        """fn(direction, data, ticks_ms): every byte written (b">") and read (b"<"),
+        with each secret (passwords, see secret()) replaced by b"***"."""
+        self._trace = fn
+        self.engine.trace = self._redacted if fn else None
+
+    def secret(self, value):
+        """Keep value (a password, a token) out of the trace: it shows as ***."""
+        if value:
+            v = value.encode() if isinstance(value, str) else bytes(value)
+            if len(v) >= 3 and v not in self._secrets:  # 1-2 bytes would mask anything
+                self._secrets.append(v)
+
+    def _redacted(self, direction, data, ms):
+        for v in self._secrets:
+            if v in data:
+                data = data.replace(v, b"***")
+        self._trace(direction, data, ms)
 
     def timeout_for(self, cmd):
         """Maximum response time in ms for cmd, from the per-command table."""

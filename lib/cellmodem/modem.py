@@ -251,6 +251,7 @@ class Modem:
         apn = at_string(apn, "APN", 63)
         user = at_string(user or "", "user", 63)
         password = at_string(password or "", "password", 63)
+        self.at.secret(password)
         modes = self.dialect.RX_MODES
         rx_mode = rx_mode or self.rx_mode or modes[0]
         if rx_mode not in modes:

@@ -148,6 +148,7 @@ class MQTTClient(MQTTBase):
 
     def _open_socket(self, timeout):
         m = self._the_modem()
+        m.at.secret(self.pswd)  # the CONNECT packet carries it: never in a trace
         if not m.isconnected():
             m.reconnect()
         s = _socket.socket(modem=m)

@@ -356,6 +356,10 @@ class Session:
             import binascii
             cred = binascii.b2a_base64(("%s:%s" % auth).encode()).strip().decode()
             hdrs["authorization"] = ("Authorization", "Basic " + cred)
+            try:
+                (self.modem or _socket._the_modem()).at.secret(cred)  # never in a trace
+            except OSError:
+                pass  # no modem yet: the request will say so
         if isinstance(data, str):
             data = data.encode()
         split_url(url)  # ValueError before anything is sent

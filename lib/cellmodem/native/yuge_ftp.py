@@ -97,6 +97,7 @@ class FTP:
                        "I" if binary else "A")
         self.modem = yuge(modem)
         self.at = self.modem.at
+        self.at.secret(self._setup[3])  # AT+FTPPW carries it: never in a trace
         self.timeout = timeout
         self._done = False  # settings sent
         self._want = -1  # the session whose URCs count

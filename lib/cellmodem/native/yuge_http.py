@@ -437,6 +437,12 @@ def request(method, url, data=None, json=None, headers=None, params=None, auth=N
     if modem.ip is None:
         raise OSError(errno.ENOTCONN, "the modem has no data link: modem.connect() first")
     at = modem.at
+    at.secret(pwd)  # the bearer's password goes into AT+SAPBR: never in a trace
+    i = plan[7].find("Authorization: Basic ")
+    if i >= 0:  # the credentials in USERDATA
+        tok = plan[7][i + 21:]
+        j = tok.find("\\r\\n")
+        at.secret(tok if j < 0 else tok[:j])
     ms = int(plan[-1] * 1000)
     old = _open.get(id(at))
     if old is not None:

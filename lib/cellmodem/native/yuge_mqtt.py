@@ -108,6 +108,7 @@ class MQTTClient(MQTTBase):
         self.dropped = 0  # messages over MAX_PAYLOAD the module announced, skipped
         self._modem = modem
         self._at = modem.at
+        modem.at.secret(self._pwd)  # AT+MCONFIG carries it: never in a trace
         self._will = None  # (qos, retain, topic str, msg str) for AT+MCONFIG
         self._connected = False
         self._report = None  # DISCONNECTED detail to report outside the URC handlers
