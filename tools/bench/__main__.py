@@ -436,6 +436,8 @@ def report(res):
             L.append("| %s | %d | %s | %d | %sk |" % (cl, r["import"],
                      "completes" if r["completes_64k"] else "no", r["peak"], r["min_heap_k"]))
         L.append("")
+    if res.get("soak_md"):
+        L += res["soak_md"] + [""]
     if res.get("notes"):
         L += ["## Notes", ""] + res["notes"] + [""]
     return "\n".join(L)
@@ -538,6 +540,11 @@ def main():
     if os.path.exists(notes):
         with open(notes) as f:
             res["notes"] = f.read().strip().splitlines()
+    soak = os.path.join(args.out, "bench", "soak.md")  # python -m tools.soak --md
+    res.pop("soak_md", None)
+    if os.path.exists(soak):
+        with open(soak) as f:
+            res["soak_md"] = f.read().strip().splitlines()
     os.makedirs(os.path.join(args.out, "bench"), exist_ok=True)
     with open(os.path.join(args.out, "bench", "results.json"), "w") as f:
         json.dump(res, f, indent=1, sort_keys=True)
