@@ -24,6 +24,45 @@ REG_STAT = ("not registered", "registered, home", "searching", "denied", "unknow
 _REG_URCS = (b"+CREG:", b"+CGREG:", b"+CEREG:")
 
 
+class ModemOff(ModemError):
+    """The module was powered down (Modem.power_down) or put to sleep (Modem.sleep):
+    the library refuses commands until it is back. .state is "off" or "asleep"."""
+
+    def __init__(self, state, msg):
+        self.state = state
+        super().__init__(msg)
+
+
+class _Gate:
+    """Stands in for the port while the module is off or asleep: reads go on (so a
+    power-on banner is still seen), a write raises ModemOff and ends the command that
+    tried it, before any byte reaches the module."""
+
+    def __init__(self, port, engine, state, msg):
+        self.port = port
+        self.engine = engine
+        self.state = state
+        self.msg = msg
+        if hasattr(port, "any"):
+            self.any = port.any
+
+    def write(self, data):
+        e = ModemOff(self.state, self.msg)
+        self.engine.abort(e)  # the command begun is over: the engine is idle again
+        raise e
+
+    def readinto(self, buf):
+        return self.port.readinto(buf)
+
+
+def _drive(pin, level):
+    """Set a DTR line: a machine.Pin (or anything with value()) or a callable(level)."""
+    if hasattr(pin, "value"):
+        pin.value(level)
+    else:
+        pin(level)
+
+
 class Modem:
     """A cellular modem on a port (machine.UART, open_serial(), FakeUART).
 
@@ -68,8 +107,11 @@ class Modem:
     # ---- bring-up ----
     def sync(self, timeout=15000):
         """Send AT until the module answers OK (it may be booting or echoing), then
-        turn echo off and errors verbose. Raises ATTimeout after timeout ms."""
+        turn echo off and errors verbose. Also the way back after power_down() (once
+        the board powered the module on) or sleep(): a module that answers is on and
+        awake. Raises ATTimeout after timeout ms (the power/sleep state stays)."""
         at = self.at
+        gate = self._ungate()
         deadline = ticks_add(ticks_ms(), timeout)
         while True:
             try:
@@ -77,6 +119,8 @@ class Modem:
                 break
             except ModemError:  # no answer yet, ERROR, or its banner cut the AT short
                 if ticks_diff(deadline, ticks_ms()) <= 0:
+                    if gate is not None:
+                        at.port = gate
                     raise ATTimeout("AT", timeout, "answer from the module")
                 sleep_ms(100)
         at.command("ATE0")
@@ -334,12 +378,118 @@ class Modem:
 
     def rebooted(self, reason):
         """Called by the dialect when the module printed its power-on banner: every
-        socket fails with OSError(ECONNRESET); the next connect() syncs again."""
+        socket fails with OSError(ECONNRESET); the next connect() syncs again. A
+        module that was powered down or asleep is on and awake again."""
+        self._ungate()
         self._resync = True
         self.ip = None
         self._fail_links(OSError(errno.ECONNRESET, "the modem restarted (%s)" % reason))
         if self.on_link_lost:
             self.on_link_lost(reason)
+
+    # ---- power and sleep ----
+    # What each family offers is its dialect's POWER table (lib/cellmodem/dialects/).
+    # The library has no pins: PWRKEY and DTR belong to the board files (boards/*.py),
+    # so sleep() and wake() take the DTR line as an argument.
+    def power_features(self):
+        """What this family offers, e.g. {"power_down": "AT+CPOWD=1", "power_down_urc":
+        "NORMAL POWER DOWN", "sleep": "AT+CSCLK", "uart_wakes": False, "cfun": (0, 1,
+        4)}; a feature the family lacks is absent."""
+        p = self.dialect.POWER
+        out = {}
+        if "power_down" in p:
+            cmd, line = p["power_down"][:2]
+            out["power_down"] = cmd
+            out["power_down_urc"] = line.decode() if line else None
+        for key in ("sleep", "uart_wakes", "cfun"):
+            if key in p:
+                out[key] = p[key]
+        return out
+
+    def _feature(self, key, what):
+        v = self.dialect.POWER.get(key)
+        if v is None:
+            raise OSError(errno.EOPNOTSUPP, "%s modules have no %s" % (self.dialect.NAME, what))
+        return v
+
+    def power_down(self):
+        """Power the module down with the family's command (AT+CPOWD=1, AT+QPOWD=1,
+        AT+CPOF) and wait for its last line ("NORMAL POWER DOWN", "POWERED DOWN", or
+        OK) up to the family's maximum (9-65 s, see the dialect's POWER). Every socket
+        fails with OSError(ENODEV); then every command raises ModemOff until the
+        module prints its power-on banner or sync() finds it answering (the board
+        powers it on: PWRKEY). Raises OSError(EOPNOTSUPP) if the family has no such
+        command, ATTimeout if the last line does not come (the state is unknown)."""
+        cmd, line, ok_first, ms = self._feature("power_down", "power-down command")
+        finals = ((line, True),) if line else None
+        self.at.command(cmd, finals=finals, ok_final=not (line and ok_first), timeout=ms)
+        self.ip = None
+        self.dialect.link_up = False
+        self.reg = {}
+        self._fail_links(OSError(errno.ENODEV, "the modem was powered down"))
+        self._set_gate("off", "the modem is powered down (power_down()): power it on, "
+                              "then sync()")
+
+    def set_functionality(self, level):
+        """AT+CFUN=<level>: 1 full, 4 radio off (flight mode), 0 minimum (27.007 8.2;
+        Yuge 4.1); up to 45 s (timeouts.py, Yuge 1.4). Below 1 the network is gone:
+        sockets fail with OSError(ECONNABORTED) and connect() is needed after level 1.
+        Raises ValueError for a level the family does not list (nothing sent),
+        OSError(EOPNOTSUPP) if it has none, ATError if the module refuses."""
+        levels = self._feature("cfun", "AT+CFUN levels")
+        if level not in levels:
+            raise ValueError("%s AT+CFUN levels are %s, not %r" % (self.dialect.NAME, levels, level))
+        self.at.command("AT+CFUN=%d" % level)
+        if level != 1:
+            self.dialect.link_up = False
+            self.reg = {}
+            if self.ip is not None or self.links:
+                self.link_lost("radio off (AT+CFUN=%d)" % level)
+
+    def functionality(self):
+        """The AT+CFUN level now (int; 1 full, 4 radio off, 0 minimum)."""
+        return int(self._one("AT+CFUN?", "+CFUN:"))
+
+    def sleep(self, enable=True, dtr=None):
+        """UART sleep (AT+CSCLK=1; Quectel AT+QSCLK=1). enable=True: the module may
+        sleep while its DTR line is high (Yuge: AP_WAKEUP_MODULE), so pass the board's
+        DTR as dtr (a machine.Pin or a callable(level)) to have it set high after the
+        command; the board files drive DTR low (awake) by default. Until wake() (or
+        sync()) commands raise ModemOff. enable=False: wake(dtr), then the command with
+        0 (no sleep). Raises OSError(EOPNOTSUPP) if the family has no UART sleep."""
+        cmd = self._feature("sleep", "UART sleep command")
+        if not enable:
+            self.wake(dtr)
+            self.at.command(cmd + "=0")
+            return
+        self.at.command(cmd + "=1")
+        if dtr is not None:
+            _drive(dtr, 1)
+        self._set_gate("asleep", "the modem may be asleep (sleep()): call wake() first")
+
+    def wake(self, dtr=None, timeout=5000):
+        """Wake the module after sleep(): DTR low (dtr: a machine.Pin or a
+        callable(level)), the family's wake time (about 50 ms), then AT until it
+        answers (a Yuge module may lose the first AT that wakes it). Sleep stays
+        enabled: DTR high again lets it sleep. Raises ATTimeout after timeout ms
+        (the modem then still counts as asleep)."""
+        if dtr is not None:
+            _drive(dtr, 0)
+        sleep_ms(self.dialect.POWER.get("wake_ms", 50))
+        self.sync(timeout)
+
+    def _set_gate(self, state, msg):
+        at = self.at
+        port = at.port.port if isinstance(at.port, _Gate) else at.port
+        at.port = _Gate(port, at.engine, state, msg)
+
+    def _ungate(self):
+        """Put the real port back; returns the gate that was there, or None."""
+        gate = self.at.port
+        if isinstance(gate, _Gate):
+            self.at.port = gate.port
+            return gate
+        return None
 
     def _fail_links(self, exc):
         for link in self.links.values():

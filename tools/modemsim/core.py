@@ -406,6 +406,8 @@ class ModemSim:
         self._ncmds = 0
         self._capture = None
         self.powered = False
+        self.dtr = 0  # the host's DTR line (set_dtr); not reset by a reboot
+        self._sleep_timer = None
         self.reset_state()
 
     # ------------------------------------------------------------------ state
@@ -425,6 +427,11 @@ class ModemSim:
         self._held = []
         self._in_cmd = False
         self._suppress_ok = False
+        self.csclk = 0  # UART sleep setting (AT+CSCLK / AT+QSCLK), 0 after power-on
+        self.asleep = False
+        if self._sleep_timer:
+            self._sleep_timer.cancel()
+        self._sleep_timer = None
 
     def log(self, msg):
         if self.verbose:
@@ -483,6 +490,100 @@ class ModemSim:
 
     def on_reboot(self):
         """Hook for personalities: drop extra state after a reboot."""
+
+    def power_on(self):
+        """The power key after a power-down: boot again (banner). No effect on a
+        module that runs (a board's power_on() checks for that first)."""
+        with self.lock:
+            if not self.powered:
+                self.reboot()
+
+    def power_off(self, lines=(), final=None, ok=False, delay_ms=0):
+        """Power down as AT+CPOWD/AT+QPOWD do: OK first if ok, the final result line
+        `final` (or none), then after delay_ms the URC `lines`; from then on the
+        module ignores the UART until power_on() or reboot(). Sockets close at once."""
+        if ok:
+            self.ok()
+        elif final:
+            self.final(final)
+        else:
+            self.done()
+        self.generation += 1  # timers of the running module die with it
+        self.net.close_all()
+        self.contexts.clear()
+        if delay_ms or lines:
+            self.after(delay_ms, self._powered_off, lines)
+        else:
+            self._powered_off(())
+
+    def _powered_off(self, lines):
+        for line in lines:
+            self.urc(line, hold=False)
+        self.powered = False
+        self.asleep = False
+        self.log("-- powered down")
+
+    # ------------------------------------------------------------------ UART sleep
+    # What a personality says (the manuals differ, see each one):
+    dtr_sleep = (1,)  # CSCLK values under which DTR high lets the module sleep
+    idle_sleep = ()  # CSCLK values under which it sleeps after sleep_idle_ms of silence
+    uart_wakes = False  # a line on the UART wakes it (the line itself is lost)
+    wake_ms = 50  # from DTR low (or the waking line) until it answers again
+
+    def set_dtr(self, level):
+        """The host drives DTR (tests; FakeUART and the pty have no DTR line). High
+        lets a module with DTR-controlled sleep fall asleep; low wakes it."""
+        with self.lock:
+            self.dtr = 1 if level else 0
+            self.log("-- DTR %d" % self.dtr)
+            if not self.dtr and self.asleep and self.csclk in self.dtr_sleep:
+                self.after(self.wake_ms, self._wake)
+            self._sleep_check()
+
+    def sleep_idle_ms(self):
+        """UART silence before a module allowed to sleep does (personality)."""
+        return 0
+
+    def _sleep_check(self):
+        """Arm (or disarm) the timer that puts the module to sleep."""
+        if self._sleep_timer:
+            self._sleep_timer.cancel()
+            self._sleep_timer = None
+        if self.asleep or not self.powered:
+            return
+        if (self.csclk in self.dtr_sleep and self.dtr) or self.csclk in self.idle_sleep:
+            self._sleep_timer = self.after(self.sleep_idle_ms(), self._fall_asleep)
+
+    def _fall_asleep(self):
+        self._sleep_timer = None
+        if self._in_cmd or self.in_data_mode or not self.powered:
+            return self._sleep_check()
+        if (self.csclk in self.dtr_sleep and self.dtr) or self.csclk in self.idle_sleep:
+            self.asleep = True
+            self.log("-- asleep (CSCLK=%d, DTR %d)" % (self.csclk, self.dtr))
+
+    def _wake(self):
+        if self.asleep:
+            self.asleep = False
+            self.log("-- awake")
+        self._sleep_check()
+
+    @command("+CSCLK")
+    def at_csclk(self, c):
+        """AT+CSCLK (SIMCom, Yuge 4.12) / AT+QSCLK (Quectel): UART sleep setting."""
+        allowed = tuple(sorted(set((0,) + tuple(self.dtr_sleep) + tuple(self.idle_sleep))))
+        if c.kind == "test":
+            return self.answer("%s: (%s)" % (c.name, ",".join(str(v) for v in allowed)))
+        if c.kind == "read":
+            return self.answer("%s: %d" % (c.name, self.csclk))
+        if c.kind != "set":
+            return self.error()
+        n = c.int(0)
+        if n not in allowed:
+            return self.cme_error(50) if self.cmee else self.error()
+        self.csclk = n
+        self.ok()
+        self._sleep_check()
 
     def close(self):
         with self.lock:
@@ -716,7 +817,13 @@ class ModemSim:
             return
         self.log("-> %r" % text)
         if not self.powered:
-            return  # still booting: real modems ignore input before RDY
+            return  # booting or powered down: real modems ignore input before RDY
+        if self.asleep:
+            # UART sleep: the line is lost; a personality whose UART wakes it wakes now
+            self.log("   (asleep: line ignored)")
+            if self.uart_wakes:
+                self._wake()
+            return
         if text[:2].upper() != "AT":
             return  # not a command: modems ignore stray bytes
         self._ncmds += 1
@@ -738,6 +845,7 @@ class ModemSim:
         if not cmds:  # bare AT
             self.ok()
             return
+        self._sleep_check()  # UART activity restarts the idle time before sleep
         for i, c in enumerate(cmds):
             last = i == len(cmds) - 1
             self._suppress_ok = not last
@@ -1136,6 +1244,15 @@ class ModemSim:
             # URCs (on_network_drop)
             self.set_reg(0)
             self.network_drop()
+
+    @command("+CPOWD")
+    def at_cpowd(self, c):
+        # SIMCom AT+CPOWD (Yuge manual 4.2 has the same form): 1 -> "NORMAL POWER DOWN"
+        # and no OK, 0 -> urgent, nothing at all; then the module is off
+        n = c.int(0, 1)
+        if c.kind != "set" or n not in (0, 1):
+            return self.error()
+        self.power_off(final="NORMAL POWER DOWN" if n == 1 else None)
 
     @command("+CCLK")
     def at_cclk(self, c):

@@ -216,7 +216,23 @@ class Quectel(ModemSim):
         "guard_ms": 1000,
         "ping_ms": 20,
         "dns_ms": 0,
+        "powerdown_ms": 200,
     }
+    # Power and sleep (not in the UGxx TCP/IP manual; the QI family's AT manuals and
+    # hardware designs): AT+QPOWD=1 answers OK, logs off the network and then prints
+    # "POWERED DOWN" (forced after 60 s at the latest); AT+QPOWD=0 powers down at once.
+    # AT+QSCLK=1 lets the module sleep while DTR is high; DTR low wakes it, and a
+    # sleeping module does not listen to the UART. The family has no AT+CPOWD/CSCLK.
+    commands = {"+QSCLK": "at_csclk", "+QPOWD": "at_qpowd"}
+    unsupported = ("+CPOWD", "+CSCLK")
+    dtr_sleep = (1,)
+
+    def at_qpowd(self, c):
+        n = c.int(0, 1) if c.kind == "set" else 1
+        if c.kind not in ("set", "exec") or n not in (0, 1):
+            return self.error()
+        self.power_off(["POWERED DOWN"], ok=True,
+                       delay_ms=int(self.opts["powerdown_ms"]) if n else 0)
 
     def __init__(self, **kw):
         super().__init__(**kw)

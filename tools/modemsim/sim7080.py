@@ -86,6 +86,12 @@ class Sim7080(ModemSim):
         super().__init__(**kw)
         self.prompt = self.opts["prompt"].encode("latin-1")
 
+    # Power and sleep (not in the CA TCP/IP manual; the SIM7080 AT manual and hardware
+    # design): AT+CPOWD=1 prints "NORMAL POWER DOWN" (the core's form) and the module
+    # is off; AT+CSCLK=1 lets it sleep while DTR is high, DTR low wakes it, and a
+    # sleeping module does not listen to the UART.
+    dtr_sleep = (1,)
+
     def reset_state(self):
         super().reset_state()
         self.links = {}  # cid -> Link
@@ -644,7 +650,7 @@ class Sim7080(ModemSim):
         self.answer("+CPSI: LTE CAT-M1,Online,001-01,0x1A2B,27447553,101,EUTRAN-BAND20,"
                     "6300,5,5,-9,-88,-61,14")
 
-    @command("+CNMP", "+CMNB", "+CBANDCFG", "+CPSMS", "+CEDRXS", "+CSCLK", "+CSSLCFG",
+    @command("+CNMP", "+CMNB", "+CBANDCFG", "+CPSMS", "+CEDRXS", "+CSSLCFG",
              "+CGNAPN", "+CNETLIGHT", "+CLTS", "+IPR", "+IFC")
     def at_accept(self, c):
         # configuration commands drivers send during set-up: accepted, not modelled

@@ -242,6 +242,19 @@ class Sim7600(ModemSim):
         "srip_default": 1,
     }
 
+    # Power and sleep (not in the TCP/IP manuals; the SIM7600/A7600 AT manuals and
+    # hardware designs): AT+CPOF answers OK and the module powers off, printing
+    # nothing more; the family has no AT+CPOWD. AT+CSCLK=1 lets the module sleep while
+    # DTR is high; DTR low wakes it, and a sleeping module does not listen to the UART.
+    unsupported = ("+CPOWD",)
+    dtr_sleep = (1,)
+
+    @command("+CPOF")
+    def at_cpof(self, c):
+        if c.kind != "exec":
+            return self.ok() if c.kind == "test" else self.error()
+        self.power_off(ok=True)
+
     def __init__(self, **kw):
         super().__init__(**kw)
         # (from the command line the prompt arrives with backslash escapes: "\\r\\n>")
@@ -332,7 +345,7 @@ class Sim7600(ModemSim):
         self.ok()
 
     @command("+CGAUTH", "+CNMP", "+CMNB", "+IPR", "+IFC", "+CNETLIGHT", "+CTZU",
-             "+CSCLK", "+CGEREP", "+CATR", "+CVAUXS")
+             "+CGEREP", "+CATR", "+CVAUXS")
     def at_accept(self, c):
         # set-up commands drivers send: accepted, not modelled
         self.ok()

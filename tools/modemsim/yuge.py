@@ -248,6 +248,7 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         self.ipr = 0
         self.ifc = (0, 0)
         self._untrained = False
+        self.waketim = 5  # 4.12: seconds of UART silence before sleep
 
     # ================================================================ identity (ch.2)
     @command("+CGMI")
@@ -294,18 +295,43 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         self.ok()
         self.after(1, self.reboot)
 
-    @command("+CPOWD")
-    def at_cpowd(self, c):
-        # manual 4.2: 1 -> NORMAL POWER DOWN, 0 -> nothing at all; then silence
-        n = c.int(0, 1)
-        if n not in (0, 1):
+    # AT+CPOWD (manual 4.2: 1 -> NORMAL POWER DOWN, 0 -> nothing; then silence) is
+    # the core's SIMCom form, which this module shares.
+
+    # ---------------------------------------------------------------- 4.12 UART sleep
+    # <n> 1: sleeps when AP_WAKEUP_MODULE is high (set_dtr(1) here) and the UART has been
+    # quiet for AT+WAKETIM seconds (5 by default); pulling the pin low (about 50 ms) or
+    # "一两个AT" on the UART wakes it. 2-4: sleeps after WAKETIM quiet seconds whatever
+    # the pin; AT commands wake it ("一个往往唤不醒, 需要多输几个": the first is lost).
+    # 4 wakes "从开机流程开始运行": through the boot (banner again).
+    dtr_sleep = (1,)
+    idle_sleep = (2, 3, 4)
+    uart_wakes = True
+    wake_ms = 50
+
+    def sleep_idle_ms(self):
+        return self.waketim * 1000
+
+    def _wake(self):
+        if self.asleep and self.csclk == 4:
+            self.asleep = False
+            self.reboot()
+            return
+        super()._wake()
+
+    @command("+WAKETIM")
+    def at_waketim(self, c):
+        # 4.12 examples: AT+WAKETIM? -> "+WAKETIM:5" (no space), AT+WAKETIM=8; 0 must
+        # not be used ("会使睡眠失效"): refused here
+        if c.kind == "read":
+            return self.answer("+WAKETIM:%d" % self.waketim)
+        if c.kind == "test":
+            return self.ok()
+        if c.kind != "set" or c.int(0) < 1:
             return self.error()
-        if n == 1:
-            self.final("NORMAL POWER DOWN")
-        else:
-            self.done()
-        self.powered = False
-        self.net.close_all()
+        self.waketim = c.int(0)
+        self.ok()
+        self._sleep_check()
 
     # ================================================================ banner / power-on
     def banner_lines(self):
@@ -570,7 +596,7 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
             self.ifc = (c.int(0), c.int(1, 0))
         self.ok()
 
-    @command("+CSCLK", "+CNETLIGHT", "+CFGRI", "+CTZU", "+CTZR", "*RTIME",
+    @command("+CNETLIGHT", "+CFGRI", "+CTZU", "+CTZR", "*RTIME",
              "+CSDT", "+ICF", "+CGAUTH")
     def at_accept(self, c):
         # configuration commands drivers send during set-up: accepted, not modelled

@@ -23,6 +23,13 @@ class Dialect:
     RX_MODES = ("buffered",)  # receive modes the family has; the first is the default
     SERVER = False  # has a TCP server (listen/accept)
     TLS = False  # can open TLS connections
+    # Power and sleep (Modem.power_down/set_functionality/sleep/wake/power_features):
+    #   "power_down": (command, line that ends it or None for OK, OK comes first, max ms)
+    #   "sleep": the UART sleep command (value 1 enables it), "uart_wakes": a line on
+    #   the UART wakes the module (else only DTR low does), "wake_ms": time from DTR
+    #   low until it answers, "cfun": the AT+CFUN levels offered. A missing key: the
+    #   family lacks the feature (OSError EOPNOTSUPP).
+    POWER = {}
 
     def __init__(self, modem):
         self.modem = modem

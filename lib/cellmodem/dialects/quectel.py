@@ -67,6 +67,13 @@ class Quectel(Dialect):
     MAX_RECV = 1500  # family (UG 2.8): AT+QIRD <read_length> at most 1500
     RX_MODES = ("buffered", "push")  # UG 1.2: buffer and direct push access modes
     SERVER = True  # UG 2.4 note 1: "TCP LISTENER"
+    # Not in the UG TCP/IP manual (family: QI AT manuals, UC20/UG hardware designs):
+    # AT+QPOWD=1 answers OK, logs off the network, then prints "POWERED DOWN"; the
+    # module forces the shutdown after 60 s, so 65 s bounds it. AT+QSCLK=1: sleeps
+    # while DTR is high, DTR low wakes it, a sleeping module does not listen to the
+    # UART. AT+CFUN 0, 1, 4.
+    POWER = {"power_down": ("AT+QPOWD=1", b"POWERED DOWN", True, 65000),
+             "sleep": "AT+QSCLK", "uart_wakes": False, "wake_ms": 50, "cfun": (0, 1, 4)}
 
     def __init__(self, modem):
         super().__init__(modem)

@@ -42,6 +42,12 @@ class SIM7080(Dialect):
     MAX_SEND = 1460  # AT+CASEND=? answers (1-1460)
     MAX_RECV = 1460  # AT+CARECV=? answers (1-1460)
     SERVER = True
+    # Not in the CA TCP/IP manual; the SIM7080 AT manual (family): AT+CPOWD=1 answers
+    # only "NORMAL POWER DOWN"; no maximum time is given, 15 s covers the network
+    # log-off. AT+CSCLK=1: sleeps while DTR is high, DTR low wakes it (about 50 ms),
+    # a sleeping module does not listen to the UART. AT+CFUN 0, 1, 4 (27.007 8.2).
+    POWER = {"power_down": ("AT+CPOWD=1", b"NORMAL POWER DOWN", False, 15000),
+             "sleep": "AT+CSCLK", "uart_wakes": False, "wake_ms": 50, "cfun": (0, 1, 4)}
 
     def __init__(self, modem):
         super().__init__(modem)

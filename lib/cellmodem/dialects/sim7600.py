@@ -67,6 +67,12 @@ class SIM7600(Dialect):
     MAX_RECV = 1500  # AT+CIPRXGET=2 reads at most 1500 (L1106)
     RX_MODES = ("buffered", "push")
     SERVER = True
+    # Not in the TCP/IP manuals; the SIM7600/A7600 AT manuals (family): the power-off
+    # command is AT+CPOF, which answers OK and prints nothing more (no AT+CPOWD);
+    # 9 s bounds its OK. AT+CSCLK=1: sleeps while DTR is high, DTR low wakes it
+    # (about 50 ms), a sleeping module does not listen to the UART. AT+CFUN 0, 1, 4.
+    POWER = {"power_down": ("AT+CPOF", None, True, 9000),
+             "sleep": "AT+CSCLK", "uart_wakes": False, "wake_ms": 50, "cfun": (0, 1, 4)}
 
     def __init__(self, modem):
         super().__init__(modem)

@@ -77,6 +77,12 @@ class Yuge(Dialect):
     MAX_RECV = 1460  # 9.27 <len> 1-1460 (text reads)
     RX_MODES = ("buffered", "push")
     SERVER = True
+    # Manual 4.2: AT+CPOWD=1 answers only "NORMAL POWER DOWN" (1.4: 9 s, the default).
+    # 4.12: AT+CSCLK=1 sleeps while AP_WAKEUP_MODULE (the board's DTR line) is high;
+    # pulling it low "大概50ms" or AT commands on the UART wake it (the first may be
+    # lost). 4.1: AT+CFUN 0, 1, 4 (1.4: 45 s).
+    POWER = {"power_down": ("AT+CPOWD=1", b"NORMAL POWER DOWN", False, 9000),
+             "sleep": "AT+CSCLK", "uart_wakes": True, "wake_ms": 50, "cfun": (0, 1, 4)}
 
     def __init__(self, modem):
         super().__init__(modem)
