@@ -1,0 +1,98 @@
+"""examples/ntp_time.py and examples/https_get.py in real MicroPython against the
+simulator on a pty (as host_tests/test_examples.py runs the others): the NTP time
+comes from a real SNTP responder on loopback (servicefixtures.ntp_server), the HTTPS
+page from a real TLS server (simfixtures.https_server).
+"""
+import os
+import re
+
+import pytest
+
+from mpy import LIB, ROOT, run_micropython
+from servicefixtures import FIXED_UTC, ntp_server  # noqa: F401 (fixture)
+from simfixtures import LOOPBACK
+from tools.modemsim import get_personality
+
+import time
+
+DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+EXAMPLES = os.path.join(ROOT, "examples")
+HOSTS = {"ntp.example": LOOPBACK, "secure.example": LOOPBACK}
+
+
+def run(example, *args, timeout=60):
+    return run_micropython([os.path.join(EXAMPLES, example)] + [str(a) for a in args],
+                           path=(LIB,), timeout=timeout)
+
+
+def output(p):
+    return "exit status %d\n--- stdout\n%s--- stderr\n%s" % (p.returncode, p.stdout, p.stderr)
+
+
+@pytest.fixture
+def sims():
+    made = []
+
+    def make(dialect, **kw):
+        sim = get_personality(dialect)(seed=9, hosts=HOSTS, **kw)
+        made.append(sim)
+        return sim, sim.open_pty()
+    yield make
+    for sim in made:
+        sim.close()
+
+
+# ---------------------------------------------------------------- ntp_time.py
+def test_ntp_time_on_yuge_sets_the_module_clock_from_the_ntp_server(sims, ntp_server):
+    sim, pty = sims("yuge", opts={"ntp_port": ntp_server.port})
+    p = run("ntp_time.py", pty, "ntp.example")
+    assert p.returncode == 0, output(p)
+    assert ntp_server.queries >= 1
+    want = time.gmtime(FIXED_UTC)
+    m = re.search(r"NTP time from ntp\.example: (\d+)-(\d+)-(\d+) (\d+):(\d+):(\d+) "
+                  r"\(tz \+0 quarter hours\)", p.stdout)
+    assert m, output(p)
+    assert tuple(int(x) for x in m.groups()[:4]) == (want.tm_year, want.tm_mon,
+                                                     want.tm_mday, want.tm_hour), output(p)
+    # the unix port has no machine.RTC: the example says so rather than failing
+    assert "machine.RTC set: False" in p.stdout, output(p)
+    clock = re.search(r'module clock: "?(\d\d)/(\d\d)/(\d\d),', p.stdout)
+    assert clock and int(clock.group(1)) == want.tm_year % 100, output(p)
+
+
+def test_ntp_time_on_yuge_reports_an_unreachable_server_and_exits_1(sims, ntp_server):
+    ntp_server.mode = "silent"
+    sim, pty = sims("yuge", opts={"ntp_port": ntp_server.port})
+    p = run("ntp_time.py", pty, "ntp.example", timeout=90)
+    assert p.returncode == 1, output(p)
+    assert "NTP failed:" in p.stdout and "module clock" not in p.stdout, output(p)
+
+
+@pytest.mark.parametrize("dialect", ["sim7080", "sim7600", "quectel"])
+def test_ntp_time_elsewhere_shows_the_network_time_from_cclk(sims, dialect):
+    sim, pty = sims(dialect)
+    p = run("ntp_time.py", pty)
+    assert p.returncode == 0, output(p)
+    assert "network time comes from modem.network_time() (AT+CCLK?)" in p.stdout, output(p)
+    t = time.gmtime()
+    m = re.search(r'module clock: "?(\d\d)/(\d\d)/(\d\d),(\d\d):', p.stdout)
+    assert m and (int(m.group(1)), int(m.group(2))) == (t.tm_year % 100, t.tm_mon), output(p)
+
+
+# ---------------------------------------------------------------- https_get.py
+def test_https_get_on_yuge_fetches_the_page_over_tls(sims, https_server):
+    sim, pty = sims("yuge")
+    p = run("https_get.py", pty, "https://secure.example:%d/json" % https_server[1])
+    assert p.returncode == 0, output(p)
+    assert "status 200" in p.stdout and "application/json" in p.stdout, output(p)
+    assert '{"ok": true, "n": 42}' in p.stdout, output(p)
+
+
+@pytest.mark.parametrize("dialect", ["sim7080", "sim7600", "quectel"])
+def test_https_get_on_socket_families_says_eopnotsupp_and_exits_0(sims, https_server,
+                                                                  dialect):
+    sim, pty = sims(dialect)
+    p = run("https_get.py", pty, "https://secure.example:%d/json" % https_server[1])
+    assert p.returncode == 0, output(p)
+    assert "HTTPS is not supported on %s: " % dialect in p.stdout, output(p)
+    assert "status" not in p.stdout, output(p)
