@@ -1,0 +1,38 @@
+"""python -m tools.soak --minutes N [--seconds N] [--seed S] [--dialect D] [--mode M]
+[--out DIR] [--md]: the fault soak (see tools/soak/__init__.py). Exit status 0 when
+every pass criterion is met, 1 when not."""
+import argparse
+import sys
+
+from tools.soak import DATA_COMMANDS, ROOT, human, run, write
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m tools.soak", description=__doc__.split(":")[0])
+    ap.add_argument("--minutes", type=float, default=10,
+                    help="how long the application runs under faults (default 10)")
+    ap.add_argument("--seconds", type=int, default=None, help="the same in seconds (wins)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of every random choice (default 1)")
+    ap.add_argument("--dialect", default="quectel", choices=sorted(DATA_COMMANDS),
+                    help="simulator personality and library dialect (default quectel)")
+    ap.add_argument("--mode", default=None, choices=("push", "buffered"),
+                    help="receive mode (default: push where the family has it)")
+    ap.add_argument("--heap", default="256k", help="MicroPython heap size (default 256k)")
+    ap.add_argument("--out", default=None,
+                    help="write bench/soak.json (and bench/soak.md) under this directory "
+                         "(default: the repository)")
+    ap.add_argument("--md", action="store_true", help="also write bench/soak.md")
+    args = ap.parse_args(argv)
+    seconds = args.seconds if args.seconds is not None else int(round(args.minutes * 60))
+    mode = args.mode or ("push" if "push" in DATA_COMMANDS[args.dialect] else "buffered")
+    if mode not in DATA_COMMANDS[args.dialect]:
+        ap.error("%s has no %s mode" % (args.dialect, mode))
+    res = run(seconds, seed=args.seed, dialect=args.dialect, mode=mode, heap=args.heap)
+    print(human(res))
+    for p in write(res, args.out or ROOT, md=args.md):
+        print("wrote", p)
+    return 0 if res["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
