@@ -276,7 +276,46 @@ NATIVE_CASES = {
     "http-url": lambda m, s: _native_http(m, url=join("http://sink.example/", s)),
     "http-header": lambda m, s: _native_http(m, headers={"X-A": s}),
     "http-user-agent": lambda m, s: _native_http(m, headers={"User-Agent": s}),
+    "fs-create": lambda m, s: _fs(m).create(s),
+    "fs-mkdir": lambda m, s: _fs(m).mkdir(s),
+    "fs-rmdir": lambda m, s: _fs(m).rmdir(s),
+    "fs-remove": lambda m, s: _fs(m).remove(s),
+    "fs-listdir": lambda m, s: _fs(m).listdir(s),
+    "fs-size": lambda m, s: _fs(m).size(s),
+    "fs-write": lambda m, s: _fs(m).write(s, b"x"),
+    "fs-read": lambda m, s: _fs(m).read(s),
+    "fs-open": lambda m, s: _fs(m).open(s),
+    "ftp-server": lambda m, s: _ftp(m, host=s),
+    "ftp-user": lambda m, s: _ftp(m, user=s),
+    "ftp-password": lambda m, s: _ftp(m, password=s),
+    "ftp-get-remote": lambda m, s: _ftp(m).get(s, bytearray(10)),
+    "ftp-put-remote": lambda m, s: _ftp(m).put(s, b"x"),
+    "ftp-list-path": lambda m, s: _ftp(m).list(s),
+    "ftp-size": lambda m, s: _ftp(m).size(s),
+    "ftp-delete": lambda m, s: _ftp(m).delete(s),
+    "ftp-mkdir": lambda m, s: _ftp(m).mkdir(s),
+    "ftp-rmdir": lambda m, s: _ftp(m).rmdir(s),
+    "ftp-get-to-fs-name": lambda m, s: _ftp(m).get_to_fs("/x", s),
+    "ftp-put-from-fs-path": lambda m, s: _ftp(m).put_from_fs(s, "/x"),
+    "ntp-server": lambda m, s: _svc().ntp_sync(s, modem=m, rtc=False),
+    "ping-host": lambda m, s: _svc().ping(s, count=1, modem=m),
+    "heartbeat-text": lambda m, s: _svc().heartbeat_text(0, s, modem=m),
 }
+
+
+def _fs(m):
+    from cellmodem.native.yuge_fs import FS
+    return FS(m)
+
+
+def _ftp(m, host="sink.example", user="u", password="p"):
+    from cellmodem.native.yuge_ftp import FTP
+    return FTP(host, 21, user, password, modem=m)
+
+
+def _svc():
+    from cellmodem.native import yuge_services
+    return yuge_services
 
 
 @pytest.mark.parametrize("text", INJECTIONS, ids=IDS)

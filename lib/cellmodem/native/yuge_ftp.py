@@ -284,8 +284,9 @@ class FTP:
 
     def list(self, path="/"):
         """The server's LIST of path (AT+FTPLIST, 12.23) as a list of str lines."""
+        path = at_string(path, "remote directory", 255)  # before anything is sent
         self._configure()
-        self.at.command('AT+FTPGETPATH="%s"' % at_string(path, "remote directory", 255))
+        self.at.command('AT+FTPGETPATH="%s"' % path)
         buf = bytearray()
         self._stream(_LIST, "AT+FTPLIST=1", b"AT+FTPLIST=2,%d" % MAX_GET, buf.extend, None)
         return [ln for ln in bytes(buf).decode().split("\r\n") if ln]
@@ -447,10 +448,10 @@ class FTP:
         self._dir(_RMD, "AT+FTPRMD", path)
 
     def _dir(self, kind, cmd, path):
+        path = at_string(path, "remote directory", 255, empty=False)  # before anything is sent
         self._configure()
         # 12.14 / 12.15: the directory is the one AT+FTPGETPATH names
-        self.at.command('AT+FTPGETPATH="%s"' % at_string(path, "remote directory", 255,
-                                                          empty=False))
+        self.at.command('AT+FTPGETPATH="%s"' % path)
         self._begin(kind, cmd)
         self._result(cmd)
 
