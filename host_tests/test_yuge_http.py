@@ -530,7 +530,7 @@ MPY_MODULES = ("__init__", "at", "compat", "engine", "errors", "line", "modem", 
 
 def test_micropython_streams_large_from_mpy_files_in_a_heap_smaller_than_the_body(
         tmp_path, http_server):
-    """The real micropython binary, the modules it needs as .mpy files, a 112k heap
+    """The real micropython binary, the modules it needs as .mpy files, a 128k heap (112k before the modem gained power and sleep)
     (the body is 200000 bytes): /large through the simulator on a pty, every byte
     checked against i % 251."""
     import os
@@ -546,7 +546,7 @@ def test_micropython_streams_large_from_mpy_files_in_a_heap_smaller_than_the_bod
     sim = get_personality("yuge")(seed=3, hosts=HOSTS)
     try:
         pty = sim.open_pty()
-        p = subprocess.run([tool("micropython"), "-X", "heapsize=112k", str(script), pty,
+        p = subprocess.run([tool("micropython"), "-X", "heapsize=128k", str(script), pty,
                             str(http_server[1])], env={"MICROPYPATH": str(tmp_path)},
                            capture_output=True, text=True, timeout=120)
     finally:
