@@ -98,6 +98,7 @@ def main(argv):
         if ms > st["recover_max"]:
             st["recover_max"] = ms
 
+    T0 = [ticks_ms()]  # log times are ms since READY
     modem = Modem(open_serial(tty), dialect=dialect)
     modem.connect(apn="internet", rx_mode=mode)
     net = {"next": 0}
@@ -130,6 +131,7 @@ def main(argv):
 
         def fail(self, e, what="tcp_errors"):
             st[what] += 1
+            print("TCP %s %s at %d ms" % (what, e, ticks_diff(ticks_ms(), T0[0])))
             s, self.s = self.s, None
             if s is not None:
                 try:
@@ -252,6 +254,7 @@ def main(argv):
                 st["mqtt_received"] += 1
 
     def on_status(status, detail):
+        print("MQTT %s %s at %d ms" % (status, detail, ticks_diff(ticks_ms(), T0[0])))
         if status == "disconnected":
             st["mqtt_disconnects"] += 1
             if mq["down_at"] is None:
@@ -298,6 +301,7 @@ def main(argv):
                 r.close()
         except (OSError, HTTPError) as e:  # link lost, truncated body: documented
             st["http_fail"] += 1
+            print("HTTP failed %r at %d ms" % (e, ticks_diff(ticks_ms(), T0[0])))
             if hp["down_at"] is None:
                 hp["down_at"] = ticks_ms()
             return
@@ -330,7 +334,7 @@ def main(argv):
     while tcp.s is None:  # the first connection, before any fault
         tcp.step(False)
     print("READY")
-    t0 = ticks_ms()
+    t0 = T0[0] = ticks_ms()
     while ticks_diff(ticks_ms(), t0) < seconds * 1000:
         try:
             tcp.step(True)
