@@ -14,7 +14,7 @@ import pytest
 
 import cellmodem.socket as msocket
 from cellmodem.dialects import load
-from cellmodem.errors import ATError, NetworkError
+from cellmodem.errors import ATError, ModemError, NetworkError
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from simfixtures import LOOPBACK, free_port
@@ -388,3 +388,16 @@ def test_a_slow_restart_ends_the_command_in_flight_and_connect_works_after(net_m
     with msocket.socket() as s2:
         s2.connect(tcp_echo)
         assert echo_through(s2, b"back" * 100) == b"back" * 100
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_restart_during_a_dns_lookup_is_an_oserror_not_a_bare_modem_error(net_modem, dialect):
+    # found by the fault soak: requests.get -> modem.resolve ran outside the socket's
+    # error conversion, so a restart banner in the middle escaped as ModemError
+    sim, modem = net_modem(dialect)
+    sim.faults.reboot = sim._ncmds + 1  # the module restarts inside the next reply
+    with pytest.raises(OSError) as e:
+        modem.resolve("echo.example")
+    assert e.value.args[0] in (errno.ECONNRESET, errno.ECONNABORTED), e.value
+    assert not isinstance(e.value, ModemError)
+    assert modem.connect(apn="internet")  # and it comes back

@@ -353,13 +353,29 @@ class Modem:
         host = at_string(host, "host name", 253, empty=False)
         if _is_ipv4(host):
             return host
-        return self.dialect.resolve(host)
+        try:
+            return self.dialect.resolve(host)
+        except ModemError as e:  # as a socket reports it (found by the fault soak)
+            raise self._oserror(e)
 
     def ping(self, host, timeout=10000):
         """Round-trip time in ms of one ping to host (name or address). OSError if
         no reply within timeout ms."""
         host = at_string(host, "host name", 253, empty=False)
-        return self.dialect.ping(host, timeout)
+        try:
+            return self.dialect.ping(host, timeout)
+        except ModemError as e:
+            raise self._oserror(e)
+
+    def _oserror(self, e):
+        """A library error during a network call as the OSError a socket user expects:
+        the module restarted -> ECONNRESET, no answer in time -> ETIMEDOUT, else EIO
+        (the module's own text kept)."""
+        if self._resync:
+            return OSError(errno.ECONNRESET, "the modem restarted: %s" % e)
+        if isinstance(e, ATTimeout):
+            return OSError(errno.ETIMEDOUT, str(e))
+        return OSError(errno.EIO, str(e))
 
     def isconnected(self):
         return self.ip is not None and self.dialect.link_up

@@ -141,8 +141,12 @@ class Dialect:
 
     def wait_for(self, cond, timeout, what, cmd=None):
         """Pump the port until cond() is true (a URC handler set some state).
-        Raises ATTimeout after timeout ms."""
-        self.at.wait_until(cond, timeout, what, cmd)
+        Raises ATTimeout after timeout ms, ModemError at once if the module restarted
+        since the last connect() (the answer it owed will never come)."""
+        m = self.modem
+        self.at.wait_until(lambda: cond() or m._resync, timeout, what, cmd)
+        if m._resync and not cond():  # restarted since the last connect(): never coming
+            raise ModemError("the modem restarted while waiting for %s" % what)
 
     def activate(self, apn, user, password, timeout):
         raise NotImplementedError
