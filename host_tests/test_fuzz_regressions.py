@@ -146,3 +146,17 @@ def test_over_long_status_line_closes_the_connection():
     with pytest.raises(HTTPError):
         s.get("http://h.example/")
     assert s.sock.closed, "the modem socket is left open (leaked) after the error"
+
+
+def test_garbage_after_the_last_chunk_is_not_a_trailer():
+    # fuzz http (30-minute run): b'...Transfer-Encoding: chunked\r\n\r\n0\r\nchunk one\r/1;ext=1\r\n|...'
+    # was accepted as a complete body: lines without a colon are no trailer fields
+    s = OneServer(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nchunk one\r\n|\r\n\r\n")
+    with pytest.raises(HTTPError):
+        s.get("http://h.example/")
+    assert s.sock.closed
+
+
+def test_a_real_trailer_is_still_accepted():
+    s = OneServer(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\nX-T: 1\r\n\r\n")
+    assert s.get("http://h.example/").content == b"ab"

@@ -211,9 +211,14 @@ class _Chunked(_Body):
             if self.left < 0:
                 raise HTTPError("bad chunk size %r" % line[:40])
             if not self.left:
-                while conn.readline():  # trailer fields, up to the empty line
-                    pass
-                return 0
+                n = 0
+                while True:  # trailer fields (RFC 9112 7.1.2), up to the empty line
+                    t = conn.readline()
+                    if not t:
+                        return 0
+                    n += 1
+                    if t.find(b":") <= 0 or n > _MAX_HEADERS:
+                        raise HTTPError("malformed chunked trailer %r" % t[:40])
         n = conn.readinto(mv[:min(len(mv), self.left)])
         if not n:
             raise IncompleteRead("connection closed inside a chunk (%d bytes missing)"
