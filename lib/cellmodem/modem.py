@@ -85,6 +85,7 @@ class Modem:
         self.rx_mode = None  # "buffered" or "push", chosen at connect()
         self._resync = False  # the module restarted: sync again before using it
         self._settings = None  # connect()'s arguments, for reconnect()
+        self._rings = []  # receive rings of closed sockets, for the next ones
         for prefix in _REG_URCS:
             self.at.urc(prefix, self._on_reg_urc)
         self.sync(sync_timeout)
@@ -313,6 +314,20 @@ class Modem:
         self._settings = (apn, user, password, timeout, rx_mode)
         _current[0] = self
         return self.ip
+
+    def take_ring(self):
+        """A receive ring of sock_rxbuf bytes for a new socket: one a closed socket
+        gave back, else a new one."""
+        from cellmodem.sockets import Ring
+        if self._rings:
+            r = self._rings.pop()
+            r.clear()
+            return r
+        return Ring(self.sock_rxbuf)
+
+    def give_ring(self, ring):
+        if ring.size == self.sock_rxbuf and len(self._rings) < 4:
+            self._rings.append(ring)
 
     def reconnect(self):
         """connect() again with the settings of the last successful connect() (after a

@@ -119,10 +119,10 @@ class Link:
     eof: the peer closed; error: an OSError to raise once the ring is drained.
     """
 
-    def __init__(self, kind, rxbuf):
+    def __init__(self, kind, rxbuf, ring=None):
         self.kind = kind
         self.id = None
-        self.ring = Ring(rxbuf) if kind != LISTEN else None
+        self.ring = None if kind == LISTEN else (ring or Ring(rxbuf))
         self.open = False
         self.pending = False
         self.eof = False
