@@ -71,11 +71,14 @@ class Modem:
     idle: callback() run while any call waits, e.g. to feed a watchdog.
     sync_timeout: ms to wait for the module to answer AT (it may still be booting).
     sock_rxbuf: receive ring bytes per socket.
+    sockets: receive rings to make now, one per socket the application keeps open
+      at once; a device that runs for months should set it, so reconnects reuse them
+      instead of asking a fragmented heap for new blocks (0: made as needed).
     Raises ATTimeout if the module never answers, ValueError for an unknown dialect.
     """
 
     def __init__(self, port, dialect="auto", rxbuf=1536, idle=None, sync_timeout=15000,
-                 sock_rxbuf=4096):
+                 sock_rxbuf=4096, sockets=0):
         self.at = AT(port, rxbuf=rxbuf, idle=idle)
         self.reg = {}  # "+CEREG" -> last stat seen, from URCs and queries
         self.ip = None
@@ -86,6 +89,10 @@ class Modem:
         self._resync = False  # the module restarted: sync again before using it
         self._settings = None  # connect()'s arguments, for reconnect()
         self._rings = []  # receive rings of closed sockets, for the next ones
+        from cellmodem.sockets import Ring
+        for _ in range(sockets):  # made now, before a long run can fragment the heap
+            self._rings.append(Ring(sock_rxbuf))
+        self._keep = max(4, sockets)
         for prefix in _REG_URCS:
             self.at.urc(prefix, self._on_reg_urc)
         self.sync(sync_timeout)
@@ -326,7 +333,7 @@ class Modem:
         return Ring(self.sock_rxbuf)
 
     def give_ring(self, ring):
-        if ring.size == self.sock_rxbuf and len(self._rings) < 4:
+        if ring is not None and ring.size == self.sock_rxbuf and len(self._rings) < self._keep:
             self._rings.append(ring)
 
     def reconnect(self):

@@ -145,8 +145,11 @@ class socket(_Base):
                     self._modem.take_ring())
         try:
             d.sock_open(link, host, port, tls)
-        except ModemError as e:
-            raise _oserror(e)
+        except BaseException as e:
+            d.release(link)
+            self._modem.give_ring(link.ring)  # the ring serves the next attempt
+            link.ring = None
+            raise _oserror(e) if isinstance(e, ModemError) else e
         self._link = link
 
     def bind(self, addr):

@@ -99,7 +99,7 @@ def main(argv):
             st["recover_max"] = ms
 
     T0 = [ticks_ms()]  # log times are ms since READY
-    modem = Modem(open_serial(tty), dialect=dialect)
+    modem = Modem(open_serial(tty), dialect=dialect, sockets=3)  # TCP, MQTT, HTTP at once
     modem.connect(apn="internet", rx_mode=mode)
     net = {"next": 0}
 
