@@ -582,7 +582,7 @@ print("NATIVE MQTT OK")
 
 
 def test_runs_in_micropython_from_mpy_files(tmp_path, mosquitto, peers):
-    """The real micropython binary, the library as .mpy files, a 112k heap: publish
+    """The real micropython binary, the library as .mpy files, a 128k heap (112k before the stack grew): publish
     QoS 2 and receive QoS 1, every byte value, through the simulator on a pty."""
     import subprocess
     from mpy import LIB, compile_tree, tool
@@ -593,7 +593,7 @@ def test_runs_in_micropython_from_mpy_files(tmp_path, mosquitto, peers):
     sim = get_personality("yuge")(seed=3, hosts={"broker.example": LOOPBACK})
     try:
         pty = sim.open_pty()
-        p = subprocess.Popen([tool("micropython"), "-X", "heapsize=112k", str(script), pty,
+        p = subprocess.Popen([tool("micropython"), "-X", "heapsize=128k", str(script), pty,
                               str(mosquitto[1])], env={"MICROPYPATH": str(tmp_path)},
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:

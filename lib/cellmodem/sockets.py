@@ -122,7 +122,8 @@ class Link:
     def __init__(self, kind, rxbuf, ring=None):
         self.kind = kind
         self.id = None
-        self.ring = None if kind == LISTEN else (ring or Ring(rxbuf))
+        # "is None": an empty Ring is falsy (it has __len__)
+        self.ring = None if kind == LISTEN else (ring if ring is not None else Ring(rxbuf))
         self.open = False
         self.pending = False
         self.eof = False

@@ -540,11 +540,12 @@ def main():
     if os.path.exists(notes):
         with open(notes) as f:
             res["notes"] = f.read().strip().splitlines()
-    soak = os.path.join(args.out, "bench", "soak.md")  # python -m tools.soak --md
     res.pop("soak_md", None)
-    if os.path.exists(soak):
-        with open(soak) as f:
-            res["soak_md"] = f.read().strip().splitlines()
+    for extra in ("soak.md", "fuzz.md"):  # python -m tools.soak --md; the fuzz run's figures
+        path = os.path.join(args.out, "bench", extra)
+        if os.path.exists(path):
+            with open(path) as f:
+                res.setdefault("soak_md", []).extend(f.read().strip().splitlines() + [""])
     os.makedirs(os.path.join(args.out, "bench"), exist_ok=True)
     with open(os.path.join(args.out, "bench", "results.json"), "w") as f:
         json.dump(res, f, indent=1, sort_keys=True)
