@@ -75,6 +75,11 @@ class Engine:
         self._win = None  # rx_window()'s memoryview, kept while _tail stays put
         self._win_at = -1
         self.unknown = 0
+        # Transparent (data) mode: a command whose success is CONNECT sets pause_on_ok;
+        # once it ends the engine is paused and process() leaves every byte after
+        # that final alone - they are the socket's (see detach/resume).
+        self.paused = False
+        self.pause_on_ok = False
         self.state = IDLE
         self._reset_command(None)
 
@@ -179,6 +184,35 @@ class Engine:
         self.error = error
         self.done = True
         self.state = IDLE
+        if self.pause_on_ok:
+            self.pause_on_ok = False
+            self.paused = error is None
+
+    # ---- data mode ----
+    def detach(self):
+        """The module went into data mode after the final that paused the engine:
+        returns (the bytes received after that final, skip_lf) and empties the buffer.
+        skip_lf: the final's CR LF was split across reads, so a LF at the very start of
+        the data stream still belongs to it."""
+        h = self._head
+        t = self._tail
+        if self._skip_lf and h < t:
+            self._skip_lf = False
+            if self.buf[h] == _LF:
+                h += 1
+        data = bytes(self._mv[h:t])
+        skip = self._skip_lf
+        self._head = self._tail = self._scan = 0
+        self._skip_lf = self._discard = self._eat_space = False
+        return data, skip
+
+    def resume(self, data=b""):
+        """Back in command mode: parse again, starting with data (what the data
+        socket read after the module's OK / CLOSED / NO CARRIER)."""
+        self.paused = False
+        self.pause_on_ok = False
+        if data:
+            self.feed(data)
 
     def _match_final(self, line):
         """True if line ends the command (sets result), False otherwise."""
@@ -252,7 +286,7 @@ class Engine:
         while True:
             h = self._head
             t = self._tail
-            if h >= t:
+            if h >= t or self.paused:
                 return
             if self._raw_left:
                 if self._skip_lf:  # the LF of the header line came in this read

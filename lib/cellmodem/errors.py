@@ -57,3 +57,8 @@ class SIMError(ModemError):
 
 class NetworkError(ModemError):
     """Registration denied or not reached in time, or the data context failed."""
+
+
+class InDataMode(ModemError):
+    """An AT command while the module is in transparent data mode (a DataSocket owns
+    the UART): nothing was written. escape() or close() the DataSocket first."""

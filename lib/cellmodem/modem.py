@@ -88,6 +88,7 @@ class Modem:
         self.rx_mode = None  # "buffered" or "push", chosen at connect()
         self._resync = False  # the module restarted: sync again before using it
         self._settings = None  # connect()'s arguments, for reconnect()
+        self.data_socket = None  # the datamode.DataSocket that has the module, if any
         self._rings = []  # receive rings of closed sockets, for the next ones
         from cellmodem.sockets import Ring
         for _ in range(sockets):  # made now, before a long run can fragment the heap

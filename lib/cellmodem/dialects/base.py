@@ -30,6 +30,12 @@ class Dialect:
     #   low until it answers, "cfun": the AT+CFUN levels offered. A missing key: the
     #   family lacks the feature (OSError EOPNOTSUPP).
     POWER = {}
+    # Transparent (data) mode (cellmodem.datamode): None when the family has none,
+    # else "guard": ms of silence the module wants before and after "+++", and
+    # "closed": the lines (with their CR LF) it prints when it leaves data mode by
+    # itself (peer closed, network lost).
+    DATA = None
+    CONNECT = ((b"CONNECT FAIL", False), (b"CONNECT", True))  # V.250 data-mode results
 
     def __init__(self, modem):
         self.modem = modem
@@ -138,6 +144,43 @@ class Dialect:
     def ping(self, host, timeout=10000):
         """Round-trip time in ms of one ping to host. OSError on no reply."""
         raise OSError(errno.EOPNOTSUPP, "%s has no ping command" % self.NAME)
+
+    # ---- transparent (data) mode hooks ----
+    def data_open(self, link, host, port):
+        """Open link (TCP) to host:port in transparent mode; returns at.enter_data()'s
+        result once the module answered CONNECT. Raises ATError / OSError when refused,
+        OSError(EBUSY) when the family's rules forbid it now."""
+        raise OSError(errno.EOPNOTSUPP, "%s has no transparent mode" % self.NAME)
+
+    def data_resume(self, link):
+        """Back into data mode after "+++": V.250 ATO answers CONNECT (NO CARRIER,
+        an ATError, if the connection is gone)."""
+        return self.at.enter_data("ATO", self.CONNECT)
+
+    def data_close(self, link):
+        """In command mode after a data session: close link (already gone if the
+        peer closed) and put the module back in its normal socket mode."""
+        try:
+            self.sock_close(link)
+        except (ModemError, OSError):
+            pass
+        self.release(link)
+
+    def no_other_links(self):
+        """OSError(EBUSY) unless every socket is closed (families whose transparent
+        mode is a setting of the whole module)."""
+        if self.modem.links:
+            raise OSError(errno.EBUSY, "%s: transparent mode is module-wide here: close the "
+                          "other %d socket(s) first" % (self.NAME, len(self.modem.links)))
+
+    def reactivate(self):
+        """Deactivate and activate the data context again with the last connect()'s
+        settings (to switch a module-wide transparent setting)."""
+        s = self.modem._settings
+        if s is None:
+            raise ModemError("transparent mode needs a connect() first")
+        self.deactivate()
+        self.modem.ip = self.activate(s[0], s[1], s[2], s[3])
 
     def wait_for(self, cond, timeout, what, cmd=None):
         """Pump the port until cond() is true (a URC handler set some state).

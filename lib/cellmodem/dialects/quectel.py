@@ -300,6 +300,25 @@ class Quectel(Dialect):
         self._open(link, link.kind, host, port, 0, 1 if self.push else 0)
         link.peer = (host, port)
 
+    # Transparent access mode (UG 1.2 point 3-5): AT+QIOPEN <access_mode> 2 answers
+    # CONNECT (or ERROR); "+++" with T1 = 1 s of silence on both sides gives OK and
+    # leaves the connection in buffer access mode; ATO goes back; a lost connection
+    # prints NO CARRIER and AT+QICLOSE is still needed. Other connections stay usable.
+    DATA = {"guard": 1000, "closed": (b"\r\nNO CARRIER\r\n", b"\r\nCLOSED\r\n")}
+
+    def data_open(self, link, host, port):
+        cid = self.claim(link)
+        self._direct.discard(cid)
+        try:
+            first = self.at.enter_data('AT+QIOPEN=%d,%d,"TCP","%s",%d,0,2' % (_CTX, cid, host, port),
+                                       self.CONNECT)
+        except BaseException:
+            self.release(link)
+            raise
+        link.open = True
+        link.peer = (host, port)
+        return first
+
     def sock_listen(self, link, port):
         # UG 2.4: "TCP LISTENER" takes "127.0.0.1" and the <local_port>. Buffer access
         # mode always: its connections are in buffer mode anyway (UG 2.4 note 1).

@@ -150,6 +150,19 @@ class SIM7080(Dialect):
         link.open = True
         link.peer = (host, port)
 
+    # Transparent mode (C1811): AT+CASWITCH=<cid>,1 on an open connection answers OK,
+    # then CONNECT; other connections stay usable in command mode. The manual gives
+    # no "+++" guard figures: the SIMCom family's 1 s (A7600 1.2).
+    DATA = {"guard": 1000, "closed": (b"\r\nCLOSED\r\n", b"\r\nNO CARRIER\r\n")}
+
+    def data_open(self, link, host, port):
+        self.sock_open(link, host, port)
+        try:
+            return self.at.enter_data("AT+CASWITCH=%d,1" % link.id, self.CONNECT, ok_final=False)
+        except BaseException:
+            self.sock_close(link)
+            raise
+
     def sock_listen(self, link, port):
         cid = self.claim(link)
         out = []

@@ -37,6 +37,8 @@ _PROBE_MS = 1000  # no connect result this long: ask AT+CIPSTATUS (9.17)
 # after a link number ("1, SEND OK", "DATA ACCEPT:1,65").
 _SEND_FINALS = ((b"DATA ACCEPT", True), (b"SEND OK", True), (b"SEND FAIL", False))
 _CLOSE_FINALS = ((b"CLOSE OK", True),)
+# 9.9: a transparent AT+CIPSTART: OK, then CONNECT, or "STATE: ..." and CONNECT FAIL
+_DATA_FINALS = ((b"CONNECT FAIL", False), (b"ALREADY CONNECT", False), (b"CONNECT", True))
 _STATE_FINAL = ((b"STATE:", True),)  # 9.17: OK comes first, the state line ends it
 
 # Manual 3.13 TCP/IP codes, numeric (AT+CMEE=1) and text (AT+CMEE=2), as errno
@@ -91,6 +93,8 @@ class Yuge(Dialect):
         self._pulling = None  # the Link an AT+CIPRXGET=2 in flight reads for
         self._pulled = 0
         self._dns = None
+        self._single = False  # transparent mode: one link, AT+CIPMUX=0 and AT+CIPMODE=1
+        self._cipmode_set = 0
         at = self.at
         # "<n>, TEXT" or "<n>,TEXT" (9.9 syntax / 9.42 examples): one entry per link id,
         # the text after the comma picks the handler
@@ -111,7 +115,14 @@ class Yuge(Dialect):
         if status not in _ACTIVE or not self._same_setup(apn, user, password):
             if status != "IP INITIAL":
                 self._shut()  # back to IP INITIAL (9.29, 9.40)
-            at.command("AT+CIPMUX=1")
+            if self._cipmode_set:  # 9.1: multi-link mode refuses while CIPMODE is 1
+                at.command("AT+CIPMODE=0")
+                self._cipmode_set = 0
+            # 9.1/9.10: transparent mode is single-link only (CIPMUX=0, then CIPMODE=1)
+            at.command("AT+CIPMUX=%d" % (0 if self._single else 1))
+            if self._single:
+                at.command("AT+CIPMODE=1")
+                self._cipmode_set = 1
             at.command('AT+CSTT="%s","%s","%s"' % (apn, user, password))
             # 9.4: ERROR when the context is not activated (e.g. the APN is refused)
             at.command("AT+CIICR", timeout=timeout if timeout < 85000 else 85000)
@@ -122,6 +133,38 @@ class Yuge(Dialect):
         at.command("AT+CIFSR", finals=_IP_FIRST_DIGIT)
         self.link_up = True
         return at.engine.final.decode().strip()
+
+    # Transparent mode (9.10, 9.13, 9.37, 9.38; "透明传输应用 1"): only for one TCP
+    # connection with AT+CIPMUX=0, both set in IP INITIAL, so the data context is
+    # set up again around it; AT+CIPSTART answers OK, then CONNECT (or CONNECT
+    # FAIL); "+++" needs 1 s of silence before it (0.5 s after); ATO goes back; a
+    # lost connection prints CLOSED and AT+CIPSHUT ends it.
+    DATA = {"guard": 1000, "closed": (b"\r\nCLOSED\r\n", b"\r\nNO CARRIER\r\n")}
+
+    def data_open(self, link, host, port):
+        self.no_other_links()
+        self._single = True
+        self.reactivate()
+        link.id = 0
+        self.modem.links[0] = link
+        try:
+            first = self.at.enter_data('AT+CIPSTART="TCP","%s",%d' % (host, port),
+                                       _DATA_FINALS, ok_final=False)
+        except BaseException:
+            self.release(link)
+            self._normal()
+            raise
+        link.open = True
+        link.peer = (host, port)
+        return first
+
+    def data_close(self, link):
+        self.release(link)
+        self._normal()  # AT+CIPSHUT closes the connection (透明传输应用 1)
+
+    def _normal(self):
+        self._single = False
+        self.reactivate()
 
     def _same_setup(self, apn, user, password):
         # An active context is reused only in multi-link mode with the same APN/user/password
