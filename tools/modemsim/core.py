@@ -309,6 +309,94 @@ class _Collector:
         return None
 
 
+class GuardedEscape:
+    """Host side of transparent (data) mode, shared by the personalities: host bytes
+    go to the connection, except a "+++" escape framed by guard times.
+
+    forward(data)  called with host bytes that are payload (whole writes: no per-byte
+                   loop; only writes of at most three '+' are looked at closely)
+    escape()       called (from a timer, under the lock) once "+++" was recognised
+
+    The escape is three '+' that
+      - follow at least `before_ms` of silence from the host (entering data mode
+        starts that silence),
+      - come no more than `gap_ms` apart (in one write or in several), and
+      - are followed by `after_ms` of silence.
+    Anything else is payload: pluses held back while the sequence was possible go to
+    the peer, in order, as soon as it is broken (other bytes, a fourth '+', or
+    `gap_ms` without the next '+').
+
+    It speaks the core's data-mode collector protocol (feed() never finishes by
+    itself; see ModemSim.collect), so a personality can plug it in as
+    ModemSim._collector: the core then routes every host byte here, also the bytes
+    right behind the command line that entered data mode.
+    """
+
+    def __init__(self, sim, forward, escape, before_ms, after_ms, gap_ms):
+        self.sim = sim
+        self.forward = forward
+        self.escape = escape
+        self.before = before_ms / 1000.0
+        self.after_ms = after_ms
+        self.gap = gap_ms / 1000.0
+        self.gap_ms = gap_ms
+        self.last = time.monotonic()  # entering data mode starts the silence
+        self.plus = 0  # '+' held back: maybe the escape
+        self.plus_timer = None
+        self.active = True
+        # (collector protocol)
+        self.buf = b""
+        self.timer = None
+        self.on_done = None
+
+    def feed(self, data):
+        now = time.monotonic()
+        quiet = now - self.last
+        self.last = now
+        self._cancel()
+        n = len(data)
+        if 0 < n <= 3 and data.count(b"+") == n:
+            if self.plus and self.plus + n <= 3 and quiet <= self.gap:
+                self.plus += n  # the next '+' of the sequence
+                return self._arm()
+            if not self.plus and quiet >= self.before:
+                self.plus = n  # a '+' after the guard time: maybe the escape
+                return self._arm()
+        if self.plus:
+            data = b"+" * self.plus + bytes(data)  # the held pluses were data
+            self.plus = 0
+        self.forward(data)
+        return None
+
+    def _arm(self):
+        if self.plus == 3:
+            self.plus_timer = self.sim.after(self.after_ms, self._fire)
+        else:
+            self.plus_timer = self.sim.after(self.gap_ms, self._fire)
+        return None
+
+    def _cancel(self):
+        if self.plus_timer:
+            self.plus_timer.cancel()
+            self.plus_timer = None
+
+    def _fire(self):
+        self.plus_timer = None
+        if not self.active or not self.plus:
+            return
+        n, self.plus = self.plus, 0
+        if n == 3:
+            self.active = False
+            self.escape()
+        else:
+            self.forward(b"+" * n)  # the sequence stopped short: it was data
+
+    def cancel(self):
+        """Data mode ends: no escape will fire any more."""
+        self.active = False
+        self._cancel()
+
+
 class ModemSim:
     """Base simulator: 3GPP basics shared by every personality.
 
@@ -401,6 +489,8 @@ class ModemSim:
         self._collector = None
         self._in_cmd = False
         self._held = []
+        self.streaming = False  # transparent data mode: the UART carries a connection
+        self._stream_urcs = []  # URCs that wait for command mode (stream_end)
         self._suppress_ok = False
         self._final = None
         self._ncmds = 0
@@ -425,6 +515,8 @@ class ModemSim:
         self._linebuf = bytearray()
         self._collector = None
         self._held = []
+        self.streaming = False
+        self._stream_urcs = []
         self._in_cmd = False
         self._suppress_ok = False
         self.csclk = 0  # UART sleep setting (AT+CSCLK / AT+QSCLK), 0 after power-on
@@ -632,8 +724,9 @@ class ModemSim:
         return line.encode("latin-1") if isinstance(line, str) else bytes(line)
 
     def _inject_point(self):
-        """Between two pieces of a response: maybe release held/noise URCs."""
-        if not self._in_cmd:
+        """Between two pieces of a response: maybe release held/noise URCs. Never
+        while the UART carries transparent data: nothing may be injected there."""
+        if not self._in_cmd or self.streaming:
             return
         if self._held and self.rng.random() < 0.5:
             self._flush_held(1)
@@ -641,6 +734,8 @@ class ModemSim:
             self._emit(b"\r\n" + self._b(self.rng.choice(self.noise_urcs)) + b"\r\n")
 
     def _flush_held(self, n=None):
+        if self.streaming and not self._in_cmd:
+            return  # (the hold fault's timer) not into transparent data: stream_end
         while self._held and (n is None or n > 0):
             self._emit(self._held.pop(0))
             if n is not None:
@@ -668,6 +763,12 @@ class ModemSim:
     def urc(self, line, hold=None):
         """An unsolicited result code. Asynchronous URCs may be held back by the `hold`
         fault and appear inside the next reply; `noeol` may drop its line end."""
+        if self.streaming:
+            # transparent data mode: the UART carries the connection's bytes only;
+            # URCs wait until the module is back in command mode (stream_end)
+            self.log("<- urc (waits for command mode) %r" % (line,))
+            self._stream_urcs.append(line)
+            return
         self.log("<- urc %r" % (line,))
         data = b"\r\n" + self._b(line)
         if not (self.faults.noeol and self.rng.random() < self.faults.noeol):
@@ -703,7 +804,8 @@ class ModemSim:
         self._emit(b"\r\n" + self._b(line) + b"\r\n")
         self._final = line
         self._in_cmd = False
-        if self.faults.garbage and self.rng.random() < self.faults.garbage:
+        if self.faults.garbage and not self.streaming \
+                and self.rng.random() < self.faults.garbage:
             self._emit(b"\r\n" + self._b(self.rng.choice(self.garbage_lines)) + b"\r\n")
 
     def ok(self):
@@ -767,7 +869,47 @@ class ModemSim:
 
     @property
     def in_data_mode(self):
-        return self._collector is not None
+        return self._collector is not None or self.streaming
+
+    def stream_begin(self, result=None, feed=None):
+        """Transparent data mode: from now on the UART carries a connection.
+
+        result: the final result code that announces it ("CONNECT"), printed first
+        (the fault knobs treat it as any final result, except that no garbage line
+        follows it: that would land in the data). feed: the collector (usually a
+        GuardedEscape) that gets every host byte from now on; None if the
+        personality routes host bytes itself.
+        While streaming, urc() keeps URCs back and no fault injects anything into
+        the output: only the connection's bytes (raw()) reach the host. Chunk splits
+        and pacing still apply.
+        """
+        self.streaming = True
+        if result is not None:
+            self.final(result)
+        if feed is not None:
+            self._collector = feed
+
+    def stream_end(self, *lines, final=None):
+        """Back to command mode: `lines` (e.g. "CLOSED", "NO CARRIER") are printed
+        first, framed and never held, or `final` as a final result code (the "OK"
+        answering "+++"); then every URC that waited meanwhile, in order."""
+        col = self._collector
+        if isinstance(col, GuardedEscape):
+            col.cancel()
+            self._collector = None
+        if not self.streaming:
+            return
+        self.streaming = False
+        for line in lines:
+            self.log("<- %s" % (line,))
+            self._emit(b"\r\n" + self._b(line) + b"\r\n")
+        if final is not None:
+            self.final(final)
+        if not self._in_cmd:
+            self._flush_held()
+        waiting, self._stream_urcs = self._stream_urcs, []
+        for line in waiting:
+            self.urc(line, hold=False)
 
     # ------------------------------------------------------------------ input
     def receive(self, data):

@@ -55,7 +55,7 @@ import ipaddress
 import socket
 import time
 
-from .core import ModemSim, command, NetError
+from .core import GuardedEscape, ModemSim, command, NetError
 from .net import Conn
 
 NCTX = 20  # UG 2.1: <contextID> 1-20
@@ -252,10 +252,6 @@ class Quectel(ModemSim):
         self.send_fail_left = int(self.opts["send_fail"])
         self.transp = None  # Link in transparent access mode (UG 1.2 point 3)
         self.last_transp = None  # for ATO (UG 1.2 point 5)
-        self._plus = 0  # "+" characters held back in transparent mode
-        self._t_host = 0.0  # time of the last host byte in transparent mode
-        self._plus_timer = None
-        self._tp_urcs = []  # URCs that waited while the port was transparent
 
     # ---------------------------------------------------------------- identity
     def banner_lines(self):
@@ -547,9 +543,15 @@ class Quectel(ModemSim):
     def _enter_transparent(self, link):
         link.mode = 2
         self.transp = self.last_transp = link
-        self._plus = 0
-        self._t_host = time.monotonic()
-        self.final("CONNECT")
+        guard = int(self.opts["guard_ms"])
+        # UG 1.2 point 4: "+++" with a quiet guard time (T1 = 1 s) on both sides; the
+        # pluses themselves may come at any pace shorter than that (family)
+        esc = GuardedEscape(self, lambda data: self._tp_forward(link, data),
+                            self._leave_transparent, guard, guard, guard)
+        # UG 1.2 point 3: in transparent access mode the port is exclusive to the
+        # connection; other URCs wait until it is back in command mode (the core
+        # holds them while streaming)
+        self.stream_begin("CONNECT", esc)
         link.dgrams = []
         pending = link.conn.read(len(link.conn.rx)) if link.conn is not None else b""
         if pending:
@@ -557,80 +559,29 @@ class Quectel(ModemSim):
         if link.conn is None or link.conn.peer_closed:
             self._leave_transparent(carrier_lost=True)
 
+    def _tp_forward(self, link, data):
+        if self.transp is link and link.conn is not None and link.conn.open:
+            link.conn.send(bytes(data))
+
     def _leave_transparent(self, carrier_lost=False):
         link = self.transp
         self.transp = None
-        if self._plus_timer:
-            self._plus_timer.cancel()
-            self._plus_timer = None
-        self._plus = 0
         if carrier_lost:
             # UG 1.2 point 3: "the module will report NO CARRIER and exit from the
             # transparent access mode"; AT+QICLOSE is still needed
-            self.raw(b"\r\nNO CARRIER\r\n")
-        elif link is not None:
-            # UG 1.2 point 3: after "+++" returns OK the connection is in buffer mode
-            link.mode = 0
-            link.armed = True
-            self.raw(b"\r\nOK\r\n")
-        # back in command mode: what other services had to say comes out now
-        queued, self._tp_urcs = self._tp_urcs, []
-        for line in queued:
-            self.urc(line)
+            self.stream_end("NO CARRIER")
+        else:
+            if link is not None:
+                # UG 1.2 point 3: after "+++" returns OK the connection is in buffer mode
+                link.mode = 0
+                link.armed = True
+            self.stream_end("OK")
+        # back in command mode: what other services had to say came out (stream_end),
+        # now the links whose data waited announce it
         for other in sorted(self.links.values(), key=lambda l: l.cid):
             if other.conn is not None and other.conn.rx and other.state != S_OPENING \
                     and (other.mode == 1 or other.armed):
                 self._notify(other)
-
-    def urc(self, line, hold=None):
-        # UG 1.2 point 3: in transparent access mode the port is exclusive to the
-        # connection; other URCs wait until it is back in command mode
-        if self.transp is not None:
-            self._tp_urcs.append(line)
-            return
-        super().urc(line, hold)
-
-    def receive(self, data):
-        """Host bytes: in transparent access mode they go to the socket, except a
-        "+++" with a quiet guard time on both sides (UG 1.2 point 4)."""
-        with self.lock:
-            if self.transp is None or self.closed:
-                return super().receive(data)
-            link = self.transp
-            now = time.monotonic()
-            guard = int(self.opts["guard_ms"]) / 1000.0
-            last = self._t_host
-            out = bytearray()
-            for b in bytes(data):
-                if b == 0x2B and self._plus < 3 and (self._plus or now - last >= guard):
-                    self._plus += 1  # maybe the escape: hold it back for now
-                    continue
-                if self._plus:
-                    out += b"+" * self._plus  # not an escape: the pluses were data
-                    self._plus = 0
-                out.append(b)
-                last = now
-            self._t_host = now
-            if self._plus_timer:
-                self._plus_timer.cancel()
-                self._plus_timer = None
-            if self._plus:
-                # decided once the line stayed quiet for the guard time
-                self._plus_timer = self.after(int(self.opts["guard_ms"]), self._plus_check)
-            if out and link.conn is not None and link.conn.open:
-                link.conn.send(bytes(out))
-
-    def _plus_check(self):
-        self._plus_timer = None
-        link = self.transp
-        if link is None or not self._plus:
-            return
-        if self._plus == 3:
-            return self._leave_transparent()
-        # one or two pluses and then silence: they were data
-        data, self._plus = b"+" * self._plus, 0
-        if link.conn is not None and link.conn.open:
-            link.conn.send(data)
 
     @command("O")
     def at_o(self, c):

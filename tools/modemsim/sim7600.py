@@ -49,7 +49,7 @@ import ipaddress
 import socket
 import time
 
-from .core import ModemSim, command, NetError
+from .core import GuardedEscape, ModemSim, command, NetError
 from .net import Conn
 
 NLINK = 10  # <link_num> 0-9
@@ -143,76 +143,6 @@ class Link:
     @property
     def rx(self):
         return self.conn.rx if self.conn is not None else bytearray()
-
-
-class _Transparent:
-    """Data mode of a transparent link: host bytes go to the socket, "+++" escapes.
-
-    Plugged in as the core's data-mode collector (ModemSim._collector), so the core
-    routes every host byte here (also the bytes right behind the command line);
-    feed() never finishes by itself: the escape comes from a guard-time timer.
-    """
-
-    def __init__(self, sim, link):
-        self.sim = sim
-        self.link = link
-        self.buf = bytearray()  # (collector protocol; unused)
-        self.timer = None
-        self.on_done = None
-        self.last = time.monotonic()  # entering data mode starts the silence
-        self.plus = bytearray()  # '+' held back: maybe the escape sequence
-        self.plus_timer = None
-
-    def _guard(self):
-        return self.sim.opts["guard_ms"] / 1000.0
-
-    def _forward(self, data):
-        link = self.link
-        if data and link.conn is not None and link.conn.open:
-            link.conn.send(bytes(data))
-
-    def feed(self, data):
-        now = time.monotonic()
-        quiet = now - self.last
-        self.last = now
-        if self.plus:
-            # A7600 1.2: "the interval of each character should not be more than 900
-            # milliseconds" and nothing may follow "+++" within the guard time
-            if (set(data) <= {0x2B} and len(self.plus) + len(data) <= 3
-                    and quiet <= 0.9 and len(self.plus) < 3):
-                self.plus += data
-                self._arm()
-                return None
-            self._cancel()
-            data = bytes(self.plus) + bytes(data)
-            self.plus = bytearray()
-            self._forward(data)
-            return None
-        if quiet >= self._guard() and data and set(data) <= {0x2B} and len(data) <= 3:
-            self.plus += data
-            self._arm()
-            return None
-        self._forward(data)
-        return None
-
-    def _arm(self):
-        self._cancel()
-        if len(self.plus) == 3:
-            self.plus_timer = self.sim.after(self.sim.opts["guard_ms"], self._escape)
-
-    def _cancel(self):
-        if self.plus_timer:
-            self.plus_timer.cancel()
-            self.plus_timer = None
-
-    def _escape(self):
-        sim = self.sim
-        if sim._collector is not self or len(self.plus) != 3:
-            return
-        if time.monotonic() - self.last < self._guard() * 0.9:
-            return
-        sim.leave_data_mode()
-        sim.final("OK")  # A7600 6.2.3.3: "OK" answers the +++ sequence
 
 
 class Sim7600(ModemSim):
@@ -457,13 +387,12 @@ class Sim7600(ModemSim):
         # needs to check and close all opened sockets, and then uses AT+NETCLOSE"
         if not self.net_open:
             return
+        # a transparent link ends first: CLOSED leaves data mode, then the URCs
+        self.leave_data_mode("CLOSED")
         self.urc("+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY")
         for link in sorted(self.links.values(), key=lambda l: l.num):
             if self.opts["drop_ipclose"] and link.state == "open":
                 self.urc("+IPCLOSE: %d,1" % link.num)
-            if link is self.data_link:
-                self.leave_data_mode()
-                self.urc("CLOSED")
             link.conn = None
         self.links.clear()
         self.servers.clear()  # the core closes every socket right after this hook
@@ -798,10 +727,10 @@ class Sim7600(ModemSim):
             return  # reported after the +CIPOPEN result (see at_cipopen)
         conn.close()  # our side goes too; conn.rx keeps what was not read
         if link is self.data_link:
-            # transparent link lost: back to command mode with CLOSED
-            self.leave_data_mode()
-            self._drop_link(link)
-            return self.urc("CLOSED")
+            # transparent link lost: back to command mode with CLOSED, then the URCs
+            # that waited while the UART carried data
+            self.leave_data_mode("CLOSED")
+            return self._drop_link(link)
         if link.transparent:
             self._drop_link(link)
             return self.urc("CLOSED")
@@ -957,8 +886,8 @@ class Sim7600(ModemSim):
         if self.cipmode:
             # A7600 6.4.1: the accepted client goes straight to data mode
             link.transparent = True
-            self.enter_data_mode(link, final=False)
             self.urc("CONNECT 115200")
+            self.enter_data_mode(link, final=False)
         return True
 
     # ---------------------------------------------------------------- L1115 SERVERSTOP
@@ -1123,21 +1052,35 @@ class Sim7600(ModemSim):
 
     # ---------------------------------------------------------------- transparent mode
     def enter_data_mode(self, link, final=True):
-        """Transparent data mode on `link` (A7600 1.2 and 6.2.3)."""
-        if final:
-            self.final("CONNECT 115200")
+        """Transparent data mode on `link` (A7600 1.2 and 6.2.3). final=False: the
+        caller printed its own CONNECT line (an accepted client, A7600 6.4.1)."""
+        guard = int(self.opts["guard_ms"])
+        # A7600 1.2: "+++" needs more than `guard` ms of silence before and after it,
+        # and "the interval of each character should not be more than 900
+        # milliseconds" (900 of the 1000 ms guard: the gap scales with guard_ms)
+        esc = GuardedEscape(self, lambda data: self._tp_forward(link, data),
+                            self._tp_escape, guard, guard, guard * 0.9)
         self.data_link = link
-        self._collector = _Transparent(self, link)
+        self.stream_begin("CONNECT 115200" if final else None, esc)
         if link.rx:
             self.raw(bytes(link.conn.read(len(link.rx))))
 
-    def leave_data_mode(self):
+    def _tp_forward(self, link, data):
+        if data and link.conn is not None and link.conn.open:
+            link.conn.send(bytes(data))
+
+    def _tp_escape(self):
+        if self.data_link is None:
+            return
+        self.data_link = None
+        # A7600 6.2.3.3: "OK" answers the +++ sequence; URCs that waited follow it
+        self.stream_end(final="OK")
+
+    def leave_data_mode(self, *lines):
+        """Back to command mode: `lines` first (CLOSED), then the URCs that waited."""
         if self.data_link is not None:
-            col = self._collector
-            if isinstance(col, _Transparent):
-                col._cancel()
-                self._collector = None
             self.data_link = None
+            self.stream_end(*lines)
 
     @command("O")
     def at_o(self, c):

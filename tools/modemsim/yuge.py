@@ -79,7 +79,7 @@ Notes for the mixins (YugeHTTP, YugeMQTT):
 """
 import time
 
-from .core import CME_TEXT, NetError, command
+from .core import CME_TEXT, GuardedEscape, NetError, command
 from .yuge_http import YugeHTTP
 from .yuge_mqtt import YugeMQTT
 from .yuge_ftp import YugeFTP  # ch.12 FTP on ch.8's file system and ch.7 NTP
@@ -152,9 +152,7 @@ class _Transparent:
     def __init__(self, link):
         self.link = link
         self.online = False
-        self.plus = 0  # '+' characters held back: maybe the +++ escape
-        self.last_in = 0.0
-        self.timer = None
+        self.esc = None  # GuardedEscape while online
 
 
 class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
@@ -442,9 +440,9 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         if tp is not None and tp.online:
             # manual 9.42 透明传输: a stack error ends data mode with TCP/UDP ERROR:<code>
             if tp.link.mode == "UDP":
-                self.urc("UDP ERROR:%d" % UDP_ERR_NETWORK)
+                self._tp_end("UDP ERROR:%d" % UDP_ERR_NETWORK)
             else:
-                self.urc("TCP ERROR:%d" % TCP_ERR_NETWORK)
+                self._tp_end("TCP ERROR:%d" % TCP_ERR_NETWORK)
         self._tp_end()
         for link in self.links.values():
             if link.state in ("CONNECTING", "CONNECTED", "CLOSING", "REMOTE CLOSING"):
@@ -1283,8 +1281,11 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
             # manual 9.42 透明传输: CLOSED ends data mode
             if tp.online and conn.rx:
                 self.raw(conn.read(len(conn.rx)))
-            self._tp_end()
-            self.urc("CLOSED")
+            if tp.online:
+                self._tp_end("CLOSED")  # then the URCs that waited in data mode
+            else:
+                self._tp_end()
+                self.urc("CLOSED")
         else:
             closed = self.link_result(link.n, "CLOSED") if self.cipmux else "CLOSED"
             if self.ciprxget in (1, 5) and conn.rx and self.opts["close_discards"]:
@@ -1631,71 +1632,41 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         self.answer("^HEARTINQUIRE: %d,%d,%d" % (suc, nxt, h["count"]))
 
     # ================================================================ transparent mode
-    def _tp_online(self):
+    def _tp_online(self, result=None):
+        """Data mode on self.tp's link; `result` is the final result that announces
+        it (ATO's CONNECT), None when the caller printed it (CIPSTART's CONNECT URC)."""
         tp = self.tp
         tp.online = True
-        tp.plus = 0
-        tp.last_in = time.monotonic()
+        guard = int(self.opts["escape_guard_ms"])
+        # manual 9.37: 1 s of silence before "+++", the three '+' within 0.5 s of
+        # each other, and 0.5 s of silence after them (half the guard time each)
+        tp.esc = GuardedEscape(self, self._tp_send, lambda: self._tp_escape(tp),
+                               guard, guard / 2.0, guard / 2.0)
+        self.stream_begin(result, tp.esc)
         link = tp.link
         if link.conn is not None and link.conn.rx:
             self.raw(link.conn.read(len(link.conn.rx)))
 
-    def _tp_end(self):
+    def _tp_end(self, *lines):
+        """Transparent mode ends for good (close, shut, network): `lines` first if the
+        UART was in data mode, then the URCs that waited."""
         tp = self.tp
         if tp is None:
             return
-        if tp.timer is not None:
-            tp.timer.cancel()
         self.tp = None
+        if tp.online:
+            tp.online = False
+            self.stream_end(*lines)
 
-    def receive(self, data):
-        with self.lock:
-            tp = self.tp
-            if tp is not None and tp.online and not self.closed and not self._untrained:
-                self._tp_input(bytes(data))
-                return
-            super().receive(data)
-
-    def _tp_input(self, data):
-        """Host bytes in transparent data mode: forward them, watch for +++ (9.37)."""
-        tp = self.tp
-        now = time.monotonic()
-        guard = int(self.opts["escape_guard_ms"]) / 1000.0
-        quiet = now - tp.last_in
-        tp.last_in = now
-        if tp.timer is not None:
-            tp.timer.cancel()
-            tp.timer = None
-        only_plus = data and data.strip(b"+") == b""
-        if tp.plus and only_plus and tp.plus + len(data) <= 3 and quiet < guard / 2:
-            tp.plus += len(data)  # the next '+' of the escape, within 0.5 s
-        elif not tp.plus and only_plus and len(data) <= 3 and quiet >= guard:
-            tp.plus = len(data)  # a '+' after 1 s of silence: maybe the escape
-        else:
-            if tp.plus:
-                self._tp_send(b"+" * tp.plus)
-                tp.plus = 0
-            self._tp_send(data)
-            return
-        # the escape needs 0.5 s of silence after the third '+'; an incomplete
-        # sequence that goes quiet is data after all
-        tp.timer = self.after(guard * 500, self._tp_plus_timeout, tp)
-
-    def _tp_plus_timeout(self, tp):
+    def _tp_escape(self, tp):
         if self.tp is not tp or not tp.online:
             return
-        tp.timer = None
-        if tp.plus == 3:
-            tp.plus = 0
-            tp.online = False
-            self.ok()  # manual 9.37: OK, command mode, the connection stays
-        elif tp.plus:
-            self._tp_send(b"+" * tp.plus)
-            tp.plus = 0
+        tp.online = False
+        self.stream_end(final="OK")  # manual 9.37: OK, command mode, the connection stays
 
     def _tp_send(self, data):
-        link = self.tp.link
-        if link.usable:
+        link = self.tp.link if self.tp is not None else None
+        if link is not None and link.usable:
             link.tx += link.conn.send(data)
 
     @command("O")
@@ -1704,8 +1675,7 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         tp = self.tp
         if tp is None or tp.online or not tp.link.usable:
             return self.final("NO CARRIER")
-        self.final("CONNECT")
-        self._tp_online()
+        self._tp_online("CONNECT")
 
     # ================================================================ reboot
     def on_reboot(self):
