@@ -28,8 +28,29 @@ Options (sim(opts={...}) or --opt key=value):
                 waits; async: the URC comes this much after OK). Real networks: 1-60 s.
   prompt        "\\r\\n> " data-mode prompt bytes for the real CASEND form.
   max_recv      1460. Largest payload one AT+CARECV returns.
+  guard_ms      1000. Transparent mode: the host's silence needed before and after
+                "+++", whose three '+' must come within 0.9 of it of each other. The
+                CA manual gives no figures; this is the family's (SIM7600/A7600 manual
+                1.2: "more than 1000 milliseconds", 900 ms between the characters).
+                Tests make it short.
+
+Transparent (data) mode, manual C1810/C1811 (the manual shows only the command forms;
+the rest is the SIMCom family's behaviour, as the SIM7600 personality has it):
+  AT+CASWITCH=<cid>,1 on an open TCP connection answers OK, then CONNECT; from then on
+  the UART carries that connection's bytes both ways and URCs wait (core streaming).
+  Host bytes go to the peer in packets of AT+CACFG "TRANSPKTSIZE" bytes (default 1024);
+  a partial packet goes after "TRANSWAITTM" x 100 ms without more host bytes (default
+  2 = 200 ms; 0 sends at once). "+++" framed by guard_ms of silence answers OK and the
+  module is back in command mode with the connection open; what the peer sends
+  meanwhile waits for ATO (no +CADATAIND; AT+CARECV may still read it). ATO -> CONNECT
+  and the held data (NO CARRIER if there is no such connection); AT+CASWITCH=<cid>,1
+  goes back as well, AT+CASWITCH=<cid>,0 makes it an ordinary buffered connection.
+  The peer closing (or the network dropping) in data mode prints CLOSED, then the
+  URCs that waited, then "+CASTATE: <cid>,0"; AT+CACLOSE is still needed. A cid that
+  is not an open TCP connection, or a second one while another is transparent,
+  answers ERROR. AT+CASWITCH? -> +CASWITCH: <cid>,1 while a connection is transparent.
 """
-from .core import ModemSim, command, NetError
+from .core import GuardedEscape, ModemSim, command, NetError
 
 NCID = 13  # manual C1801 leaves the range open; SIM7080 firmware accepts cid 0-12
 NPDP = 4  # AT+CNACT contexts 0-3 (SIM7080 series AT manual, AT+CNACT)
@@ -80,6 +101,7 @@ class Sim7080(ModemSim):
         "connect_ms": 0,
         "prompt": "\r\n> ",
         "max_recv": 1460,
+        "guard_ms": 1000,  # family (SIM7600/A7600 manual 1.2): the CA manual is silent
     }
 
     def __init__(self, **kw):
@@ -101,7 +123,10 @@ class Sim7080(ModemSim):
                       "KEEPALIVE": "0", "ATOCLOSE": "0", "ACCEPTNUM": "1"}
         self.pdp_active = {}  # pdp index -> ip
         self.cncfg = {}
-        self.switch_mode = 0
+        self.tp_link = None  # the transparent connection (in data mode or after +++)
+        self.tp_online = False  # the UART carries tp_link's bytes
+        self._tp_tx = bytearray()  # host bytes not yet a full TRANSPKTSIZE packet
+        self._tp_timer = None  # TRANSWAITTM: sends a partial packet
 
     def banner_lines(self):
         # SIM7080G power-on output; the PIN line depends on the SIM.
@@ -143,6 +168,8 @@ class Sim7080(ModemSim):
         return None
 
     def _close_link(self, link):
+        if link is self.tp_link:
+            self._tp_forget()
         if link.open_timer:
             link.open_timer.cancel()
         if link.conn is not None:
@@ -208,6 +235,8 @@ class Sim7080(ModemSim):
     def on_network_drop(self, lost, conns):
         # The module reports the lost bearer with its own URC, and each open
         # connection as closed by "internal error" (manual C1808 state 0).
+        # A connection in data mode ends first: CLOSED (family), then the URCs.
+        self._tp_lost()
         for pdp in sorted(self.pdp_active):
             self._app_pdp(pdp, "DEACTIVE")
         self.pdp_active.clear()
@@ -505,8 +534,16 @@ class Sim7080(ModemSim):
             self.urc("+CADATAIND: %d" % link.cid)
 
     def net_data(self, conn, data):
-        conn.rx += data
         link = self.links.get(conn.tag)
+        if link is not None and link is self.tp_link and link.conn is conn:
+            if self.tp_online:
+                return self.raw(data)  # transparent: straight to the host
+            # after "+++": held for ATO, no +CADATAIND (the SIMCom family keeps a
+            # transparent connection's data for its return to data mode, as the
+            # SIM7600's "+++"/ATO does, A7600 manual 1.2)
+            conn.rx += data
+            return
+        conn.rx += data
         if link is not None and link.conn is conn:
             # manual C1803 note: "if module receives data, it will report +CADATAIND"
             self._data_ind(link)
@@ -519,6 +556,14 @@ class Sim7080(ModemSim):
     def net_closed(self, conn):
         link = self.links.get(conn.tag)
         if link is None or link.conn is not conn:
+            return
+        if link is self.tp_link:
+            # in data mode: CLOSED leaves it (family), then the URCs that waited, then
+            # the usual +CASTATE; after "+++" only +CASTATE, and ATO has nothing left
+            self._tp_lost()
+            self._tp_forget()  # (after "+++": ATO finds nothing to return to)
+            self.urc("+CASTATE: %d,0" % link.cid)
+            link.state = 0
             return
         if self.opts["close_discards"] and len(conn.rx):
             # seen on real modules: both URCs back to back, unread data gone
@@ -613,13 +658,119 @@ class Sim7080(ModemSim):
         if c.kind == "test":
             return self.answer("+CASWITCH: (0-1),(0,1)")
         if c.kind == "read":
-            return self.answer("+CASWITCH: 0,%d" % self.switch_mode)
-        if c.kind != "set":
+            if self.tp_link is not None:
+                return self.answer("+CASWITCH: %d,1" % self.tp_link.cid)
+            return self.answer("+CASWITCH: 0,0")  # manual C1811 R)
+        if c.kind != "set" or len(c) != 2:
             return self.error()
-        # transparent mode is not simulated: non-transparent is accepted, 1 -> ERROR
-        if c.int(1) == 0:
+        link = self.links.get(self._cid(c))
+        mode = c.int(1)
+        if mode not in (0, 1):
+            return self.error()
+        if mode == 0:
+            # non-transparent is every connection's default: OK for any cid
+            if link is not None and link is self.tp_link:
+                # an ordinary buffered connection again: held data is announced
+                self._tp_forget()
+                link.armed = True
+                self.ok()
+                if link.rx:
+                    self._data_ind(link)
+                return
             return self.ok()
-        self.error()
+        # transparent: an open TCP connection, one at a time
+        if link is None or link.listener or link.ctype != "TCP" or link.state != 1 or not self._usable(link) \
+                or (self.tp_link is not None and self.tp_link is not link):
+            return self.error()
+        self.ok()  # manual C1811 W): "OK", then "CONNECT"
+        self._tp_enter(link)
+
+    @command("O")
+    def at_o(self, c):
+        # ATO (family): back to data mode on the connection that left it with "+++"
+        link = self.tp_link
+        if link is None or self.tp_online or link.state != 1 or not self._usable(link):
+            return self.final("NO CARRIER")
+        self._tp_enter(link)
+
+    @staticmethod
+    def _usable(link):
+        return link.conn is not None and link.conn.open and not link.conn.peer_closed
+
+    def _tp_enter(self, link):
+        guard = int(self.opts["guard_ms"])
+        # family (SIM7600/A7600 manual 1.2): guard_ms of silence before and after
+        # "+++", the '+' no more than 0.9 of it apart
+        esc = GuardedEscape(self, self._tp_forward, self._tp_escape, guard, guard,
+                            guard * 0.9)
+        self.tp_link = link
+        self.tp_online = True
+        self._tp_tx = bytearray()
+        self.stream_begin("CONNECT", esc)
+        if link.rx:
+            self.raw(link.conn.read(len(link.rx)))  # what waited since "+++"
+
+    def _tp_forward(self, data):
+        """Host bytes in data mode: TRANSPKTSIZE-byte packets to the peer (C1810)."""
+        try:
+            size = max(1, int(self.cacfg["TRANSPKTSIZE"]))
+        except ValueError:
+            size = 1024
+        tx = self._tp_tx
+        tx += data
+        if len(tx) >= size:
+            full = len(tx) - len(tx) % size
+            for i in range(0, full, size):
+                self._tp_send(bytes(tx[i:i + size]))
+            del tx[:full]
+        if self._tp_timer:
+            self._tp_timer.cancel()
+            self._tp_timer = None
+        if tx:
+            # TRANSWAITTM: how long a partial packet waits for more host bytes. The CA
+            # manual gives no unit; the family's wait times count 100 ms steps (SIM7000
+            # AT+CIPCCFG <WaitTm>, the QI family's "transwaittm" alike): 2 -> 200 ms
+            try:
+                wait = int(self.cacfg["TRANSWAITTM"]) * 100
+            except ValueError:
+                wait = 200
+            if wait <= 0:
+                self._tp_flush()
+            else:
+                self._tp_timer = self.after(wait, self._tp_flush)
+
+    def _tp_flush(self):
+        self._tp_timer = None
+        if self._tp_tx:
+            data, self._tp_tx = bytes(self._tp_tx), bytearray()
+            self._tp_send(data)
+
+    def _tp_send(self, data):
+        link = self.tp_link
+        if link is not None and link.conn is not None and link.conn.open:
+            link.conn.send(data)
+
+    def _tp_escape(self):
+        if not self.tp_online:
+            return
+        self._tp_flush()  # a partial packet goes out before command mode
+        self.tp_online = False
+        self.stream_end(final="OK")  # manual C1811 W): "... OK" ends data mode
+
+    def _tp_lost(self):
+        """The transparent connection is gone while in data mode: CLOSED (family:
+        the SIM7600/A7600 and Yuge modules print it), then the URCs that waited."""
+        if self.tp_online:
+            self.tp_online = False
+            self.stream_end("CLOSED")
+            self._tp_forget()
+
+    def _tp_forget(self):
+        if self._tp_timer:
+            self._tp_timer.cancel()
+            self._tp_timer = None
+        self._tp_tx = bytearray()
+        self.tp_link = None
 
     # ---------------------------------------------------------------- extras drivers use
     @command("+CDNSGIP")

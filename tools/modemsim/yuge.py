@@ -858,7 +858,9 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         elif self.cipmode:
             self.ip_state = "CONNECT OK"
             self.tp = _Transparent(link)
-            self._result_urc("CONNECT")  # manual 9.9: transparent mode
+            # manual 9.9: transparent mode. Never held back (hold fault,
+            # connect_result_in_reply): the data that follows must come after it
+            self.urc("CONNECT", hold=False)
             self._tp_online()
         else:
             self.ip_state = "CONNECT OK"
