@@ -47,7 +47,8 @@ Options (sim(opts={...}) or --opt key=value):
                 be closed with AT+QIDEACT before AT+QIACT works again.
   prompt        "\\r\\n> " data-mode prompt of AT+QISEND.
   push_max      1500. Largest payload of one direct push URC.
-  guard_ms      1000. "+++" guard time in transparent mode (UG 1.2 point 4: T1 = 1 s).
+  guard_ms      1000. "+++" guard time in transparent mode (UG 1.2 point 4: T1 = 1 s),
+                silence before and after; the '+' may come up to that far apart.
   ping_ms       20. Simulated round trip of one AT+QPING echo (loopback hosts).
   dns_ms        0. Delay of the QIDNSGIP / QNTP result URCs.
 """

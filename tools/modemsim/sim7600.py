@@ -40,7 +40,9 @@ Options (sim(opts={...}) or --opt key=value):
   drop_ipclose    False. True: a network drop also reports "+IPCLOSE: <link>,1" for
                   every open link after the +CIPEVENT line.
   guard_ms        1000. Silence needed before and after "+++" (A7600 1.2: "more than
-                  1000 milliseconds"); tests make it short.
+                  1000 milliseconds"); the three '+' at most 0.9 of it apart (900 ms,
+                  A7600 1.2). Tests make it short. URCs wait while the UART carries
+                  data and come after the escape's OK or after CLOSED.
   ping_scale      1.0. Multiplies every AT+CPING interval and wait time (tests: 0.01).
   srip_default    1. AT+CIPSRIP after power-on: both manuals say 1 (show "RECV FROM");
                   0 models firmware that leaves the line out until AT+CIPSRIP=1.
