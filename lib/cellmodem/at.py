@@ -88,10 +88,10 @@ class AT:
     def write(self, data):
         """Write all of data to the port (loops over partial writes)."""
         eng = self.engine
-        if eng.trace:
-            eng.trace(b">", bytes(data), ticks_ms())
         n = len(data)
         w = self.port.write(data)
+        if eng.trace:  # after the write: a port that refuses it (a gate) sent nothing
+            eng.trace(b">", bytes(data), ticks_ms())
         if w is None or w < n:  # partial write: the rest through a view (rare)
             mv = memoryview(data)
             i = w or 0

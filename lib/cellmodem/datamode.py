@@ -33,6 +33,7 @@ _GONE = 3  # the module left data mode by itself (peer closed, network lost)
 _OK = b"\r\nOK\r\n"  # the answer to "+++" (A7600 6.2.3, Quectel UG 1.2, Yuge 9.37)
 _OK_MS = 2000  # the OK may take this long after the guard time that follows "+++"
 _SETTLE_MS = 10  # after a CLOSED line, bytes of payload (not URCs) would come this soon
+_PARTIAL_MS = 20  # a held "\r\n" (maybe the start of CLOSED) is payload after this quiet
 _WRITE_STEP = 1024  # bytes written between looks for the module's CLOSED line
 
 
@@ -90,6 +91,12 @@ class DataSocket:
         self._wait = None
         self._timeout = None  # None: block; 0: non-blocking; else ms
         self._last_tx = 0
+        # "+" written alone after a quiet spell: if the line stays quiet the module
+        # takes it for the escape (V.250 allows nothing else) - see _plus_check
+        self._plus_at = -1  # when the last such write went out (-1: none pending)
+        self._plus_pos = 0  # _base + _t at that time: its OK can only come after
+        self._plus_run = 0  # how many '+' the run has
+        self._resend = 0  # '+' the module ate as an escape, to go out with the next data
         self.peer = None
 
     # ---- set-up ----
@@ -210,8 +217,15 @@ class DataSocket:
             if eng.trace:
                 eng.trace(b"<", bytes(self._mv[self._t:self._t + n]), ticks_ms())
             self._received(self._t, n)
-        elif self._mark_end >= 0 and ticks_diff(ticks_ms(), self._mark_seen) >= _SETTLE_MS:
-            self._gone(self._t - self._keep, self._mark_end)  # quiet after it: it was the module
+            if self._plus_at >= 0 and self._state == _DATA:
+                self._plus_check()
+        elif self._keep:
+            quiet = ticks_diff(ticks_ms(), self._mark_seen)
+            if self._mark_end >= 0:
+                if quiet >= _SETTLE_MS:  # nothing after the whole line: the module's
+                    self._gone(self._t - self._keep, self._mark_end)
+            elif quiet >= _PARTIAL_MS:  # the module prints its line in one go: payload
+                self._keep = 0
         return n or 0
 
     def _received(self, at, n):
@@ -254,6 +268,7 @@ class DataSocket:
                 for mark in self._marks:
                     if m < len(mark) and buf[k:t] == mark[:m]:
                         self._keep = m
+                        self._mark_seen = ticks_ms()
                         return
             k += 1
 
@@ -337,11 +352,21 @@ class DataSocket:
         """Write all of data (bytes-like or str) to the connection; returns its length.
         Raises OSError(ECONNRESET) once the module has left data mode by itself."""
         mv = payload(data)
+        n = len(mv)
+        if self._plus_at >= 0 and self._state == _DATA and n:
+            self._plus_check(True)
         if self._state == _COMMAND:
             self.resume()
-        n = len(mv)
         i = 0
         port = self._port
+        trace = self._modem.at.engine.trace
+        quiet = ticks_diff(ticks_ms(), self._last_tx)
+        if self._resend and n:
+            k = self._resend
+            self._resend = 0
+            port.write(b"+++"[:k])  # right before the data: no quiet, no escape
+            if trace:
+                trace(b">", b"+++"[:k], ticks_ms())
         while i < n:
             self._fill()  # a CLOSED line must be seen before more bytes go out
             if self._state != _DATA:
@@ -349,10 +374,23 @@ class DataSocket:
                 raise OSError(errno.ECONNRESET, "the connection closed (the module left data mode)")
             k = n - i if n - i < _WRITE_STEP else _WRITE_STEP
             w = port.write(mv[i:i + k])
+            if w and trace:
+                trace(b">", bytes(mv[i:i + w]), ticks_ms())
             i += w or 0
             if not w:
                 sleep_ms(1)
             self._last_tx = ticks_ms()
+        if 0 < n <= 3 and bytes(mv) == b"+++"[:n]:
+            if self._plus_at >= 0 and ticks_diff(self._last_tx, self._plus_at) < self._guard // 2:
+                self._plus_run += n  # the run goes on
+            elif quiet >= self._guard // 2:
+                self._plus_run = n
+                self._plus_pos = self._base + self._t
+            else:
+                self._plus_run = 4  # not after a quiet spell: data
+            self._plus_at = self._last_tx if self._plus_run <= 3 else -1
+        else:
+            self._plus_at = -1
         return n
 
     send = write
@@ -374,27 +412,67 @@ class DataSocket:
             self._drain(left if left < 20 else 20)
             if self._state != _DATA:
                 return
+        start = self._base + self._t  # the OK can only be in what arrives from now on
         self._port.write(b"+++")  # one write: the three well within the gap allowed
         sent = ticks_ms()
-        start = self._base + self._t  # the OK can only be in what arrives from now on
-        limit = guard + _OK_MS
+        self._plus_at = -1
+        if self._modem.at.engine.trace:
+            self._modem.at.engine.trace(b">", b"+++", sent)
+        if self._await_ok(start, sent) is None:
+            raise ATTimeout("+++", guard + _OK_MS, "OK")
+        if self._state == _COMMAND:
+            self._modem.at.command("AT")  # in step again; held URCs come out now
+
+    def _find_ok(self, start):
+        """Index of the module's OK in what arrived after position start (_base
+        relative), or -1."""
+        s = start - self._base
+        return self._buf.find(_OK, s if s > self._h else self._h, self._t)
+
+    def _escaped(self, i):
+        """The module answered OK at buf[i]: command mode; the bytes before it are
+        payload, the ones after go to the engine."""
+        rest = bytes(self._mv[i + len(_OK):self._t])
+        self._t = i
+        self._keep = 0
+        self._mark_end = -1
+        self._state = _COMMAND
+        self._leave(rest)
+
+    def _await_ok(self, start, sent):
+        """Read until the module's OK to a "+++" written at ticks sent (True), the
+        module leaving data mode otherwise (False), or guard + _OK_MS (None)."""
+        limit = self._guard + _OK_MS
         while True:
             self._drain(20)
             if self._state != _DATA:
-                return  # the module left data mode for the peer's close meanwhile
-            s = start - self._base
-            i = self._buf.find(_OK, s if s > self._h else self._h, self._t)
+                return False  # the module left data mode for the peer's close meanwhile
+            i = self._find_ok(start)
             if i >= 0:
-                rest = bytes(self._mv[i + len(_OK):self._t])
-                self._t = i
-                self._keep = 0
-                self._mark_end = -1
-                self._state = _COMMAND
-                self._leave(rest)
-                self._modem.at.command("AT")  # in step again; held URCs come out now
-                return
+                self._escaped(i)
+                return True
             if ticks_diff(ticks_ms(), sent) > limit:
-                raise ATTimeout("+++", limit, "OK")
+                return None
+
+    def _plus_check(self, wait=False):
+        """After 1-3 '+' written alone following a quiet spell, the line stayed quiet:
+        the module may have taken them for the escape. If its OK came (or comes,
+        with wait), it did: command mode, and the '+' go out again in front of the
+        next data (no quiet between them then, so they stay data)."""
+        at = self._plus_at
+        if ticks_diff(ticks_ms(), at) < self._guard // 2:
+            return  # too soon for any module's guard time: still data mode
+        if wait:
+            self._plus_at = -1
+            found = self._await_ok(self._plus_pos, at)
+        else:
+            i = self._find_ok(self._plus_pos)
+            found = i >= 0
+            if found:
+                self._plus_at = -1
+                self._escaped(i)
+        if found:
+            self._resend = self._plus_run
 
     def _drain(self, ms):
         """Read into the buffer (growing it if the application read nothing) for up
