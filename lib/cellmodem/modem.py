@@ -360,6 +360,8 @@ class Modem:
 
     def disconnect(self):
         """Close every socket and deactivate the data context."""
+        if self.data_socket is not None:
+            self.data_socket.close()  # out of data mode first: the rest are AT commands
         for link in list(self.links.values()):
             try:
                 self.dialect.sock_close(link)

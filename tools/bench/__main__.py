@@ -6,7 +6,7 @@ bench/results.json. Figures: goodput against the UART limit, the parser's own
 ceiling against a plain pty copy, import heap, allocation per KiB and per URC, code
 size, and our MQTT and HTTP clients beside umqtt.simple and urequests from PyPI.
 
-Usage: python -m tools.bench [--runs 3] [--quick] [--only goodput,ceiling,heap,alloc,size,peers]
+Usage: python -m tools.bench [--runs 3] [--quick] [--only goodput,datamode,ceiling,heap,alloc,size,peers]
 (`make bench` does this after installing what it needs.)
 """
 import argparse
@@ -165,6 +165,34 @@ def goodput(runs, nbytes, workers):
                 "limit_bps": limit, "goodput_bps": st,
                 "ratio": None if st is None else {k: st[k] / limit for k in ("median", "min", "max")}}
             print("  goodput %-8s %-8s %-4s %6d: %s" % (d, m, direction, baud,
+                  "failed" if st is None else "%.0f B/s (%.1f %%)" % (st["median"], 100 * st["median"] / limit)))
+    return results
+
+
+def datamode(runs, nbytes, workers):
+    """Goodput of a DataSocket (transparent mode) per family, direction and baud."""
+    jobs = [(d, "data", direction, baud) for d in DIALECTS for direction in ("down", "up")
+            for baud in BAUDS]
+    results = {}
+
+    def one(job):
+        vals = []
+        for _ in range(runs):
+            try:
+                vals.append(goodput_once(*job, nbytes)["bps"])
+            except Exception as e:
+                print("  run failed %s: %s" % (job, str(e).splitlines()[0]), file=sys.stderr)
+        return job, vals
+    with ThreadPoolExecutor(workers) as ex:
+        for job, vals in ex.map(one, jobs):
+            d, m, direction, baud = job
+            st = stats(vals)
+            limit = baud / 10.0
+            results["%s/%s/%d" % (d, direction, baud)] = {
+                "dialect": d, "direction": direction, "baud": baud, "limit_bps": limit,
+                "goodput_bps": st,
+                "ratio": None if st is None else {k: st[k] / limit for k in ("median", "min", "max")}}
+            print("  data mode %-8s %-4s %6d: %s" % (d, direction, baud,
                   "failed" if st is None else "%.0f B/s (%.1f %%)" % (st["median"], 100 * st["median"] / limit)))
     return results
 
@@ -362,6 +390,20 @@ def report(res):
                 "failed" if r["ratio"] is None else "%s (%s-%s)" % (
                     pct(r["ratio"]["median"]), pct(r["ratio"]["min"]), pct(r["ratio"]["max"]))))
         L.append("")
+    dm = res.get("datamode")
+    if dm:
+        L += ["### Transparent (data) mode", "",
+              "The same transfers through a `cellmodem.datamode.DataSocket`: the UART "
+              "carries the connection's bytes with no AT framing (SIM7080 AT+CASWITCH, "
+              "SIM7600 AT+CIPMODE=1, Quectel access mode 2, Yuge AT+CIPMODE=1).", "",
+              "| dialect | direction | baud | goodput B/s | of the UART limit |",
+              "|---|---|---|---|---|"]
+        for k, r in dm.items():
+            L.append("| %s | %s | %d | %s | %s |" % (
+                r["dialect"], r["direction"], r["baud"], rng(r["goodput_bps"]),
+                "failed" if r["ratio"] is None else "%s (%s-%s)" % (
+                    pct(r["ratio"]["median"]), pct(r["ratio"]["min"]), pct(r["ratio"]["max"]))))
+        L.append("")
     c = res.get("ceiling")
     if c:
         L += ["### Unpaced: the parser's own ceiling", "",
@@ -460,6 +502,14 @@ def targets(res):
         for key, v in sorted(best.items()):
             rows.append({"target": "best-mode goodput >= 95 %% (%s %s %d)" % key,
                          "figure": pct(v), "met": v >= 0.95})
+    dm = res.get("datamode")
+    if dm:
+        for r in dm.values():
+            if r["baud"] == 921600:
+                v = r["ratio"]["median"] if r["ratio"] else 0
+                rows.append({"target": "data-mode goodput >= 98 %% (%s %s 921600)" % (
+                    r["dialect"], r["direction"]), "figure": pct(v) if r["ratio"] else "failed",
+                    "met": v >= 0.98})
     c = res.get("ceiling")
     if c:
         for k, r in c["parse"].items():
@@ -499,7 +549,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="32 KiB transfers, 1 run: a smoke test")
-    ap.add_argument("--only", default="goodput,ceiling,heap,alloc,size,peers")
+    ap.add_argument("--only", default="goodput,datamode,ceiling,heap,alloc,size,peers")
     ap.add_argument("--workers", type=int, default=4, help="paced goodput runs at once")
     ap.add_argument("--out", default=ROOT, help="where BENCHMARKS.md and bench/ go")
     ap.add_argument("--merge", action="store_true",
@@ -535,6 +585,9 @@ def main():
     if "goodput" in only:
         print("goodput (paced)")
         res["goodput"] = goodput(runs, nbytes, args.workers)
+    if "datamode" in only:
+        print("data mode goodput (paced)")
+        res["datamode"] = datamode(runs, nbytes, args.workers)
     res["targets"] = targets(res)
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
     if os.path.exists(notes):

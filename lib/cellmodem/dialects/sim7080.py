@@ -156,6 +156,11 @@ class SIM7080(Dialect):
     DATA = {"guard": 1000, "closed": (b"\r\nCLOSED\r\n", b"\r\nNO CARRIER\r\n")}
 
     def data_open(self, link, host, port):
+        # C1810: the module sends what the UART gives it in TRANSPKTSIZE packets, a
+        # partial one after TRANSWAITTM (x 100 ms, family): full 1460-byte segments,
+        # and no wait - a request or the end of an upload must not sit in the module
+        self.at.command('AT+CACFG="TRANSWAITTM",0')
+        self.at.command('AT+CACFG="TRANSPKTSIZE",1460')
         self.sock_open(link, host, port)
         try:
             return self.at.enter_data("AT+CASWITCH=%d,1" % link.id, self.CONNECT, ok_final=False)

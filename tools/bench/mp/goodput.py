@@ -1,6 +1,7 @@
 """One TCP transfer through cellmodem.socket, timed (run in MicroPython).
 
 Run: goodput.py <tty> <dialect> <mode> <ip> <port> <down|up> <bytes> [alloc]
+mode "data": a cellmodem.datamode.DataSocket (transparent mode) instead of a socket.
 The server (tools/bench/servers.py) answers "D<n>\\n" with n bytes and "U<n>\\n" by
 reading n bytes and replying "OK <n>\\n". Prints "GOODPUT <bytes> <ms> <urcs>"; with
 "alloc", gc is disabled for the transfer and "ALLOC <bytes allocated> <bytes measured>
@@ -18,9 +19,13 @@ tty, dialect, mode, ip, port, direction = sys.argv[1:7]
 total = int(sys.argv[7])
 alloc = sys.argv[8:] == ["alloc"]
 modem = Modem(open_serial(tty), dialect=dialect, sock_rxbuf=8192)
-modem.connect(apn="internet", rx_mode=mode)
+modem.connect(apn="internet", rx_mode=None if mode == "data" else mode)
 eng = modem.at.engine
-s = socket.socket()
+if mode == "data":
+    from cellmodem.datamode import DataSocket
+    s = DataSocket(modem, rxbuf=8192)
+else:
+    s = socket.socket()
 s.settimeout(60)
 s.connect((ip, int(port)))
 buf = bytearray(4096)
@@ -58,7 +63,12 @@ else:
             n = len(buf)
         done += s.send(mv[:n])
     a1 = gc.mem_alloc()
-    reply = s.readline()
+    reply = b""
+    while not reply.endswith(b"\n"):
+        c = s.recv(1)
+        if not c:
+            break
+        reply += c
     if reply != b"OK %d\n" % total:
         raise SystemExit("server got %r" % reply)
 ms = ticks_diff(ticks_ms(), t0)
