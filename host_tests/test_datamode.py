@@ -361,3 +361,40 @@ def test_urcs_the_module_held_in_data_mode_are_delivered_after_escape(data_modem
         s.escape()
         modem.poll(100)
         assert seen == ["+CTZV: +32,0"]
+
+
+# ---------------------------------------------------------------- closed while escaped
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_peer_closing_while_escaped_keeps_what_the_module_can_give_back(data_modem, dialect):
+    # Quectel switches an escaped connection to buffer access mode (UG 1.2) and SIM7080
+    # keeps it readable with AT+CARECV: every byte comes back, then EOF. The SIM7600
+    # and Yuge manuals have no command-mode read of a transparent connection: the
+    # socket ends (EOF on read, ENOTCONN on resume) - the README says so.
+    sim, modem, _ = data_modem(dialect)
+    body = os.urandom(30000)
+    go = threading.Event()
+
+    def serve(server, c):
+        c.recv(2)
+        go.wait(10)
+        c.sendall(body)
+        c.close()
+
+    srv = Server(serve)
+    s = DataSocket(modem, guard_ms=GUARD)
+    s.connect(srv.addr)
+    s.settimeout(10)
+    s.write(b"go")
+    s.escape()
+    go.set()
+    time.sleep(0.5)  # the body arrives and the peer closes while in command mode
+    modem.poll(100)
+    if dialect in ("quectel", "sim7080"):
+        assert s.read() == body
+    else:
+        assert s.read() == b""
+        with pytest.raises(OSError):
+            s.resume()
+    assert -113 <= modem.signal() <= -51
+    s.close()
+    srv.close()

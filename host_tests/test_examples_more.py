@@ -96,3 +96,32 @@ def test_https_get_on_socket_families_says_eopnotsupp_and_exits_0(sims, https_se
     assert p.returncode == 0, output(p)
     assert "HTTPS is not supported on %s: " % dialect in p.stdout, output(p)
     assert "status" not in p.stdout, output(p)
+
+
+# ---------------------------------------------------------------- data_mode_download.py
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_data_mode_download_saves_the_file_and_checks_the_signal_on_the_way(sims, tmp_path, dialect):
+    import hashlib
+    from test_datamode import GUARD, GUARD_OPT, SIM_GUARD, Server
+
+    body = os.urandom(600 * 1024)  # past two 256 KiB checkpoints: two +++ / ATO rounds
+    requests = []
+
+    def serve(server, c):
+        f = c.makefile("rb")
+        requests.append(f.readline())
+        c.sendall(b"%d\n" % len(body) + body)
+        c.recv(1)  # until the device closes
+        c.close()
+
+    srv = Server(serve)
+    sim, pty = sims(dialect, opts={GUARD_OPT[dialect]: SIM_GUARD})
+    out = tmp_path / "fw.bin"
+    p = run("data_mode_download.py", pty, LOOPBACK, srv.addr[1], str(out), "GET fw.bin", GUARD,
+            timeout=120)
+    srv.close()
+    assert p.returncode == 0, output(p)
+    assert requests == [b"GET fw.bin\r\n"]
+    assert out.read_bytes() == body
+    assert "sha256 " + hashlib.sha256(body).hexdigest() in p.stdout, output(p)
+    assert len(re.findall(r"\d+ bytes, signal -\d+ dBm", p.stdout)) == 2, output(p)

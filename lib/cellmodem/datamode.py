@@ -189,6 +189,14 @@ class DataSocket:
         self._mv[self._t:self._t + n] = data
         self._received(self._t, n)
 
+    def _append(self, data):
+        """Bytes read with commands (no CLOSED line can be among them)."""
+        n = len(data)
+        if self._room() < n:
+            self._grow(n)
+        self._mv[self._t:self._t + n] = data
+        self._t += n
+
     def _grow(self, n):
         # Only while escaping with an application that read nothing: every byte
         # before the module's OK is kept ("nothing acknowledged is lost").
@@ -291,9 +299,12 @@ class DataSocket:
         if self._avail() > 0:
             return True
         if self._state == _COMMAND:
-            self.resume()
+            try:
+                self.resume()
+            except OSError:
+                return False  # the peer closed while escaped: EOF
         if self._state != _DATA:
-            return False
+            return self._avail() > 0
         tmo = self._timeout
         deadline = None if tmo is None else ticks_add(ticks_ms(), tmo)
         idle = self._modem.at.idle
@@ -489,10 +500,16 @@ class DataSocket:
         if self._state != _COMMAND:
             raise OSError(errno.EBADF if not self._state else errno.ENOTCONN,
                           "the socket is closed" if not self._state else "the connection is gone")
+        d = self._modem.dialect
         try:
-            first = self._modem.dialect.data_resume(self._link)
+            first = d.data_resume(self._link)
         except ATError as e:
+            # The peer closed while we were in command mode. What the module still
+            # holds is read with the family's ordinary read where it has one; reads
+            # return it, then EOF.
             self._state = _GONE
+            if d.data_drain(self._link, self._append):
+                return
             raise OSError(errno.ENOTCONN, "%s: the connection is gone" % e)
         self._keep = 0
         self._enter(first)

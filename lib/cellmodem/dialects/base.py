@@ -157,6 +157,34 @@ class Dialect:
         an ATError, if the connection is gone)."""
         return self.at.enter_data("ATO", self.CONNECT)
 
+    def data_drain(self, link, sink):
+        """The connection ended while escaped (ATO: NO CARRIER): pass what the module
+        still holds for link to sink(bytes) and return the count. Here: nothing - the
+        family offers no command-mode read of a transparent connection."""
+        return 0
+
+    def drain_buffered(self, link, sink):
+        """data_drain for families that keep an escaped connection's data readable
+        with their ordinary buffered-mode read (sock_fetch)."""
+        m = self.modem
+        ring = link.ring = m.take_ring()  # the data link's own ring is a stub
+        total = 0
+        try:
+            while True:
+                n = self.sock_fetch(link, link.room())
+                if n <= 0:
+                    break
+                out = bytearray(len(ring))
+                ring.readinto(memoryview(out))
+                sink(out)
+                total += len(out)
+        except (ModemError, OSError):
+            pass  # gone for good: what came is kept
+        finally:
+            m.give_ring(ring)
+            link.ring = None
+        return total
+
     def data_close(self, link):
         """In command mode after a data session: close link (already gone if the
         peer closed) and put the module back in its normal socket mode."""

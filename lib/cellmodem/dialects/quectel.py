@@ -319,6 +319,10 @@ class Quectel(Dialect):
         link.peer = (host, port)
         return first
 
+    def data_drain(self, link, sink):
+        # after "+++" the connection is in buffer access mode (UG 1.2 point 3): AT+QIRD reads what is left
+        return self.drain_buffered(link, sink)
+
     def sock_listen(self, link, port):
         # UG 2.4: "TCP LISTENER" takes "127.0.0.1" and the <local_port>. Buffer access
         # mode always: its connections are in buffer mode anyway (UG 2.4 note 1).

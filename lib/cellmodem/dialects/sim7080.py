@@ -168,6 +168,10 @@ class SIM7080(Dialect):
             self.sock_close(link)
             raise
 
+    def data_drain(self, link, sink):
+        # the peer's data stays readable with AT+CARECV after +++ (family)
+        return self.drain_buffered(link, sink)
+
     def sock_listen(self, link, port):
         cid = self.claim(link)
         out = []
