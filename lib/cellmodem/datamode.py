@@ -84,6 +84,9 @@ class DataSocket:
         self._mark_end = -1  # end of a CLOSED line held at the tail, waiting for quiet
         self._mark_seen = 0
         self._base = 0  # bytes compacted out of the buffer so far
+        self._win = None  # _fill's view of the free space, kept while it stays put
+        self._win_at = -1
+        self._win_of = None
         self._skip_lf = False
         self._state = 0  # 0: not connected
         self._link = None
@@ -213,13 +216,19 @@ class DataSocket:
         n = 0
         if self._room():
             port = self._port
-            n = port.readinto(self._mv[self._t:])
+            t = self._t
+            if self._win_at != t or self._win_of is not self._buf:
+                # a new view only when the free space moved: waiting allocates nothing
+                self._win = self._mv[t:]
+                self._win_at = t
+                self._win_of = self._buf
+            n = port.readinto(self._win)
             if not n and wait_ms > 0:
                 if self._wait:
                     self._wait(wait_ms)
                 else:
                     sleep_ms(1)
-                n = port.readinto(self._mv[self._t:])
+                n = port.readinto(self._win)
         if n:
             eng = self._modem.at.engine
             if eng.trace:
