@@ -2,6 +2,7 @@
 
 Real servers on 127.0.0.1 free ports, for the simulator's real sockets to reach:
   tcp_echo    -> (host, port)  TCP echo server (many clients, echoes every byte)
+  sink        -> a listening TCP socket; the test accepts and reads (sends nothing)
   udp_echo    -> (host, port)  UDP echo server (sends each datagram back)
   http_server -> (host, port)  http.server in a thread; paths:
                    GET  /hello        "hello world\\n" (text/plain)
@@ -52,6 +53,19 @@ def free_port(kind=socket.SOCK_STREAM):
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+# ---------------------------------------------------------------- TCP sink
+@pytest.fixture
+def sink():
+    """A TCP server socket that accepts and keeps connections, sending nothing by
+    itself (accept() times out after 5 s)."""
+    srv = socket.socket()
+    srv.bind((LOOPBACK, 0))
+    srv.listen(8)
+    srv.settimeout(5)
+    yield srv
+    srv.close()
 
 
 # ---------------------------------------------------------------- TCP echo

@@ -39,17 +39,6 @@ def modem(modem_factory):
     return make
 
 
-@pytest.fixture
-def sink():
-    """A TCP server that accepts and keeps connections, sending nothing by itself."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    srv.settimeout(5)
-    yield srv
-    srv.close()
-
-
 def framed(lines):
     out = b""
     for ln in lines:

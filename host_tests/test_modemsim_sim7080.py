@@ -32,16 +32,6 @@ def modem(modem_factory):
     return make
 
 
-@pytest.fixture
-def sink():
-    """A TCP server that accepts and keeps connections without sending anything."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    yield srv
-    srv.close()
-
-
 def online(at):
     assert at.cmd("AT+CNACT=0,1") == ["OK"]
     at.wait_line("+APP PDP: 0,ACTIVE")

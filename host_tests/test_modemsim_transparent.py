@@ -47,17 +47,6 @@ def line(s):
 
 
 @pytest.fixture
-def sink():
-    """A TCP server that accepts and keeps connections without sending anything."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    srv.settimeout(5)
-    yield srv
-    srv.close()
-
-
-@pytest.fixture
 def booted(modem_factory):
     """make(family, guard_ms=GUARD_MS, opts=None, **kw) -> (sim, at): after the
     banner, echo off, the data bearer up (nothing in data mode yet)."""

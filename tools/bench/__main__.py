@@ -142,8 +142,10 @@ def goodput_once(dialect, mode, direction, baud, nbytes, alloc=False):
         srv.close()
 
 
-def goodput(runs, nbytes, workers):
-    jobs = [(d, m, direction, baud) for d in DIALECTS for m in modes_of(d)
+def goodput(runs, nbytes, workers, data_mode=False):
+    """Paced goodput per dialect, receive mode (or data mode), direction and baud."""
+    jobs = [(d, m, direction, baud) for d in DIALECTS
+            for m in (["data"] if data_mode else modes_of(d))
             for direction in ("down", "up") for baud in BAUDS]
     results = {}
 
@@ -165,34 +167,6 @@ def goodput(runs, nbytes, workers):
                 "limit_bps": limit, "goodput_bps": st,
                 "ratio": None if st is None else {k: st[k] / limit for k in ("median", "min", "max")}}
             print("  goodput %-8s %-8s %-4s %6d: %s" % (d, m, direction, baud,
-                  "failed" if st is None else "%.0f B/s (%.1f %%)" % (st["median"], 100 * st["median"] / limit)))
-    return results
-
-
-def datamode(runs, nbytes, workers):
-    """Goodput of a DataSocket (transparent mode) per family, direction and baud."""
-    jobs = [(d, "data", direction, baud) for d in DIALECTS for direction in ("down", "up")
-            for baud in BAUDS]
-    results = {}
-
-    def one(job):
-        vals = []
-        for _ in range(runs):
-            try:
-                vals.append(goodput_once(*job, nbytes)["bps"])
-            except Exception as e:
-                print("  run failed %s: %s" % (job, str(e).splitlines()[0]), file=sys.stderr)
-        return job, vals
-    with ThreadPoolExecutor(workers) as ex:
-        for job, vals in ex.map(one, jobs):
-            d, m, direction, baud = job
-            st = stats(vals)
-            limit = baud / 10.0
-            results["%s/%s/%d" % (d, direction, baud)] = {
-                "dialect": d, "direction": direction, "baud": baud, "limit_bps": limit,
-                "goodput_bps": st,
-                "ratio": None if st is None else {k: st[k] / limit for k in ("median", "min", "max")}}
-            print("  data mode %-8s %-4s %6d: %s" % (d, direction, baud,
                   "failed" if st is None else "%.0f B/s (%.1f %%)" % (st["median"], 100 * st["median"] / limit)))
     return results
 
@@ -587,7 +561,7 @@ def main():
         res["goodput"] = goodput(runs, nbytes, args.workers)
     if "datamode" in only:
         print("data mode goodput (paced)")
-        res["datamode"] = datamode(runs, nbytes, args.workers)
+        res["datamode"] = goodput(runs, nbytes, args.workers, data_mode=True)
     res["targets"] = targets(res)
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
     if os.path.exists(notes):

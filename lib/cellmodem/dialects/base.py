@@ -194,12 +194,30 @@ class Dialect:
             pass
         self.release(link)
 
-    def no_other_links(self):
-        """OSError(EBUSY) unless every socket is closed (families whose transparent
-        mode is a setting of the whole module)."""
+    # Families whose transparent mode is a setting of the whole module, changed only
+    # with the data context down (SIM7600 AT+CIPMODE, Yuge AT+CIPMODE): they provide
+    # set_transparent(on) and open with open_module_wide; link 0 carries the mode.
+    def set_transparent(self, on):
+        raise NotImplementedError
+
+    def open_module_wide(self, link, host, port, cmd, finals, ok_final=True):
+        """data_open for a module-wide mode: refuses (EBUSY) while any socket is open,
+        switches the module over, opens link 0 with cmd; switches back on failure."""
         if self.modem.links:
             raise OSError(errno.EBUSY, "%s: transparent mode is module-wide here: close the "
                           "other %d socket(s) first" % (self.NAME, len(self.modem.links)))
+        self.set_transparent(True)
+        link.id = 0
+        self.modem.links[0] = link
+        try:
+            first = self.at.enter_data(cmd, finals, ok_final=ok_final)
+        except BaseException:
+            self.release(link)
+            self.set_transparent(False)
+            raise
+        link.open = True
+        link.peer = (host, port)
+        return first
 
     def reactivate(self):
         """Deactivate and activate the data context again with the last connect()'s

@@ -448,28 +448,16 @@ class SIM7600(Dialect):
     DATA = {"guard": 1000, "closed": (b"\r\nCLOSED\r\n", b"\r\nNO CARRIER\r\n")}
 
     def data_open(self, link, host, port):
-        self.no_other_links()
-        self._cipmode = 1
-        self.reactivate()
-        link.id = 0
-        self.modem.links[0] = link
-        try:
-            first = self.at.enter_data('AT+CIPOPEN=0,"TCP","%s",%d' % (host, port), self.CONNECT)
-        except BaseException:
-            self.release(link)
-            self._normal()
-            raise
-        link.open = True
-        link.peer = (host, port)
-        return first
+        return self.open_module_wide(link, host, port,
+                                     'AT+CIPOPEN=0,"TCP","%s",%d' % (host, port), self.CONNECT)
 
     def data_close(self, link):
         super().data_close(link)
-        self._normal()
+        self.set_transparent(False)
 
-    def _normal(self):
-        # back to non-transparent sockets: AT+CIPMODE=0 at a fresh AT+NETOPEN
-        self._cipmode = 0
+    def set_transparent(self, on):
+        # AT+CIPMODE goes out at the fresh AT+NETOPEN of activate()
+        self._cipmode = 1 if on else 0
         try:
             self.reactivate()
         except ModemError:

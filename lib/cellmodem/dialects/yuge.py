@@ -142,28 +142,16 @@ class Yuge(Dialect):
     DATA = {"guard": 1000, "closed": (b"\r\nCLOSED\r\n", b"\r\nNO CARRIER\r\n")}
 
     def data_open(self, link, host, port):
-        self.no_other_links()
-        self._single = True
-        self.reactivate()
-        link.id = 0
-        self.modem.links[0] = link
-        try:
-            first = self.at.enter_data('AT+CIPSTART="TCP","%s",%d' % (host, port),
-                                       _DATA_FINALS, ok_final=False)
-        except BaseException:
-            self.release(link)
-            self._normal()
-            raise
-        link.open = True
-        link.peer = (host, port)
-        return first
+        return self.open_module_wide(link, host, port,
+                                     'AT+CIPSTART="TCP","%s",%d' % (host, port),
+                                     _DATA_FINALS, ok_final=False)
 
     def data_close(self, link):
         self.release(link)
-        self._normal()  # AT+CIPSHUT closes the connection (透明传输应用 1)
+        self.set_transparent(False)  # its AT+CIPSHUT closes the connection (透明传输应用 1)
 
-    def _normal(self):
-        self._single = False
+    def set_transparent(self, on):
+        self._single = on
         self.reactivate()
 
     def _same_setup(self, apn, user, password):
