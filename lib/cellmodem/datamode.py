@@ -115,12 +115,13 @@ class DataSocket:
         """True while the UART carries the connection's bytes."""
         return self._state == _DATA
 
-    def connect(self, addr, timeout=None):
+    def connect(self, addr):
         """Open a TCP connection to addr (host, port) in data mode; returns when the
-        module answered CONNECT. Raises ValueError for a bad address (nothing is
-        sent), OSError(EBUSY) if the module already has a data-mode connection or
-        the family's rules forbid one now, OSError with the module's result when the
-        connection is refused."""
+        module answered CONNECT (within the open command's maximum response time from
+        the manual). Raises ValueError for a bad address (nothing is sent),
+        OSError(EBUSY) if the module already has a data-mode connection or the
+        family's rules forbid one now, OSError(ECONNREFUSED) with the module's result
+        (CONNECT FAIL, ERROR) when refused, OSError(ETIMEDOUT) when it never answers."""
         if not isinstance(addr, tuple) or len(addr) != 2:
             raise ValueError("address must be a (host, port) tuple, not %r" % (addr,))
         host = at_string(addr[0], "host", 253, empty=False)
