@@ -17,6 +17,7 @@ import pytest
 
 import cellmodem.socket as msocket
 import cellmodem.requests as requests
+from cellmodem.datamode import DataSocket
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from cellmodem.mqtt import MQTTClient
@@ -151,6 +152,7 @@ AT_ENTRY_POINTS = {
     "resolve-host": lambda m, s: m.resolve(s),
     "getaddrinfo-host": lambda m, s: msocket.getaddrinfo(s, 80),
     "socket-connect-host": lambda m, s: _connect_socket(m, s),
+    "datasocket-connect-host": lambda m, s: DataSocket(m).connect((s, 80)),
 }
 
 
@@ -244,6 +246,20 @@ HTTP_CASES = {
 @pytest.mark.parametrize("field", sorted(HTTP_CASES))
 def test_http_string_never_reaches_the_uart_as_a_command(net, sink, field, text):
     attempt(net, lambda m: HTTP_CASES[field](m, sink, text), must_refuse=False)
+
+
+def test_data_mode_payload_never_reaches_the_uart_as_a_command(net, sink):
+    # every injection string written as data in transparent mode: it is the peer's
+    # (the module took no command while the session ran, "+++" and ATO aside)
+    def session(m):
+        s = DataSocket(m)
+        s.connect(("sink.example", sink.port))
+        try:
+            for text in INJECTIONS:
+                s.write(text)
+        finally:
+            s.close()
+    attempt(net, session, must_refuse=False)
 
 
 # ---- the Yuge module's own clients and services: strings in AT+M*, AT+HTTP*, ... ----
