@@ -185,20 +185,6 @@ class AT:
         cmd = self._start(cmd, resp, finals, ok_final, on_line, False)
         return self._finish(cmd, timeout or self.timeout_for(cmd))
 
-    def enter_data(self, cmd, finals, ok_final=True, timeout=None):
-        """Send cmd, whose success final (CONNECT) puts the module in transparent data
-        mode: the engine pauses right after that line. Returns engine.detach(): the
-        bytes already read past it (the data stream's first) and whether a LF of the
-        final's line end is still to come. Raises as command() does (then nothing is
-        paused)."""
-        eng = self.engine
-        eng.pause_on_ok = True
-        try:
-            self.command(cmd, timeout=timeout, finals=finals, ok_final=ok_final)
-        finally:
-            eng.pause_on_ok = False
-        return eng.detach()
-
     def send_data(self, cmd, data, finals=None, ok_final=True, resp=None, timeout=None,
                   prompt_timeout=None, on_line=None, eol=b"\r"):
         """Send cmd, wait for the data prompt, write data, wait for the final result.

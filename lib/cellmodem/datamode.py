@@ -37,6 +37,118 @@ _PARTIAL_MS = 20  # a held "\r\n" (maybe the start of CLOSED) is payload after t
 _WRITE_STEP = 1024  # bytes written between looks for the module's CLOSED line
 
 
+_CONNECT = ((b"CONNECT FAIL", False), (b"CONNECT", True))  # V.250 data-mode results
+_CLOSED = (b"\r\nCLOSED\r\n", b"\r\nNO CARRIER\r\n")  # leaving data mode by itself
+
+
+# ---- the family's steps, from its Dialect.DATA table ----
+def _enter_data(at, cmd, finals=_CONNECT, ok_final=True):
+    """Send cmd, whose success final (CONNECT) puts the module in data mode: the
+    engine pauses right after that line. Returns (the bytes already read past it,
+    whether a LF of its line end is still to come). Raises as at.command() does."""
+    eng = at.engine
+    eng.pause_on_ok = True
+    try:
+        at.command(cmd, finals=finals, ok_final=ok_final)
+    finally:
+        eng.pause_on_ok = False
+    h = eng._head
+    t = eng._tail
+    if eng._skip_lf and h < t:
+        eng._skip_lf = False
+        if eng.buf[h] == 10:
+            h += 1
+    data = bytes(eng._mv[h:t])
+    skip = eng._skip_lf
+    eng._head = eng._tail = eng._scan = 0
+    eng._skip_lf = eng._discard = eng._eat_space = False
+    return data, skip
+
+
+def _resume_engine(eng, data):
+    """Command mode again: the engine parses, starting with data."""
+    eng.paused = False
+    eng.pause_on_ok = False
+    if data:
+        eng.feed(data)
+
+
+def _switch(d, on):
+    """A "wide" family: set the module up for data mode (or back), with the data
+    context down and up again on the last connect()'s settings."""
+    s = d.modem._settings
+    if s is None:
+        raise ModemError("transparent mode needs a connect() first")
+    d.transparent = on
+    d.deactivate()
+    d.modem.ip = d.activate(s[0], s[1], s[2], s[3])
+
+
+def _open(d, link, host, port):
+    t = d.DATA
+    m = d.modem
+    for cmd in t.get("setup", ()):
+        d.at.command(cmd)
+    if t.get("wide"):
+        if m.links:
+            raise OSError(errno.EBUSY, "%s: transparent mode is module-wide here: close the "
+                          "other %d socket(s) first" % (d.NAME, len(m.links)))
+        _switch(d, True)
+        link.id = 0
+        m.links[0] = link
+    elif "switch" in t:
+        d.sock_open(link, host, port)
+    else:
+        d.claim(link)
+    cmd = t.get("switch") or t["open"]
+    try:
+        first = _enter_data(d.at, cmd.format(link.id, host, port), t.get("finals", _CONNECT),
+                            not t.get("ok_first"))
+    except BaseException:
+        _close(d, link)
+        raise
+    link.open = True
+    link.peer = (host, port)
+    return first
+
+
+def _close(d, link):
+    """Close link (already gone if the peer closed) and, for a "wide" family, put
+    the module back in its normal socket mode."""
+    try:
+        d.sock_close(link)
+    except (ModemError, OSError):
+        pass
+    d.release(link)
+    if d.DATA.get("wide"):
+        _switch(d, False)
+
+
+def _drain(d, link, sink):
+    """The connection ended while escaped: where the family keeps its data readable
+    ("drain"), pass what the module still holds to sink(bytes); returns the count."""
+    if not d.DATA.get("drain"):
+        return 0
+    m = d.modem
+    ring = link.ring = m.take_ring()  # the data link's own ring is a stub
+    total = 0
+    try:
+        while True:
+            n = d.sock_fetch(link, link.room())
+            if n <= 0:
+                break
+            out = bytearray(len(ring))
+            ring.readinto(memoryview(out))
+            sink(out)
+            total += len(out)
+    except (ModemError, OSError):
+        pass  # gone for good: what came is kept
+    finally:
+        m.give_ring(ring)
+        link.ring = None
+    return total
+
+
 class _Gate:
     """Stands in for the port while in data mode: a command's write raises
     InDataMode (and ends the command begun), reads give nothing - the bytes on the
@@ -75,7 +187,7 @@ class DataSocket:
             raise OSError(errno.EOPNOTSUPP, "%s has no transparent mode" % modem.dialect.NAME)
         self._modem = modem
         self._guard = data["guard"] if guard_ms is None else guard_ms
-        self._marks = data["closed"]  # the lines that end data mode from the module's side
+        self._marks = data.get("closed", _CLOSED)  # the lines that end data mode from the module's side
         self._buf = bytearray(rxbuf)
         self._mv = memoryview(self._buf)
         self._h = 0  # first byte not read by the application
@@ -134,7 +246,7 @@ class DataSocket:
         link = Link(TCP, 16)  # the ring stays unused: the data goes to this socket's buffer
         m.data_socket = self
         try:
-            first = m.dialect.data_open(link, host, port)
+            first = _open(m.dialect, link, host, port)
         except ATError as e:
             m.data_socket = None
             raise OSError(errno.ECONNREFUSED, str(e))
@@ -168,7 +280,7 @@ class DataSocket:
         at = self._modem.at
         if isinstance(at.port, _Gate):
             at.port = self._port
-        at.engine.resume(rest)
+        _resume_engine(at.engine, rest)
 
     # ---- the receive buffer ----
     def _room(self):
@@ -510,15 +622,14 @@ class DataSocket:
         if self._state != _COMMAND:
             raise OSError(errno.EBADF if not self._state else errno.ENOTCONN,
                           "the socket is closed" if not self._state else "the connection is gone")
-        d = self._modem.dialect
         try:
-            first = d.data_resume(self._link)
+            first = _enter_data(self._modem.at, "ATO")  # V.250: CONNECT or NO CARRIER
         except ATError as e:
             # The peer closed while we were in command mode. What the module still
             # holds is read with the family's ordinary read where it has one; reads
             # return it, then EOF.
             self._state = _GONE
-            if d.data_drain(self._link, self._append):
+            if _drain(self._modem.dialect, self._link, self._append):
                 return
             raise OSError(errno.ENOTCONN, "%s: the connection is gone" % e)
         self._keep = 0
@@ -538,12 +649,12 @@ class DataSocket:
                 except ModemError:
                     self._state = _GONE
                     self._leave(b"")
-            m.dialect.data_close(self._link)
+            _close(m.dialect, self._link)
         finally:
             at = m.at
             if isinstance(at.port, _Gate):
                 at.port = self._port
-                at.engine.resume()
+                _resume_engine(at.engine, b"")
             m.data_socket = None
             self._state = 0
             self._h = self._t = self._keep = 0

@@ -77,7 +77,7 @@ class Engine:
         self.unknown = 0
         # Transparent (data) mode: a command whose success is CONNECT sets pause_on_ok;
         # once it ends the engine is paused and process() leaves every byte after
-        # that final alone - they are the socket's (see detach/resume).
+        # that final alone - they are the data socket's (cellmodem.datamode).
         self.paused = False
         self.pause_on_ok = False
         self.state = IDLE
@@ -187,32 +187,6 @@ class Engine:
         if self.pause_on_ok:
             self.pause_on_ok = False
             self.paused = error is None
-
-    # ---- data mode ----
-    def detach(self):
-        """The module went into data mode after the final that paused the engine:
-        returns (the bytes received after that final, skip_lf) and empties the buffer.
-        skip_lf: the final's CR LF was split across reads, so a LF at the very start of
-        the data stream still belongs to it."""
-        h = self._head
-        t = self._tail
-        if self._skip_lf and h < t:
-            self._skip_lf = False
-            if self.buf[h] == _LF:
-                h += 1
-        data = bytes(self._mv[h:t])
-        skip = self._skip_lf
-        self._head = self._tail = self._scan = 0
-        self._skip_lf = self._discard = self._eat_space = False
-        return data, skip
-
-    def resume(self, data=b""):
-        """Back in command mode: parse again, starting with data (what the data
-        socket read after the module's OK / CLOSED / NO CARRIER)."""
-        self.paused = False
-        self.pause_on_ok = False
-        if data:
-            self.feed(data)
 
     def _match_final(self, line):
         """True if line ends the command (sets result), False otherwise."""

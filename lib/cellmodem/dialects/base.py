@@ -30,12 +30,17 @@ class Dialect:
     #   low until it answers, "cfun": the AT+CFUN levels offered. A missing key: the
     #   family lacks the feature (OSError EOPNOTSUPP).
     POWER = {}
-    # Transparent (data) mode (cellmodem.datamode): None when the family has none,
-    # else "guard": ms of silence the module wants before and after "+++", and
-    # "closed": the lines (with their CR LF) it prints when it leaves data mode by
-    # itself (peer closed, network lost).
+    # Transparent (data) mode, as data for cellmodem.datamode (None: the family has
+    # none). "guard": ms of silence the module wants before and after "+++";
+    # "open": the command that opens in data mode, formatted with (link id, host,
+    # port), or "switch": the one that switches a connection the ordinary sock_open
+    # made; "setup": commands before it; "ok_first": OK comes before CONNECT;
+    # "finals": its results (default CONNECT FAIL / CONNECT); "wide": the mode is a
+    # setting of the whole module, switched with `transparent` and the data context
+    # set up again, on link 0, no other socket open; "drain": after "+++" the
+    # connection's data stays readable with sock_fetch.
     DATA = None
-    CONNECT = ((b"CONNECT FAIL", False), (b"CONNECT", True))  # V.250 data-mode results
+    transparent = False  # "wide" families: activate() sets the module up for data mode
 
     def __init__(self, modem):
         self.modem = modem
@@ -144,89 +149,6 @@ class Dialect:
     def ping(self, host, timeout=10000):
         """Round-trip time in ms of one ping to host. OSError on no reply."""
         raise OSError(errno.EOPNOTSUPP, "%s has no ping command" % self.NAME)
-
-    # ---- transparent (data) mode hooks ----
-    def data_open(self, link, host, port):
-        """Open link (TCP) to host:port in transparent mode; returns at.enter_data()'s
-        result once the module answered CONNECT. Raises ATError / OSError when refused,
-        OSError(EBUSY) when the family's rules forbid it now."""
-        raise OSError(errno.EOPNOTSUPP, "%s has no transparent mode" % self.NAME)
-
-    def data_resume(self, link):
-        """Back into data mode after "+++": V.250 ATO answers CONNECT (NO CARRIER,
-        an ATError, if the connection is gone)."""
-        return self.at.enter_data("ATO", self.CONNECT)
-
-    def data_drain(self, link, sink):
-        """The connection ended while escaped (ATO: NO CARRIER): pass what the module
-        still holds for link to sink(bytes) and return the count. Here: nothing - the
-        family offers no command-mode read of a transparent connection."""
-        return 0
-
-    def drain_buffered(self, link, sink):
-        """data_drain for families that keep an escaped connection's data readable
-        with their ordinary buffered-mode read (sock_fetch)."""
-        m = self.modem
-        ring = link.ring = m.take_ring()  # the data link's own ring is a stub
-        total = 0
-        try:
-            while True:
-                n = self.sock_fetch(link, link.room())
-                if n <= 0:
-                    break
-                out = bytearray(len(ring))
-                ring.readinto(memoryview(out))
-                sink(out)
-                total += len(out)
-        except (ModemError, OSError):
-            pass  # gone for good: what came is kept
-        finally:
-            m.give_ring(ring)
-            link.ring = None
-        return total
-
-    def data_close(self, link):
-        """In command mode after a data session: close link (already gone if the
-        peer closed) and put the module back in its normal socket mode."""
-        try:
-            self.sock_close(link)
-        except (ModemError, OSError):
-            pass
-        self.release(link)
-
-    # Families whose transparent mode is a setting of the whole module, changed only
-    # with the data context down (SIM7600 AT+CIPMODE, Yuge AT+CIPMODE): they provide
-    # set_transparent(on) and open with open_module_wide; link 0 carries the mode.
-    def set_transparent(self, on):
-        raise NotImplementedError
-
-    def open_module_wide(self, link, host, port, cmd, finals, ok_final=True):
-        """data_open for a module-wide mode: refuses (EBUSY) while any socket is open,
-        switches the module over, opens link 0 with cmd; switches back on failure."""
-        if self.modem.links:
-            raise OSError(errno.EBUSY, "%s: transparent mode is module-wide here: close the "
-                          "other %d socket(s) first" % (self.NAME, len(self.modem.links)))
-        self.set_transparent(True)
-        link.id = 0
-        self.modem.links[0] = link
-        try:
-            first = self.at.enter_data(cmd, finals, ok_final=ok_final)
-        except BaseException:
-            self.release(link)
-            self.set_transparent(False)
-            raise
-        link.open = True
-        link.peer = (host, port)
-        return first
-
-    def reactivate(self):
-        """Deactivate and activate the data context again with the last connect()'s
-        settings (to switch a module-wide transparent setting)."""
-        s = self.modem._settings
-        if s is None:
-            raise ModemError("transparent mode needs a connect() first")
-        self.deactivate()
-        self.modem.ip = self.activate(s[0], s[1], s[2], s[3])
 
     def wait_for(self, cond, timeout, what, cmd=None):
         """Pump the port until cond() is true (a URC handler set some state).

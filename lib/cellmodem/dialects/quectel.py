@@ -302,26 +302,10 @@ class Quectel(Dialect):
 
     # Transparent access mode (UG 1.2 point 3-5): AT+QIOPEN <access_mode> 2 answers
     # CONNECT (or ERROR); "+++" with T1 = 1 s of silence on both sides gives OK and
-    # leaves the connection in buffer access mode; ATO goes back; a lost connection
-    # prints NO CARRIER and AT+QICLOSE is still needed. Other connections stay usable.
-    DATA = {"guard": 1000, "closed": (b"\r\nNO CARRIER\r\n", b"\r\nCLOSED\r\n")}
-
-    def data_open(self, link, host, port):
-        cid = self.claim(link)
-        self._direct.discard(cid)
-        try:
-            first = self.at.enter_data('AT+QIOPEN=%d,%d,"TCP","%s",%d,0,2' % (_CTX, cid, host, port),
-                                       self.CONNECT)
-        except BaseException:
-            self.release(link)
-            raise
-        link.open = True
-        link.peer = (host, port)
-        return first
-
-    def data_drain(self, link, sink):
-        # after "+++" the connection is in buffer access mode (UG 1.2 point 3): AT+QIRD reads what is left
-        return self.drain_buffered(link, sink)
+    # leaves the connection in buffer access mode (AT+QIRD reads it); ATO goes back;
+    # a lost connection prints NO CARRIER and AT+QICLOSE is still needed. Other
+    # connections stay usable.
+    DATA = {"guard": 1000, "open": 'AT+QIOPEN=1,{0},"TCP","{1}",{2},0,2', "drain": True}
 
     def sock_listen(self, link, port):
         # UG 2.4: "TCP LISTENER" takes "127.0.0.1" and the <local_port>. Buffer access
@@ -377,6 +361,7 @@ class Quectel(Dialect):
 
     def sock_close(self, link):
         if link.id is not None and self.modem.links.get(link.id) is link:
+            self._direct.discard(link.id)  # the id's next connection may be in buffer mode
             self.release(link)
             try:
                 self.at.command("AT+QICLOSE=%d" % link.id)

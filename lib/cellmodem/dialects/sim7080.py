@@ -151,26 +151,14 @@ class SIM7080(Dialect):
         link.peer = (host, port)
 
     # Transparent mode (C1811): AT+CASWITCH=<cid>,1 on an open connection answers OK,
-    # then CONNECT; other connections stay usable in command mode. The manual gives
-    # no "+++" guard figures: the SIMCom family's 1 s (A7600 1.2).
-    DATA = {"guard": 1000, "closed": (b"\r\nCLOSED\r\n", b"\r\nNO CARRIER\r\n")}
-
-    def data_open(self, link, host, port):
-        # C1810: the module sends what the UART gives it in TRANSPKTSIZE packets, a
-        # partial one after TRANSWAITTM (x 100 ms, family): full 1460-byte segments,
-        # and no wait - a request or the end of an upload must not sit in the module
-        self.at.command('AT+CACFG="TRANSWAITTM",0')
-        self.at.command('AT+CACFG="TRANSPKTSIZE",1460')
-        self.sock_open(link, host, port)
-        try:
-            return self.at.enter_data("AT+CASWITCH=%d,1" % link.id, self.CONNECT, ok_final=False)
-        except BaseException:
-            self.sock_close(link)
-            raise
-
-    def data_drain(self, link, sink):
-        # the peer's data stays readable with AT+CARECV after +++ (family)
-        return self.drain_buffered(link, sink)
+    # then CONNECT; other connections stay usable in command mode; after "+++" the
+    # data stays readable with AT+CARECV (family). C1810: the module sends what the
+    # UART gives it in TRANSPKTSIZE packets, a partial one after TRANSWAITTM (x 100
+    # ms, family): full 1460-byte segments and no wait, so a request or the end of an
+    # upload does not sit in the module. The manual gives no "+++" guard figures:
+    # the SIMCom family's 1 s (A7600 1.2).
+    DATA = {"guard": 1000, "switch": "AT+CASWITCH={0},1", "ok_first": True, "drain": True,
+            "setup": ('AT+CACFG="TRANSWAITTM",0', 'AT+CACFG="TRANSPKTSIZE",1460')}
 
     def sock_listen(self, link, port):
         cid = self.claim(link)

@@ -23,7 +23,7 @@ import errno
 
 from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
 from cellmodem.dialects.base import Dialect
-from cellmodem.errors import ATError, ATTimeout, ModemError, NetworkError
+from cellmodem.errors import ATError, ATTimeout, NetworkError
 from cellmodem.line import parse_int
 from cellmodem.sockets import Link, TCP, UDP, LISTEN
 
@@ -89,8 +89,7 @@ class SIM7600(Dialect):
         self._sending = None  # the Link an AT+CIPSEND in flight is for, and its <cnf>
         self._sent = None
         self._udp_port = 49152 + ticks_ms() % _UDP_PORTS
-        self._cipmode = 0  # AT+CIPMODE wanted at the next NETOPEN (1: transparent)
-        self._cipmode_set = 0  # what the module has (power-on default 0)
+        self._cipmode = 0  # what AT+CIPMODE the module has (power-on default 0)
         at = self.at
         at.urc(b"+NETOPEN:", self._on_netopen)
         at.urc(b"+NETCLOSE:", self._on_netclose)
@@ -139,9 +138,9 @@ class SIM7600(Dialect):
         # "+RECEIVE,<link num>,<data length>". One line, commands joined by ";" (V.250).
         at.command("AT+CIPRXGET=0;+CIPHEAD=1;+CIPSRIP=0;+CIPCCFG=10,0,0,1,1,0,500"
                    if self.push else "AT+CIPRXGET=1")
-        if self._cipmode != self._cipmode_set:  # A7600 2.10: set before AT+NETOPEN
-            at.command("AT+CIPMODE=%d" % self._cipmode)
-            self._cipmode_set = self._cipmode
+        if self.transparent != self._cipmode:  # A7600 2.10: set before AT+NETOPEN
+            at.command("AT+CIPMODE=%d" % self.transparent)
+            self._cipmode = self.transparent
         self._net = None
         if not self.link_up:
             self._forget()
@@ -445,24 +444,7 @@ class SIM7600(Dialect):
     # whole network library transparent, and only link 0 carries it; AT+CIPOPEN
     # then answers "CONNECT 115200" (or CONNECT FAIL). "+++" needs 1 s of silence
     # before and after it; ATO goes back; a lost connection prints CLOSED.
-    DATA = {"guard": 1000, "closed": (b"\r\nCLOSED\r\n", b"\r\nNO CARRIER\r\n")}
-
-    def data_open(self, link, host, port):
-        return self.open_module_wide(link, host, port,
-                                     'AT+CIPOPEN=0,"TCP","%s",%d' % (host, port), self.CONNECT)
-
-    def data_close(self, link):
-        super().data_close(link)
-        self.set_transparent(False)
-
-    def set_transparent(self, on):
-        # AT+CIPMODE goes out at the fresh AT+NETOPEN of activate()
-        self._cipmode = 1 if on else 0
-        try:
-            self.reactivate()
-        except ModemError:
-            self._cipmode_set = -1  # unknown: sent again at the next activate()
-            raise
+    DATA = {"guard": 1000, "wide": True, "open": 'AT+CIPOPEN={0},"TCP","{1}",{2}'}
 
     def _cipclose(self, n):
         # L1104: TCP "OK" then "+CIPCLOSE: <link>,<err>"; UDP "+CIPCLOSE: <link>,0" then

@@ -37,8 +37,6 @@ _PROBE_MS = 1000  # no connect result this long: ask AT+CIPSTATUS (9.17)
 # after a link number ("1, SEND OK", "DATA ACCEPT:1,65").
 _SEND_FINALS = ((b"DATA ACCEPT", True), (b"SEND OK", True), (b"SEND FAIL", False))
 _CLOSE_FINALS = ((b"CLOSE OK", True),)
-# 9.9: a transparent AT+CIPSTART: OK, then CONNECT, or "STATE: ..." and CONNECT FAIL
-_DATA_FINALS = ((b"CONNECT FAIL", False), (b"ALREADY CONNECT", False), (b"CONNECT", True))
 _STATE_FINAL = ((b"STATE:", True),)  # 9.17: OK comes first, the state line ends it
 
 # Manual 3.13 TCP/IP codes, numeric (AT+CMEE=1) and text (AT+CMEE=2), as errno
@@ -93,8 +91,7 @@ class Yuge(Dialect):
         self._pulling = None  # the Link an AT+CIPRXGET=2 in flight reads for
         self._pulled = 0
         self._dns = None
-        self._single = False  # transparent mode: one link, AT+CIPMUX=0 and AT+CIPMODE=1
-        self._cipmode_set = 0
+        self._cipmode = 0  # what AT+CIPMODE the module has
         at = self.at
         # "<n>, TEXT" or "<n>,TEXT" (9.9 syntax / 9.42 examples): one entry per link id,
         # the text after the comma picks the handler
@@ -115,14 +112,14 @@ class Yuge(Dialect):
         if status not in _ACTIVE or not self._same_setup(apn, user, password):
             if status != "IP INITIAL":
                 self._shut()  # back to IP INITIAL (9.29, 9.40)
-            if self._cipmode_set:  # 9.1: multi-link mode refuses while CIPMODE is 1
+            if self._cipmode:  # 9.1: multi-link mode refuses while CIPMODE is 1
                 at.command("AT+CIPMODE=0")
-                self._cipmode_set = 0
+                self._cipmode = 0
             # 9.1/9.10: transparent mode is single-link only (CIPMUX=0, then CIPMODE=1)
-            at.command("AT+CIPMUX=%d" % (0 if self._single else 1))
-            if self._single:
+            at.command("AT+CIPMUX=%d" % (0 if self.transparent else 1))
+            if self.transparent:
                 at.command("AT+CIPMODE=1")
-                self._cipmode_set = 1
+                self._cipmode = 1
             at.command('AT+CSTT="%s","%s","%s"' % (apn, user, password))
             # 9.4: ERROR when the context is not activated (e.g. the APN is refused)
             at.command("AT+CIICR", timeout=timeout if timeout < 85000 else 85000)
@@ -136,23 +133,11 @@ class Yuge(Dialect):
 
     # Transparent mode (9.10, 9.13, 9.37, 9.38; "透明传输应用 1"): only for one TCP
     # connection with AT+CIPMUX=0, both set in IP INITIAL, so the data context is
-    # set up again around it; AT+CIPSTART answers OK, then CONNECT (or CONNECT
-    # FAIL); "+++" needs 1 s of silence before it (0.5 s after); ATO goes back; a
-    # lost connection prints CLOSED and AT+CIPSHUT ends it.
-    DATA = {"guard": 1000, "closed": (b"\r\nCLOSED\r\n", b"\r\nNO CARRIER\r\n")}
-
-    def data_open(self, link, host, port):
-        return self.open_module_wide(link, host, port,
-                                     'AT+CIPSTART="TCP","%s",%d' % (host, port),
-                                     _DATA_FINALS, ok_final=False)
-
-    def data_close(self, link):
-        self.release(link)
-        self.set_transparent(False)  # its AT+CIPSHUT closes the connection (透明传输应用 1)
-
-    def set_transparent(self, on):
-        self._single = on
-        self.reactivate()
+    # set up again around it; AT+CIPSTART answers OK, then CONNECT (or "STATE: ..."
+    # and CONNECT FAIL); "+++" needs 1 s of silence before it (0.5 s after); ATO goes
+    # back; a lost connection prints CLOSED; AT+CIPSHUT ends it.
+    DATA = {"guard": 1000, "wide": True, "open": 'AT+CIPSTART="TCP","{1}",{2}', "ok_first": True,
+            "finals": ((b"CONNECT FAIL", False), (b"ALREADY CONNECT", False), (b"CONNECT", True))}
 
     def _same_setup(self, apn, user, password):
         # An active context is reused only in multi-link mode with the same APN/user/password
