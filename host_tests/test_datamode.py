@@ -13,9 +13,12 @@ import socket as pysocket
 import threading
 import time
 
+import asyncio
+
 import pytest
 
 import cellmodem.socket as msocket
+from cellmodem.aio import AsyncDataSocket, AsyncModem
 from cellmodem.datamode import DataSocket
 from cellmodem.errors import InDataMode
 from cellmodem.fakeuart import FakeUART
@@ -398,3 +401,67 @@ def test_peer_closing_while_escaped_keeps_what_the_module_can_give_back(data_mod
     assert -113 <= modem.signal() <= -51
     s.close()
     srv.close()
+
+
+# ---------------------------------------------------------------- the asyncio face
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_asyncio_face_awaits_reads_and_the_escape_while_the_loop_runs(data_modem, tcp_echo, dialect):
+    sim, modem, _ = data_modem(dialect)
+    data = os.urandom(64 * 1024)
+
+    async def main():
+        am = AsyncModem(modem)
+        am.start()
+        ticks = [0]
+
+        async def ticker():
+            while True:
+                ticks[0] += 1
+                await asyncio.sleep(0.01)
+        t = asyncio.create_task(ticker())
+        s = AsyncDataSocket(am, guard_ms=GUARD)
+        await s.connect(tcp_echo)
+        reader = asyncio.create_task(s.readexactly(5))
+        await asyncio.sleep(0.2)
+        assert not reader.done() and ticks[0] >= 5  # a read waits without blocking the loop
+        await s.sendall(b"first")
+        assert await reader == b"first"
+        got = bytearray()
+        for i in range(0, len(data), 4096):
+            await s.sendall(data[i:i + 4096])
+            got += await s.readexactly(4096)
+        before = ticks[0]
+        await s.escape()  # two guard times, awaited
+        assert ticks[0] - before >= 10 and not s.data_mode
+        assert -113 <= modem.signal() <= -51
+        await s.resume()
+        await s.sendall(b"again\n")
+        assert await s.readline() == b"again\n"
+        s.close()
+        t.cancel()
+        am.stop()
+        return bytes(got)
+
+    assert asyncio.run(main()) == data
+    assert modem.data_socket is None
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_non_blocking_read_looks_at_the_port_then_says_eagain(data_modem, tcp_echo, dialect):
+    sim, modem, _ = data_modem(dialect)
+    with DataSocket(modem, guard_ms=GUARD) as s:
+        s.connect(tcp_echo)
+        s.setblocking(False)
+        with pytest.raises(OSError) as e:
+            s.recv(10)
+        assert e.value.errno == errno.EAGAIN
+        s.write(b"ping")
+        got = b""
+        deadline = time.monotonic() + 5
+        while len(got) < 4 and time.monotonic() < deadline:
+            try:
+                got += s.recv(10)  # (once read a non-blocking read must find the bytes)
+            except OSError as e:
+                assert e.errno == errno.EAGAIN
+                time.sleep(0.005)
+        assert got == b"ping"

@@ -1,6 +1,7 @@
 """Transparent data mode in the real micropython binary, from .mpy files, against the
 simulator on a pty: 1 MiB each way with matching SHA-256, +++ / a command / ATO, and a
-peer that closes while the module is in data mode (host_tests/scenarios/data_echo.py).
+peer that closes while the module is in data mode (host_tests/scenarios/data_echo.py);
+the asyncio face (host_tests/scenarios/data_async.py).
 """
 import os
 import subprocess
@@ -19,8 +20,9 @@ BURST = 20000
 def mpy_tree(tmp_path_factory):
     out = tmp_path_factory.mktemp("mpy")
     compile_tree(LIB, str(out))
-    subprocess.run([tool("mpy-cross"), "-o", str(out / "data_echo.mpy"),
-                    os.path.join(SCENARIOS, "data_echo.py")], check=True)
+    for name in ("data_echo", "data_async"):
+        subprocess.run([tool("mpy-cross"), "-o", str(out / (name + ".mpy")),
+                        os.path.join(SCENARIOS, name + ".py")], check=True)
     return str(out)
 
 
@@ -47,3 +49,15 @@ def test_one_mib_each_way_escape_ato_and_peer_close_in_micropython(mpy_tree, tcp
     sha = [l.split() for l in p.stdout.splitlines() if l.startswith("SHA ")][0]
     assert sha[1] == sha[2], out
     assert "CSQ -" in p.stdout and ("BURST %d -" % BURST) in p.stdout, out
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_asyncio_face_awaits_reads_and_the_escape_in_micropython(mpy_tree, tcp_echo, dialect):
+    sim = get_personality(dialect)(seed=4, opts={GUARD_OPT[dialect]: SIM_GUARD})
+    try:
+        pty = sim.open_pty()
+        p = run_micropython(["-m", "data_async", pty, "127.0.0.1", str(tcp_echo[1]), str(GUARD)],
+                            path=(mpy_tree,), heapsize="256k", timeout=120)
+    finally:
+        sim.close()
+    assert p.returncode == 0 and "ASYNC OK" in p.stdout, p.stdout + p.stderr

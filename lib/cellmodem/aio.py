@@ -9,13 +9,14 @@ dispatches what arrives - URCs, pushed data - for every socket and client.
 
 Usage:
     import asyncio
-    from cellmodem.aio import AsyncModem
+    from cellmodem.aio import AsyncModem, AsyncDataSocket
     async def main():
         am = AsyncModem(modem)
         await am.connect(apn="internet")
         s = await am.open_connection("example.com", 80)
         await s.send(b"GET / HTTP/1.0\\r\\nHost: example.com\\r\\n\\r\\n")
         print(await s.read())
+        d = AsyncDataSocket(am); await d.connect(("example.com", 5000))  # data mode
     asyncio.run(main())
 """
 import asyncio
@@ -212,6 +213,64 @@ class AsyncSocket:
 
     async def __aexit__(self, *exc):
         self.close()
+
+
+class AsyncDataSocket(AsyncSocket):
+    """cellmodem.datamode.DataSocket (transparent mode), awaited: the AsyncSocket
+    reads and writes, escape() with its guard times awaited, resume(). connect,
+    resume and close run their AT commands to the result, as every command in this
+    face does. Do not write while escape() runs: data within the guard time after
+    "+++" makes it data, and escape() ends with ATTimeout."""
+
+    def __init__(self, amodem, rxbuf=2048, guard_ms=None):
+        from cellmodem.datamode import DataSocket
+        super().__init__(amodem, sock=DataSocket(amodem.modem, rxbuf, guard_ms))
+
+    async def connect(self, addr):
+        """Open in data mode (DataSocket.connect: ValueError, OSError)."""
+        self._s.connect(addr)
+
+    async def readline(self):
+        """Up to and including b"\n" (or what is left at EOF)."""
+        out = bytearray()
+        while out[-1:] != b"\n":
+            c = await self.recv(1)
+            if not c:
+                break
+            out += c
+        return bytes(out)
+
+    @property
+    def data_mode(self):
+        return self._s.data_mode
+
+    async def escape(self):
+        """DataSocket.escape(), the guard times awaited (the loop runs meanwhile)."""
+        s = self._s
+        while True:
+            left = s._quiet_left()
+            if left <= 0:
+                break
+            s._drain(0)
+            await sleep_ms(left if left < 20 else 20)
+        if not s.data_mode:
+            return
+        step = s._plus_out()
+        try:
+            while not s._ok_step(step, 0):
+                await self._am.idle()
+        except BaseException:
+            # cancelled after "+++" went out: the module is leaving data mode all the
+            # same, so finish here - the socket must know which mode it is in
+            while not s._ok_step(step, 20):
+                pass
+            s._escape_done(step)
+            raise
+        s._escape_done(step)
+
+    async def resume(self):
+        """Back to data mode (ATO)."""
+        self._s.resume()
 
 
 class AsyncMQTTClient:

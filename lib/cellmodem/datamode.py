@@ -437,10 +437,11 @@ class DataSocket:
                 self._fill(20)
             else:
                 left = ticks_diff(deadline, ticks_ms())
-                if left <= 0:
+                self._fill(0 if left <= 0 else left if left < 20 else 20)
+                if left <= 0 and self._avail() <= 0 and self._state == _DATA:
+                    # (non-blocking: one look at the port first, then EAGAIN)
                     raise OSError(errno.EAGAIN if tmo == 0 else errno.ETIMEDOUT,
                                   "no data" if tmo == 0 else "timed out")
-                self._fill(left if left < 20 else 20)
             if idle:
                 idle()
         return True
@@ -535,24 +536,56 @@ class DataSocket:
         connection stays open and bytes that arrive meanwhile are kept for read().
         Then AT commands work again. Returns at once if not in data mode.
         Raises ATTimeout if the module never answers OK."""
-        if self._state != _DATA:
-            return
-        guard = self._guard
         while True:  # silence before: nothing written for guard ms
-            left = guard - ticks_diff(ticks_ms(), self._last_tx)
+            left = self._quiet_left()
             if left <= 0:
                 break
             self._drain(left if left < 20 else 20)
-            if self._state != _DATA:
-                return
+        if self._state != _DATA:
+            return
+        step = self._plus_out()
+        while not self._ok_step(step, 20):
+            pass
+        self._escape_done(step)
+
+    # The steps of escape(), shared with the asyncio face (aio.AsyncDataSocket),
+    # which awaits between them instead of waiting in _drain.
+    def _quiet_left(self):
+        """ms of silence still due before "+++" (0 when not in data mode)."""
+        if self._state != _DATA:
+            return 0
+        return self._guard - ticks_diff(ticks_ms(), self._last_tx)
+
+    def _plus_out(self):
+        """Write "+++" (one write: the three well within the gap allowed); returns
+        [where its OK can start, when it went, result]."""
         start = self._base + self._t  # the OK can only be in what arrives from now on
-        self._port.write(b"+++")  # one write: the three well within the gap allowed
+        self._port.write(b"+++")
         sent = ticks_ms()
         self._plus_at = -1
         if self._modem.at.engine.trace:
             self._modem.at.engine.trace(b">", b"+++", sent)
-        if self._await_ok(start, sent) is None:
-            raise ATTimeout("+++", guard + _OK_MS, "OK")
+        return [start, sent, None]
+
+    def _ok_step(self, step, ms):
+        """Read for up to ms; True once the escape is over: step[2] is True (the
+        module's OK), False (it left data mode for the peer's close meanwhile) or
+        None (no OK within guard + _OK_MS)."""
+        if self._state == _DATA:
+            self._drain(ms)
+        if self._state != _DATA:
+            step[2] = self._state == _COMMAND
+            return True
+        i = self._find_ok(step[0])
+        if i >= 0:
+            self._escaped(i)
+            step[2] = True
+            return True
+        return ticks_diff(ticks_ms(), step[1]) > self._guard + _OK_MS
+
+    def _escape_done(self, step):
+        if step[2] is None and self._state == _DATA:
+            raise ATTimeout("+++", self._guard + _OK_MS, "OK")
         if self._state == _COMMAND:
             self._modem.at.command("AT")  # in step again; held URCs come out now
 
@@ -575,17 +608,10 @@ class DataSocket:
     def _await_ok(self, start, sent):
         """Read until the module's OK to a "+++" written at ticks sent (True), the
         module leaving data mode otherwise (False), or guard + _OK_MS (None)."""
-        limit = self._guard + _OK_MS
-        while True:
-            self._drain(20)
-            if self._state != _DATA:
-                return False  # the module left data mode for the peer's close meanwhile
-            i = self._find_ok(start)
-            if i >= 0:
-                self._escaped(i)
-                return True
-            if ticks_diff(ticks_ms(), sent) > limit:
-                return None
+        step = [start, sent, None]
+        while not self._ok_step(step, 20):
+            pass
+        return step[2]
 
     def _plus_check(self, wait=False):
         """After 1-3 '+' written alone following a quiet spell, the line stayed quiet:
