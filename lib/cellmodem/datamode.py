@@ -32,6 +32,7 @@ _GONE = 3  # the module left data mode by itself (peer closed, network lost)
 
 _OK = b"\r\nOK\r\n"  # the answer to "+++" (A7600 6.2.3, Quectel UG 1.2, Yuge 9.37)
 _OK_MS = 2000  # the OK may take this long after the guard time that follows "+++"
+_MARGIN_MS = 20  # more silence than the guard asks for: ticks_ms counts whole ms
 _SETTLE_MS = 10  # after a CLOSED line, bytes of payload (not URCs) would come this soon
 _PARTIAL_MS = 20  # a held "\r\n" (maybe the start of CLOSED) is payload after this quiet
 _WRITE_STEP = 1024  # bytes written between looks for the module's CLOSED line
@@ -554,7 +555,7 @@ class DataSocket:
         """ms of silence still due before "+++" (0 when not in data mode)."""
         if self._state != _DATA:
             return 0
-        return self._guard - ticks_diff(ticks_ms(), self._last_tx)
+        return self._guard + _MARGIN_MS - ticks_diff(ticks_ms(), self._last_tx)
 
     def _plus_out(self):
         """Write "+++" (one write: the three well within the gap allowed); returns
