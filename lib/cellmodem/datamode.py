@@ -21,21 +21,21 @@ Usage:
 """
 import errno
 
-from cellmodem.compat import ticks_ms, ticks_diff, ticks_add, sleep_ms
+from cellmodem.compat import const, ticks_ms, ticks_diff, ticks_add, sleep_ms
 from cellmodem.errors import ATError, ATTimeout, InDataMode, ModemError
 from cellmodem.sockets import Link, TCP
 from cellmodem.validate import at_string, port_number, payload
 
-_DATA = 1  # the UART carries the connection's bytes
-_COMMAND = 2  # escaped with +++: the connection is open, the module takes AT commands
-_GONE = 3  # the module left data mode by itself (peer closed, network lost)
+_DATA = const(1)  # the UART carries the connection's bytes
+_COMMAND = const(2)  # escaped with +++: the connection is open, the module takes AT commands
+_GONE = const(3)  # the module left data mode by itself (peer closed, network lost)
 
 _OK = b"\r\nOK\r\n"  # the answer to "+++" (A7600 6.2.3, Quectel UG 1.2, Yuge 9.37)
-_OK_MS = 2000  # the OK may take this long after the guard time that follows "+++"
-_MARGIN_MS = 20  # more silence than the guard asks for: ticks_ms counts whole ms
-_SETTLE_MS = 10  # after a CLOSED line, bytes of payload (not URCs) would come this soon
-_PARTIAL_MS = 20  # a held "\r\n" (maybe the start of CLOSED) is payload after this quiet
-_WRITE_STEP = 1024  # bytes written between looks for the module's CLOSED line
+_OK_MS = const(2000)  # the OK may take this long after the guard time that follows "+++"
+_MARGIN_MS = const(20)  # more silence than the guard asks for: ticks_ms counts whole ms
+_SETTLE_MS = const(10)  # after a CLOSED line, bytes of payload (not URCs) would come this soon
+_PARTIAL_MS = const(20)  # a held "\r\n" (maybe the start of CLOSED) is payload after this quiet
+_WRITE_STEP = const(1024)  # bytes written between looks for the module's CLOSED line
 
 
 _CONNECT = ((b"CONNECT FAIL", False), (b"CONNECT", True))  # V.250 data-mode results
