@@ -107,7 +107,6 @@ class socket(_Base):
         self._timeout = None  # None: block; 0: non-blocking; else ms
         self._bound = 0
         self._closed = False
-        self._tls = False
         self._ready = self._readable  # bound once: waits make no closure per call
 
     # ---- set-up ----
@@ -129,10 +128,15 @@ class socket(_Base):
             raise OSError(errno.EBADF, "socket is closed")
         return self._modem.dialect
 
-    def connect(self, addr, tls=False):
-        """Open the connection to addr (host, port); host may be a name. Raises
-        OSError with the module's result (ECONNREFUSED, EHOSTUNREACH, ...)."""
+    def connect(self, addr, tls=None):
+        """Open the connection to addr (host, port); host may be a name. tls: a
+        cellmodem.tls.ModuleTLS for module TLS (host TLS wraps the connected socket:
+        cellmodem.tls.wrap). Raises OSError with the module's result (ECONNREFUSED,
+        EHOSTUNREACH, a TLS failure ...), TypeError for another tls."""
         host, port = _address(addr)
+        if tls is not None and tls is not False and not hasattr(tls, "sni"):
+            raise TypeError("tls= takes a cellmodem.tls.ModuleTLS; for host TLS use "
+                            "cellmodem.tls.wrap(sock, host, context)")
         d = self._dialect()
         if self._link is not None and self._link.open:
             if self._type == SOCK_DGRAM:
@@ -144,7 +148,7 @@ class socket(_Base):
         link = Link(UDP if self._type == SOCK_DGRAM else TCP, self._modem.sock_rxbuf,
                     self._modem.take_ring())
         try:
-            d.sock_open(link, host, port, tls)
+            d.sock_open(link, host, port, tls or None)
         except BaseException as e:
             d.release(link)
             self._modem.give_ring(link.ring)  # the ring serves the next attempt

@@ -18,7 +18,7 @@ Usage: Modem(uart, dialect="quectel")
 """
 import errno
 
-from cellmodem.dialects.base import Dialect
+from cellmodem.dialects.base import Dialect, _NO_MODULE_TLS
 from cellmodem.errors import ATError, ATTimeout, ModemError, NetworkError
 from cellmodem.sockets import Link, TCP, UDP
 
@@ -295,7 +295,7 @@ class Quectel(Dialect):
 
     def sock_open(self, link, host, port, tls=False):
         if tls:
-            raise OSError(errno.EOPNOTSUPP, "quectel: TLS sockets are not supported yet")
+            raise OSError(errno.EOPNOTSUPP, _NO_MODULE_TLS % self.NAME)
         # <local_port> 0: the module picks one; <access_mode> per the session
         self._open(link, link.kind, host, port, 0, 1 if self.push else 0)
         link.peer = (host, port)

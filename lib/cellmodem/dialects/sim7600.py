@@ -22,7 +22,7 @@ Usage: Modem(uart, dialect="sim7600")
 import errno
 
 from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
-from cellmodem.dialects.base import Dialect
+from cellmodem.dialects.base import Dialect, _NO_MODULE_TLS
 from cellmodem.errors import ATError, ATTimeout, NetworkError
 from cellmodem.line import parse_int
 from cellmodem.sockets import Link, TCP, UDP, LISTEN
@@ -288,7 +288,7 @@ class SIM7600(Dialect):
 
     def sock_open(self, link, host, port, tls=False):
         if tls:
-            raise OSError(errno.EOPNOTSUPP, "sim7600: TLS sockets are not supported")
+            raise OSError(errno.EOPNOTSUPP, _NO_MODULE_TLS % self.NAME)
         self._tidy()
         if link.kind == UDP:
             # AT+CIPSEND names the UDP remote by IP address (L1105)
