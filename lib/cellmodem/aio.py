@@ -100,10 +100,11 @@ class AsyncModem:
     def socket(self, type=_socket.SOCK_STREAM):
         return AsyncSocket(self, type)
 
-    async def open_connection(self, host, port):
-        """A connected TCP AsyncSocket (reads and writes like asyncio's streams)."""
+    async def open_connection(self, host, port, ssl=None, server_hostname=None):
+        """A connected TCP AsyncSocket (reads and writes like asyncio's streams);
+        ssl as AsyncSocket.connect's."""
         s = AsyncSocket(self)
-        await s.connect((host, port))
+        await s.connect((host, port), ssl, server_hostname)
         return s
 
 
@@ -118,12 +119,21 @@ class AsyncSocket:
         self._s.setblocking(False)
         self._out = []
 
-    async def connect(self, addr):
-        """Open the connection (the module's open command runs to its result)."""
+    async def connect(self, addr, ssl=None, server_hostname=None):
+        """Open the connection (the module's open command runs to its result).
+        ssl: an ssl.SSLContext (host TLS: the handshake runs in one go, within 60 s;
+        see cellmodem.tls.context) or a cellmodem.tls.ModuleTLS; server_hostname:
+        the name checked and sent as SNI (default: addr's host)."""
         s = self._s
         s.settimeout(None)
+        ctx = mod = None
+        if ssl:
+            from cellmodem.tls import choose, wrap
+            ctx, mod = choose(ssl)
         try:
-            s.connect((self._am.modem.resolve(addr[0]), addr[1]))
+            s.connect((self._am.modem.resolve(addr[0]), addr[1]), mod)
+            if ctx is not None:
+                self._s = s = wrap(s, server_hostname or addr[0], ctx)
         finally:
             s.setblocking(False)
 
@@ -172,7 +182,15 @@ class AsyncSocket:
 
     async def readline(self):
         """Up to and including b"\\n" (or what is left at EOF)."""
-        link = self._s._link
+        s = self._s
+        if not hasattr(s, "_link"):  # host TLS: the line comes out of mbedTLS
+            parts = []
+            while True:
+                part = await self._again(s.readline)
+                parts.append(part)
+                if not part or part[-1:] == b"\n":
+                    return b"".join(parts)
+        link = s._link
         await self._am.wait_until(lambda: self._line_ready(link), None, "line")
         return self._s.readline() or b""
 
@@ -366,7 +384,8 @@ async def arequest(amodem, method, url, **kw):
     an AsyncResponse (status_code, reason, headers, url; await read/readinto/content/
     text/json). Keyword arguments as requests.request's (stream is implied)."""
     from cellmodem.requests import Session
-    s = Session(modem=amodem.modem, keep_alive=False)
+    s = Session(modem=amodem.modem, keep_alive=False, verify=kw.pop("verify", True),
+                cert=kw.pop("cert", None), context=kw.pop("context", None))
     r = await s.request_async(amodem, method, url, **kw)
     return AsyncResponse(amodem, r)
 

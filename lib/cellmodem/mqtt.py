@@ -72,6 +72,10 @@ class MQTTClient(MQTTBase):
                  ssl=False, ssl_params=None, modem=None, reconnect=True, timeout=10000,
                  max_payload=4096, queue=0, backoff=(500, 30000), retry_for=20000):
         super().__init__(client_id, server, port, user, password, keepalive, ssl)
+        self._tls = None
+        if ssl:  # host TLS context or ModuleTLS, checked now (a CA is required)
+            from cellmodem.tls import choose
+            self._tls = choose(ssl, ssl_params)
         self.sock = None
         self.pid = 0
         self.dropped = 0  # messages over max_payload, acknowledged and dropped
@@ -151,10 +155,13 @@ class MQTTClient(MQTTBase):
         m.at.secret(self.pswd)  # the CONNECT packet carries it: never in a trace
         if not m.isconnected():
             m.reconnect()
+        if self._tls is not None:
+            from cellmodem.tls import open_socket
+            return open_socket(m, self.server, self.port, timeout / 1000, *self._tls)
         s = _socket.socket(modem=m)
         try:
             s.settimeout(timeout / 1000)
-            s.connect((m.resolve(self.server), self.port), self.ssl)
+            s.connect((m.resolve(self.server), self.port))
         except BaseException:
             s.close()
             raise

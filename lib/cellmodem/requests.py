@@ -238,10 +238,17 @@ class Session:
 
     modem: the Modem to use (default: the one most recently connected).
     headers: sent with every request. max_redirects: how many to follow (5).
+    https (cellmodem.tls): verify: the CA certificate that signs the servers' (PEM/DER
+    bytes or a file name; required for https unless verify=False is given); cert:
+    (certificate, key) for mutual TLS; context: an ssl.SSLContext of your own (host
+    TLS) or a cellmodem.tls.ModuleTLS (the module's TLS) instead of verify/cert.
     """
 
-    def __init__(self, modem=None, headers=None, keep_alive=True, max_redirects=5):
+    def __init__(self, modem=None, headers=None, keep_alive=True, max_redirects=5,
+                 verify=True, cert=None, context=None):
         self.modem = modem
+        self._tls_args = (verify, cert, context)
+        self._tls = None  # (host context, ModuleTLS), made at the first https request
         self.headers = dict(headers or {})
         self.keep_alive = keep_alive
         self.max_redirects = max_redirects
@@ -258,13 +265,23 @@ class Session:
                 return conn
             conn.close()
         m = self.modem or _socket._the_modem()
-        s = _socket.socket(modem=m)
-        try:
-            s.settimeout(timeout)
-            s.connect((m.resolve(host), port), scheme == "https")
-        except BaseException:
-            s.close()
-            raise
+        if scheme == "https":
+            from cellmodem import tls
+            if self._tls is None:
+                verify, cert, ctx = self._tls_args
+                if ctx is None:  # ValueError here, before anything is sent
+                    ctx = tls.context(None if verify in (True, False) else verify,
+                                      *(cert or (None, None)), verify=verify is not False)
+                self._tls = tls.choose(ctx)
+            s = tls.open_socket(m, host, port, timeout, *self._tls)
+        else:
+            s = _socket.socket(modem=m)
+            try:
+                s.settimeout(timeout)
+                s.connect((m.resolve(host), port))
+            except BaseException:
+                s.close()
+                raise
         self.opened += 1
         return _Conn(s, key)
 
@@ -612,9 +629,10 @@ def _pieces(f):
         yield data
 
 
-def request(method, url, modem=None, **kw):
-    """One request on its own connection (Connection: close); see Session.request."""
-    s = Session(modem=modem, keep_alive=False)
+def request(method, url, modem=None, verify=True, cert=None, context=None, **kw):
+    """One request on its own connection (Connection: close); see Session.request,
+    and Session for verify, cert and context (https)."""
+    s = Session(modem=modem, keep_alive=False, verify=verify, cert=cert, context=context)
     return s.request(method, url, **kw)
 
 

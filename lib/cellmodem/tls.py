@@ -18,7 +18,7 @@ Usage:
 """
 import errno
 
-from cellmodem.validate import at_string
+from cellmodem.validate import at_string, payload
 
 _POLL = 3  # MP_STREAM_POLL
 _POLLIN = 1
@@ -181,6 +181,241 @@ class ModuleTLS:
 def tls_error(e):
     """A handshake failure as OSError(ECONNABORTED) with mbedTLS's words (never key
     material: mbedTLS's messages name the check that failed)."""
-    if isinstance(e, OSError) and e.args and isinstance(e.args[0], int) and e.args[0] > 0:
-        return e  # the link's own error (timeout, reset, ...)
+    if type(e) is OSError and e.args and isinstance(e.args[0], int) and e.args[0] > 0:
+        return e  # the link's own error (timeout, reset, ...); mbedTLS's codes are < 0
     return OSError(errno.ECONNABORTED, "TLS handshake failed: %s" % _why(e))
+
+
+def wrap(sock, server_hostname, context):
+    """Host TLS over a connected cellmodem socket: the handshake runs now (within the
+    socket's timeout, or 60 s if it has none), with SNI and the server's name checked
+    against server_hostname. Returns a TLSSocket; the socket belongs to it from now
+    on. Raises OSError(ECONNABORTED, "TLS handshake failed: ...") when the server is
+    refused (wrong CA, name, expired), OSError of the link otherwise; the socket is
+    closed then. ValueError/TypeError for bad arguments (nothing sent)."""
+    if not isinstance(server_hostname, str) or not server_hostname:
+        raise ValueError("server_hostname must be the server's name (str)")
+    return TLSSocket(sock, server_hostname, context)
+
+
+class TLSSocket:
+    """A cellmodem socket with host TLS: the socket methods MicroPython code calls
+    (recv, recv_into, send, sendall, read, readinto, readline, write, settimeout,
+    setblocking, close, select.poll through ioctl). Timeouts in seconds, as
+    socket.settimeout; OSError(ETIMEDOUT) / EAGAIN as the plain socket raises them."""
+
+    def __init__(self, sock, host, ctx):
+        self._raw = sock
+        self._timeout = sock._timeout
+        self._poller = None
+        self._one = bytearray(1)
+        t = sock._timeout
+        if not t:  # the handshake blocks: bound it
+            sock.settimeout(60)
+        try:
+            try:
+                import ssl
+                if hasattr(ssl, "MemoryBIO"):  # CPython: TLS objects over memory buffers
+                    from cellmodem.tlsbio import BIOStream
+                    self._ss = BIOStream(ctx, sock, host)
+                else:
+                    self._ss = ctx.wrap_socket(sock, server_hostname=host)
+            except Exception as e:
+                raise tls_error(e)
+        except BaseException:
+            sock.close()
+            raise
+        # From here the raw socket never blocks: waits happen in _wait, so a timeout
+        # never interrupts mbedTLS in the middle of a record.
+        sock.setblocking(False)
+
+    @property
+    def raw(self):
+        """The cellmodem socket underneath (for its link state)."""
+        return self._raw
+
+    def settimeout(self, t):
+        self._timeout = None if t is None else int(t * 1000)
+
+    def _stream(self):
+        if self._ss is None:
+            raise OSError(errno.EBADF, "socket is closed")
+        return self._ss
+
+    def setblocking(self, flag):
+        self._timeout = None if flag else 0
+
+    def _wait(self):
+        # Wait until the modem holds more bytes of the connection (or EOF / error).
+        raw = self._raw
+        if self._timeout == 0:
+            raise OSError(errno.EAGAIN, "no data yet")
+        raw._timeout = self._timeout
+        try:
+            raw._fill(raw._need(None))
+        finally:
+            raw._timeout = 0
+
+    def recv_into(self, buf, nbytes=0):
+        """Decrypted bytes into buf (up to nbytes); returns the count, 0 at EOF."""
+        mv = buf if isinstance(buf, memoryview) else memoryview(buf)
+        if nbytes and nbytes < len(mv):
+            mv = mv[:nbytes]
+        if not len(mv):
+            return 0
+        while True:
+            n = self._stream().readinto(mv)
+            if n is not None:
+                return n
+            self._wait()
+
+    def recv(self, n):
+        buf = bytearray(n)
+        got = self.recv_into(buf)
+        return bytes(buf) if got == n else bytes(buf[:got])
+
+    def readinto(self, buf, nbytes=0):
+        """Fill buf (or nbytes of it) unless EOF comes first; None if non-blocking
+        and nothing is there."""
+        mv = memoryview(buf)
+        if nbytes and nbytes < len(mv):
+            mv = mv[:nbytes]
+        got = 0
+        while got < len(mv):
+            try:
+                n = self.recv_into(mv[got:])
+            except OSError as e:
+                if e.args[0] == errno.EAGAIN:
+                    return got if got else None
+                raise
+            if not n:
+                break
+            got += n
+        return got
+
+    def read(self, n=-1):
+        if n is not None and n >= 0:
+            buf = bytearray(n)
+            got = self.readinto(buf)
+            if got is None:
+                return None
+            return bytes(buf) if got == n else bytes(buf[:got])
+        parts = []
+        while True:
+            chunk = self.recv(1024)
+            if not chunk:
+                return b"".join(parts)
+            parts.append(chunk)
+
+    def readline(self):
+        """Up to and including b"\\n" (or to EOF); None if non-blocking and nothing
+        is there (a partial line stays readable)."""
+        out = bytearray()
+        one = self._one
+        while True:
+            try:
+                n = self.recv_into(one)
+            except OSError as e:
+                if e.args[0] != errno.EAGAIN or not out:
+                    raise
+                return bytes(out)
+            if not n:
+                return bytes(out)
+            out += one
+            if one[0] == 10:
+                return bytes(out)
+
+    def send(self, data):
+        """Encrypt and send data; returns the count taken (all of it, in records)."""
+        mv = payload(data)
+        while True:
+            n = self._stream().write(mv)
+            if n is not None:
+                return n
+            self._wait()  # mbedTLS wants to read first (post-handshake messages)
+
+    def sendall(self, data):
+        mv = payload(data)
+        i = 0
+        while i < len(mv):
+            i += self.send(mv[i:])
+
+    def write(self, data, n=None):
+        mv = payload(data)
+        if n is not None:
+            mv = mv[:n]
+        self.sendall(mv)
+        return len(mv)
+
+    def getpeername(self):
+        return self._raw.getpeername()
+
+    def cipher(self):
+        """(cipher suite, protocol version) as mbedTLS names them."""
+        return self._ss.cipher()
+
+    def ioctl(self, req, arg):
+        """select.poll support: readable when decrypted bytes wait or the link has
+        news (data, EOF, an error)."""
+        if req != _POLL:
+            return self._raw.ioctl(req, arg)
+        ss = self._ss
+        if arg & _POLLIN and hasattr(ss, "pending"):
+            if ss.pending():
+                return _POLLIN
+            return self._raw.ioctl(req, arg)
+        if self._poller is None:
+            import select
+            self._poller = select.poll()
+            self._poller.register(ss, 1)
+        self._poller.modify(ss, arg)
+        r = self._poller.poll(0)
+        return r[0][1] if r else 0
+
+    def close(self):
+        """Close the connection (no close_notify wait: the module link is freed)."""
+        ss = self._ss
+        if ss is not None:
+            self._ss = None
+            try:
+                ss.close()
+            except Exception:
+                pass
+            self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def choose(ssl, params=None):
+    """(host context, ModuleTLS) from an ssl= argument: True (host TLS from params,
+    umqtt.simple's ssl_params: a CA is needed unless verify=False), an SSLContext
+    (host TLS), a ModuleTLS (module TLS). ValueError/TypeError otherwise."""
+    if ssl is True:
+        return from_params(params), None
+    if isinstance(ssl, ModuleTLS):
+        return None, ssl
+    if hasattr(ssl, "wrap_socket") or hasattr(ssl, "wrap_bio"):
+        return ssl, None
+    raise TypeError("ssl= takes True (with ssl_params), an ssl.SSLContext or a "
+                    "cellmodem.tls.ModuleTLS, not %s" % type(ssl).__name__)
+
+
+def open_socket(modem, host, port, timeout, ssl_ctx, module_tls):
+    """A connected cellmodem socket to host:port (resolved by the modem), with host
+    TLS (ssl_ctx) or module TLS when given; timeout in seconds. Closes what it
+    opened on any failure."""
+    from cellmodem import socket as _socket
+    s = _socket.socket(modem=modem)
+    try:
+        s.settimeout(timeout)
+        s.connect((modem.resolve(host), port), module_tls)
+    except BaseException:
+        s.close()
+        raise
+    if ssl_ctx is not None:
+        return wrap(s, host, ssl_ctx)  # closes s if the handshake fails
+    return s
