@@ -1,20 +1,21 @@
-"""HTTPS GET where the module can do TLS.
+"""HTTPS GET with the server's certificate checked, on every modem family.
 
-On a board: set the UART pins, APN and URL below; copy lib/cellmodem and this file.
-On unix: micropython examples/https_get.py <tty> <https url>
-Yuge modules fetch https:// URLs with their own HTTP client (cellmodem.native.yuge_http:
-AT+HTTPSSL, manual ch.11; the certificate is not checked unless SSL context 153 was
-configured). The socket drivers (sim7080, sim7600, quectel) have no TLS yet:
-cellmodem.requests raises OSError(EOPNOTSUPP) for https, which this prints before
-exiting normally.
+The board does TLS itself (host TLS: MicroPython's ssl over the modem's socket), so
+any module works; the server is verified against the CA certificate in CA_FILE.
+On a board: set the UART pins, APN, URL and CA_FILE below; copy lib/cellmodem, the
+CA certificate (PEM or DER) and this file.
+On unix: micropython examples/https_get.py <tty> <https url> <CA certificate file>
+Yuge modules also have their own HTTP client with TLS in the module
+(cellmodem.native.yuge_http, AT+HTTPSSL): see the README.
 """
-import errno
 import sys
 
 from cellmodem.modem import Modem
+import cellmodem.requests as requests
 
 APN = "internet"
 URL = "https://example.com/"
+CA_FILE = "ca.pem"  # the CA that signs the server's certificate
 
 
 def open_port():
@@ -26,23 +27,17 @@ def open_port():
 
 
 def main():
-    global URL
-    if len(sys.argv) > 2:
-        URL = sys.argv[2]
+    url, ca = URL, CA_FILE
+    if len(sys.argv) > 3:
+        url, ca = sys.argv[2], sys.argv[3]
     modem = Modem(open_port())
     print("dialect", modem.dialect.NAME, "IP address:", modem.connect(apn=APN))
-    if modem.dialect.NAME == "yuge":
-        from cellmodem.native import yuge_http as requests
-    else:
-        import cellmodem.requests as requests
     try:
-        r = requests.get(URL, timeout=30)
-    except OSError as e:
-        if e.args[0] != errno.EOPNOTSUPP:
-            raise
-        print("HTTPS is not supported on %s: %s" % (modem.dialect.NAME, e))
+        r = requests.get(url, verify=ca, timeout=30)
+    except OSError as e:  # DNS, connection, or the server refused by the TLS check
+        print("HTTPS failed:", e)
         modem.disconnect()
-        return
+        sys.exit(1)
     print("status", r.status_code, r.reason, "type", r.headers.get("Content-Type"))
     print(r.text)
     r.close()

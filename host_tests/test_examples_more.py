@@ -17,7 +17,7 @@ import time
 
 DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
 EXAMPLES = os.path.join(ROOT, "examples")
-HOSTS = {"ntp.example": LOOPBACK, "secure.example": LOOPBACK}
+HOSTS = {"ntp.example": LOOPBACK, "secure.example": LOOPBACK, "localhost": LOOPBACK}
 
 
 def run(example, *args, timeout=60):
@@ -80,21 +80,27 @@ def test_ntp_time_elsewhere_shows_the_network_time_from_cclk(sims, dialect):
 
 
 # ---------------------------------------------------------------- https_get.py
-def test_https_get_on_yuge_fetches_the_page_over_tls(sims, https_server):
-    sim, pty = sims("yuge")
-    p = run("https_get.py", pty, "https://secure.example:%d/json" % https_server[1])
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_https_get_fetches_the_page_with_the_server_verified(sims, https_server, cert, dialect):
+    sim, pty = sims(dialect)
+    p = run("https_get.py", pty, "https://localhost:%d/json" % https_server[1], cert[0],
+            timeout=120)
     assert p.returncode == 0, output(p)
     assert "status 200" in p.stdout and "application/json" in p.stdout, output(p)
     assert '{"ok": true, "n": 42}' in p.stdout, output(p)
 
 
-@pytest.mark.parametrize("dialect", ["sim7080", "sim7600", "quectel"])
-def test_https_get_on_socket_families_says_eopnotsupp_and_exits_0(sims, https_server,
-                                                                  dialect):
-    sim, pty = sims(dialect)
-    p = run("https_get.py", pty, "https://secure.example:%d/json" % https_server[1])
-    assert p.returncode == 0, output(p)
-    assert "HTTPS is not supported on %s: " % dialect in p.stdout, output(p)
+def test_https_get_refuses_a_server_its_ca_did_not_sign(sims, https_server, tmp_path):
+    import subprocess
+    other = tmp_path / "other.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(tmp_path / "k.pem"), "-out", str(other), "-days", "2", "-subj",
+                    "/CN=localhost"], check=True, capture_output=True, timeout=60)
+    sim, pty = sims("sim7080")
+    p = run("https_get.py", pty, "https://localhost:%d/json" % https_server[1], other,
+            timeout=120)
+    assert p.returncode == 1, output(p)
+    assert "HTTPS failed:" in p.stdout and "TLS handshake failed" in p.stdout, output(p)
     assert "status" not in p.stdout, output(p)
 
 

@@ -341,7 +341,16 @@ def test_umqtt_simple_positional_arguments_and_attributes():
     assert (c.client_id, c.server, c.port, c.user, c.pswd, c.keepalive) == \
         (b"id", "host", 1884, b"user", b"pw", 30)
     assert MQTTClient("id", "host").port == 1883
-    assert MQTTClient("id", "host", ssl=True).port == 8883
+    assert MQTTClient("id", "host", ssl=True, ssl_params={"cert_reqs": 0}).port == 8883
+
+
+def test_ssl_true_without_a_ca_is_refused_when_the_client_is_made():
+    # verification is on unless turned off by name: no silent unverified handshake
+    with pytest.raises(ValueError) as e:
+        MQTTClient("id", "host", ssl=True)
+    assert "ca=" in str(e.value) and "verify=False" in str(e.value)
+    with pytest.raises(TypeError):
+        MQTTClient("id", "host", ssl="yes")
 
 
 @pytest.mark.parametrize("filt,topic,match", [

@@ -392,27 +392,6 @@ class Modem:
         except ModemError as e:
             raise self._oserror(e)
 
-    def cert_upload(self, name, data, kind="cert"):
-        """Store a certificate or key on the module for module TLS (cellmodem.tls.
-        ModuleTLS names it). data: bytes (PEM or DER) or a file name on the board;
-        kind: "ca", "cert" or "key" (how the module's TLS takes it). Safe to repeat:
-        an existing file of that name is replaced. Raises ValueError for a bad name
-        (nothing sent), OSError(EOPNOTSUPP) where the family has no module TLS,
-        ATError with the module's words. Key bytes never reach a trace."""
-        from cellmodem.tls import load
-        if kind not in ("ca", "cert", "key"):
-            raise ValueError("kind must be 'ca', 'cert' or 'key', not %r" % (kind,))
-        return self.dialect.cert_upload(at_string(name, "certificate file name", 64, False),
-                                        load(data, kind), kind)
-
-    def cert_list(self):
-        """Names of the certificates and keys stored on the module (cert_upload)."""
-        return self.dialect.cert_list()
-
-    def cert_delete(self, name):
-        """Remove a stored certificate or key; OSError(ENOENT) if there is none."""
-        return self.dialect.cert_delete(at_string(name, "certificate file name", 64, False))
-
     def _oserror(self, e):
         """A library error during a network call as the OSError a socket user expects:
         the module restarted -> ECONNRESET, no answer in time -> ETIMEDOUT, else EIO

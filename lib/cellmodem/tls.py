@@ -13,7 +13,7 @@ Usage:
     s = cellmodem.socket.socket(); s.connect(("example.com", 443))
     ss = tls.wrap(s, "example.com", ctx)                   # SNI and name check
     ss.write(b"GET / HTTP/1.0\\r\\n\\r\\n"); print(ss.read())
-    modem.cert_upload("ca.pem", open("/certs/ca.pem", "rb").read())   # module TLS
+    tls.cert_upload(modem, "ca.pem", "/certs/ca.pem", "ca")   # module TLS
     s.connect(("example.com", 443), tls=tls.ModuleTLS(ca="ca.pem"))
 """
 import errno
@@ -93,10 +93,9 @@ def context(ca=None, cert=None, key=None, verify=True):
         ctx.verify_mode = ssl.CERT_REQUIRED
         _load_ca(ctx, der(ca, "CA certificate"))
     else:
-        ctx.verify_mode = ssl.CERT_NONE
         if hasattr(ctx, "check_hostname"):  # CPython refuses CERT_NONE otherwise
             ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
+        ctx.verify_mode = ssl.CERT_NONE
     if cert is not None:
         _load_chain(ctx, der(cert, "client certificate"), der(key, "client key"))
     return ctx
@@ -153,18 +152,53 @@ def from_params(params):
                    verify)
 
 
+# ---- module TLS: certificates stored on the module, per-connection settings ----
+def _certs(modem, op):
+    # A family with module TLS has cert_upload(name, data, kind), cert_list() and
+    # cert_delete(name) hooks on its dialect.
+    f = getattr(modem.dialect, op, None)
+    if f is None:
+        from cellmodem.dialects.base import _NO_MODULE_TLS
+        raise OSError(errno.EOPNOTSUPP, _NO_MODULE_TLS % modem.dialect.NAME)
+    return f
+
+
+def cert_upload(modem, name, data, kind="cert"):
+    """Store a certificate or key on modem's module for module TLS (ModuleTLS names
+    it). data: bytes (PEM or DER) or a file name on the board; kind: "ca", "cert" or
+    "key" (how the module's TLS takes it). Safe to repeat: a file of that name is
+    replaced. Raises ValueError for a bad name (nothing sent), OSError(EOPNOTSUPP)
+    where the family has no module TLS, ATError with the module's words. Key bytes
+    never reach a trace."""
+    if kind not in ("ca", "cert", "key"):
+        raise ValueError("kind must be 'ca', 'cert' or 'key', not %r" % (kind,))
+    name = at_string(name, "certificate file name", 64, False)
+    return _certs(modem, "cert_upload")(name, load(data, kind), kind)
+
+
+def cert_list(modem):
+    """Names of the certificates and keys stored on the module."""
+    return _certs(modem, "cert_list")()
+
+
+def cert_delete(modem, name):
+    """Remove a stored certificate or key; OSError(ENOENT) if there is none."""
+    name = at_string(name, "certificate file name", 64, False)
+    return _certs(modem, "cert_delete")(name)
+
+
 class ModuleTLS:
     """Module TLS for one connection: the module does the handshake with the
-    certificates stored on it (modem.cert_upload). ca, cert, key: names of files on
-    the module (cert and key together; on SIM7080 the key goes with the client
-    certificate). verify: check the server against ca (on by default; without a ca
+    certificates stored on it (cert_upload). ca, cert, key: names of files on
+    the module, stored with cert_upload (cert and key together; on SIM7080 the key
+    goes with the client certificate). verify: check the server against ca (on by default; without a ca
     it must be turned off by name). sni: send the host name (default True).
     Raises ValueError for a name that could break an AT command."""
 
     def __init__(self, ca=None, cert=None, key=None, verify=True, sni=True):
         if verify and ca is None:
             raise ValueError("module TLS verifies the server: give ca= (a certificate "
-                             "stored with modem.cert_upload), or verify=False")
+                             "stored with tls.cert_upload), or verify=False")
         if (cert is None) != (key is None):
             raise ValueError("a client certificate needs both cert= and key=")
         self.ca = None if ca is None else at_string(ca, "CA file name", 64, False)

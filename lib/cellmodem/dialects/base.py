@@ -150,16 +150,6 @@ class Dialect:
         """Round-trip time in ms of one ping to host. OSError on no reply."""
         raise OSError(errno.EOPNOTSUPP, "%s has no ping command" % self.NAME)
 
-    def cert_upload(self, name, data, kind):
-        """Store data (bytes) as file name on the module for module TLS."""
-        raise OSError(errno.EOPNOTSUPP, _NO_MODULE_TLS % self.NAME)
-
-    def cert_list(self):
-        raise OSError(errno.EOPNOTSUPP, _NO_MODULE_TLS % self.NAME)
-
-    def cert_delete(self, name):
-        raise OSError(errno.EOPNOTSUPP, _NO_MODULE_TLS % self.NAME)
-
     def wait_for(self, cond, timeout, what, cmd=None):
         """Pump the port until cond() is true (a URC handler set some state).
         Raises ATTimeout after timeout ms, ModemError at once if the module restarted
@@ -176,6 +166,8 @@ class Dialect:
         raise NotImplementedError
 
 
+# A family with module TLS has cert_upload(name, data, kind), cert_list(),
+# cert_delete(name) hooks (cellmodem.tls.cert_* call them); the others raise this.
 _NO_MODULE_TLS = ("%s: module TLS is not supported in this family; use host TLS "
                   "(cellmodem.tls.context() and tls.wrap(), ssl= / context= in mqtt "
                   "and requests)")
