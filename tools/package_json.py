@@ -7,7 +7,8 @@ import json
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TEST_ONLY = ("cellmodem/fakeuart.py",)
+# fakeuart: for tests; tlsbio: CPython's TLS adapter, never imported on MicroPython
+TEST_ONLY = ("cellmodem/fakeuart.py", "cellmodem/tlsbio.py")
 
 
 def render():
