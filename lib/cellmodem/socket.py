@@ -314,7 +314,9 @@ class socket(_Base):
 
     def readinto(self, buf, nbytes=0):
         """Stream read: fill buf (or nbytes of it) unless EOF comes first; returns
-        the count, or None on a non-blocking socket with nothing to read."""
+        the count, or None on a non-blocking socket with nothing to read. As
+        MicroPython's streams do, a timeout after some bytes returns those bytes
+        (MicroPython's ssl reads a TLS record through this: none may be lost)."""
         mv = memoryview(buf)
         if nbytes and nbytes < len(mv):
             mv = mv[:nbytes]
@@ -325,6 +327,8 @@ class socket(_Base):
             except OSError as e:
                 if e.args[0] == errno.EAGAIN:
                     return got if got else None
+                if got and e.args[0] == errno.ETIMEDOUT:
+                    return got
                 raise
             if not n:
                 break
