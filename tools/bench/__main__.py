@@ -49,8 +49,10 @@ def modes_of(dialect):
 
 
 # ---------------------------------------------------------------- running MicroPython
-def mp_run(script, args, heap="4m", timeout=600):
-    env = dict(os.environ, MICROPYPATH=BUILD)
+def mp_run(script, args, heap="4m", timeout=600, frozen=False):
+    # frozen: also the modules frozen into the binary (ssl is one: micropython-lib's
+    # ssl.py over the tls module); off for the other figures, as they were measured
+    env = dict(os.environ, MICROPYPATH=BUILD + (":.frozen" if frozen else ""))
     cmd = [tool("micropython"), "-X", "heapsize=%s" % heap, "-m", script] + [str(a) for a in args]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     return p
@@ -323,6 +325,170 @@ def peers(runs):
     return out
 
 
+# ---------------------------------------------------------------- TLS
+TLS_KEYS = {"rsa": "RSA-2048", "ec": "EC P-256"}
+MODULE_TLS = ["sim7080", "yuge"]  # families with module TLS (the others refuse it by name)
+MEM_POINTS = ("start", "connected", "handshake", "transfer", "closed")
+# What a board pays: mbedTLS's record buffers as MicroPython's ports configure them
+# (looked up in micropython/micropython at 1c3c201, August 2026, and ESP-IDF's Kconfig).
+BOARD_TLS = [
+    {"port": "rp2 (and other bare-metal ports)", "in": 16384, "out": 4096, "heap": "MicroPython heap",
+     "source": "extmod/mbedtls/mbedtls_config_common.h: MBEDTLS_SSL_IN_CONTENT_LEN "
+               "(MBEDTLS_SSL_MAX_CONTENT_LEN = 16384), MBEDTLS_SSL_OUT_CONTENT_LEN 4096; "
+               "ports/rp2/mbedtls/mbedtls_config_port.h sets MICROPY_MBEDTLS_CONFIG_BARE_METAL, "
+               "so MBEDTLS_PLATFORM_STD_CALLOC is m_tracked_calloc (py/malloc.c: "
+               "m_malloc_maybe, the GC heap)"},
+    {"port": "esp32", "in": 16384, "out": 4096, "heap": "ESP-IDF heap (not the MicroPython heap)",
+     "source": "ports/esp32/boards/sdkconfig.base: CONFIG_MBEDTLS_ASYMMETRIC_CONTENT_LEN=y "
+               "with ESP-IDF's defaults (components/mbedtls/Kconfig: "
+               "CONFIG_MBEDTLS_SSL_IN_CONTENT_LEN 16384, CONFIG_MBEDTLS_SSL_OUT_CONTENT_LEN "
+               "4096), CONFIG_MBEDTLS_DEFAULT_MEM_ALLOC=y (internal RAM or PSRAM by malloc)"},
+]
+
+
+def make_pki(d, key):
+    """A throwaway CA and a server certificate it signs (CN localhost, SAN localhost
+    and 127.0.0.1) in directory d, with the openssl command line tool. key: "rsa"
+    (RSA-2048) or "ec" (EC P-256). Returns (ca file, server cert file, server key file)."""
+    exe = shutil.which("openssl")
+    if not exe:
+        raise RuntimeError("the openssl command line tool is needed for the TLS figures")
+    new = ["-newkey", "rsa:2048"] if key == "rsa" else [
+        "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    f = {n: os.path.join(d, "%s-%s" % (key, n)) for n in ("ca.pem", "ca.key", "srv.pem",
+                                                          "srv.key", "srv.csr", "ext")}
+    with open(f["ext"], "w") as fh:
+        fh.write("basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    for cmd in (
+            ["req", "-x509"] + new + ["-nodes", "-keyout", f["ca.key"], "-out", f["ca.pem"],
+                                      "-days", "2", "-subj", "/CN=cellmodem bench CA",
+                                      "-addext", "basicConstraints=critical,CA:TRUE",
+                                      "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            ["req"] + new + ["-nodes", "-keyout", f["srv.key"], "-out", f["srv.csr"],
+                             "-subj", "/CN=localhost"],
+            ["x509", "-req", "-in", f["srv.csr"], "-CA", f["ca.pem"], "-CAkey", f["ca.key"],
+             "-CAcreateserial", "-out", f["srv.pem"], "-days", "2", "-extfile", f["ext"]]):
+        p = subprocess.run([exe] + cmd, capture_output=True, text=True, timeout=60)
+        if p.returncode:
+            raise RuntimeError("openssl %s: %s" % (cmd[0], p.stderr[-500:]))
+    return f["ca.pem"], f["srv.pem"], f["srv.key"]
+
+
+def tls_server(pki):
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki[1], pki[2])
+    return SourceSink(tls=ctx)
+
+
+def tls_once(dialect, kind, direction, baud, nbytes, pki):
+    """One run of tls_goodput.py: {"bps", "handshake_ms", "cipher", "mem"} or
+    {"unsupported": text} when module TLS is refused."""
+    srv = tls_server(pki) if kind != "plain" else SourceSink()
+    sim, pty = sim_pty(dialect, baud)
+    try:
+        p = mp_run("tls_goodput", [pty, dialect, "127.0.0.1", srv.port, kind, direction,
+                                   nbytes, pki[0], "localhost"], timeout=300, frozen=True)
+        for line in p.stdout.splitlines():
+            if line.startswith("UNSUPPORTED "):
+                return {"unsupported": line.split(" ", 1)[1]}
+        if p.returncode:
+            raise RuntimeError("exit %d: %s" % (p.returncode, (p.stdout + p.stderr)[-600:]))
+        n, ms, urcs = (int(x) for x in fields(p, "GOODPUT"))
+        if n != nbytes:
+            raise RuntimeError("transfer short: %d of %d" % (n, nbytes))
+        res = {"bps": n * 1000.0 / max(ms, 1), "ms": ms}
+        if kind != "plain":
+            hs = fields(p, "HANDSHAKE")
+            res.update(handshake_ms=int(hs[0]), cipher=" ".join(hs[1:]))
+        res["mem"] = {l.split()[1]: [int(x) for x in l.split()[2:]] for l in p.stdout.splitlines()
+                      if l.startswith("MEM ")}
+        return res
+    finally:
+        sim.close()
+        srv.close()
+
+
+def tls_figures(runs, nbytes, workers, quick=False):
+    """Host-TLS handshake time and memory (one run at a time: the handshake is CPU
+    work and parallel runs would share the CPUs), then paced goodput of plain TCP,
+    host TLS and module TLS over the same line, ratios to plain TCP of this run."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="bench-tls-")
+    out = {"keys": TLS_KEYS, "bytes": nbytes, "runs": runs,
+           "date": datetime.date.today().isoformat(), "handshake": {}, "goodput": {},
+           "board": BOARD_TLS}
+    try:
+        pki = {k: make_pki(d, k) for k in TLS_KEYS}
+        keys = ["rsa"] if quick else list(TLS_KEYS)
+        for dialect in DIALECTS:
+            for baud in BAUDS:
+                for key in keys:
+                    got = []
+                    for _ in range(runs):
+                        try:
+                            got.append(tls_once(dialect, "host", "down", baud, 16 * KIB, pki[key]))
+                        except Exception as e:
+                            print("  run failed %s: %s" % ((dialect, baud, key), str(e).splitlines()[0]),
+                                  file=sys.stderr)
+                    mem = {}
+                    for a, b in (("connected", "handshake"), ("start", "handshake"),
+                                 ("connected", "transfer"), ("connected", "closed")):
+                        for i, what in enumerate(("gc", "rss_kb", "anon_kb")):
+                            mem["%s_%s_%s" % (what, a, b)] = stats(
+                                [r["mem"][b][i] - r["mem"][a][i] for r in got])
+                    r = {"dialect": dialect, "baud": baud, "key": TLS_KEYS[key],
+                         "ms": stats([r["handshake_ms"] for r in got]),
+                         "cipher": got[0]["cipher"] if got else None, "memory": mem}
+                    out["handshake"]["%s/%d/%s" % (dialect, baud, key)] = r
+                    print("  tls handshake %-8s %6d %-8s %s ms, %s; Python heap %s B, "
+                          "RSS +%s kB (anon +%s kB)" % (
+                              dialect, baud, TLS_KEYS[key], rng(r["ms"]), r["cipher"],
+                              rng(mem["gc_connected_handshake"]),
+                              rng(mem["rss_kb_connected_handshake"]),
+                              rng(mem["anon_kb_connected_handshake"])))
+        jobs = [(dlt, kind, direction, baud) for dlt in DIALECTS
+                for kind in ["plain", "host"] + (["module"] if dlt in MODULE_TLS else [])
+                for direction in ("down", "up") for baud in BAUDS]
+        unsupported = {}
+
+        def one(job):
+            vals, why = [], None
+            for _ in range(runs):
+                if job[0] in unsupported and job[1] == "module":
+                    why = unsupported[job[0]]
+                    break
+                try:
+                    r = tls_once(*job, nbytes, pki["rsa"])
+                except Exception as e:  # recorded as a failed run, figures from the rest
+                    print("  run failed %s: %s" % (job, str(e).splitlines()[0]), file=sys.stderr)
+                    continue
+                if "unsupported" in r:
+                    why = unsupported[job[0]] = r["unsupported"]
+                    break
+                vals.append(r["bps"])
+            return job, vals, why
+        with ThreadPoolExecutor(workers) as ex:  # paced runs mostly wait on the line
+            done = list(ex.map(one, jobs))
+        for job, vals, why in done:
+            dlt, kind, direction, baud = job
+            out["goodput"]["%s/%s/%s/%d" % job] = {
+                "dialect": dlt, "tls": kind, "direction": direction, "baud": baud,
+                "limit_bps": baud / 10.0, "goodput_bps": stats(vals), "unsupported": why}
+        for k, r in out["goodput"].items():
+            plain = out["goodput"]["%s/plain/%s/%d" % (r["dialect"], r["direction"], r["baud"])]
+            st, ps = r["goodput_bps"], plain["goodput_bps"]
+            r["of_plain"] = None if st is None or ps is None else st["median"] / ps["median"]
+            print("  tls goodput %-8s %-6s %-4s %6d: %s" % (
+                r["dialect"], r["tls"], r["direction"], r["baud"],
+                "module TLS refused: %s" % r["unsupported"] if r["unsupported"] else
+                "failed" if st is None else "%.0f B/s (%.1f %% of plain TCP)" % (
+                    st["median"], 100 * r["of_plain"])))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
 # ---------------------------------------------------------------- report
 def pct(x):
     return "%.1f %%" % (100 * x)
@@ -452,11 +618,91 @@ def report(res):
             L.append("| %s | %d | %s | %d | %sk |" % (cl, r["import"],
                      "completes" if r["completes_64k"] else "no", r["peak"], r["min_heap_k"]))
         L.append("")
+    tl = res.get("tls")
+    if tl:
+        L += tls_report(tl)
     if res.get("soak_md"):
         L += res["soak_md"] + [""]
     if res.get("notes"):
         L += ["## Notes", ""] + res["notes"] + [""]
     return "\n".join(L)
+
+
+def tls_report(tl):
+    hs = tl["handshake"]
+    ciphers = sorted(set(r["cipher"] for r in hs.values() if r["cipher"]))
+    L = ["## 6. TLS", "",
+         "Measured on %s, each figure the median of %d runs (min-max in brackets). A "
+         "throwaway CA and a server certificate it signs (CN and SAN localhost, SAN "
+         "127.0.0.1), made with the openssl command line tool for each benchmark run, "
+         "server key %s; the loopback source/sink server of section 1 behind CPython's ssl "
+         "(negotiated: %s). The client is the "
+         "library in MicroPython (`tools/bench/mp/tls_goodput.py`) over the simulator on "
+         "a pty paced at the baud rate, buffered receive mode, server verified against "
+         "the CA and the name localhost." % (
+             tl["date"], tl["runs"], " and ".join(sorted(set(r["key"] for r in hs.values()))),
+             ", ".join(ciphers) or "-"), "",
+         "### Host-TLS handshake and a session's memory", "",
+         "Handshake: from the connected TCP socket to the end of `tls.wrap()` (mbedTLS's "
+         "handshake over the modem's socket, one run at a time). Memory, read by the "
+         "MicroPython process itself around the handshake: the Python heap "
+         "(`gc.mem_alloc()` after `gc.collect()`), and the process's resident memory "
+         "(VmRSS, and RssAnon without the binary's pages, from `/proc/self/status`). "
+         "On the unix port mbedTLS allocates with the C allocator, so its context and "
+         "record buffers are not in the Python heap figure; the VmRSS growth counts only "
+         "pages first touched during the handshake (malloc reuses pages already resident "
+         "and calloc leaves fresh pages untouched), a lower bound. The last column "
+         "is VmRSS from before `tls.context()` (CA parsed, random generator seeded; the "
+         "TCP connect too) to the end of the handshake.", "",
+         "| dialect | baud | server key | handshake ms | Python heap B | VmRSS kB | RssAnon kB "
+         "| VmRSS kB with the context |", "|---|---|---|---|---|---|---|---|"]
+    for k, r in hs.items():
+        m = r["memory"]
+        L.append("| %s | %d | %s | %s | %s | %s | %s | %s |" % (
+            r["dialect"], r["baud"], r["key"], rng(r["ms"]), rng(m["gc_connected_handshake"]),
+            rng(m["rss_kb_connected_handshake"]), rng(m["anon_kb_connected_handshake"]),
+            rng(m["rss_kb_start_handshake"])))
+    L += ["", "What a board pays instead: mbedTLS's record buffers, one of each per TLS "
+          "connection, allocated when the socket is wrapped (plus mbedTLS's record "
+          "overhead on each, and during the handshake the certificates and bignum "
+          "temporaries), as MicroPython's ports configure them:", "",
+          "| port | MBEDTLS_SSL_IN_CONTENT_LEN | MBEDTLS_SSL_OUT_CONTENT_LEN | taken from | source |",
+          "|---|---|---|---|---|"]
+    for b in tl["board"]:
+        L.append("| %s | %d | %d | %s | %s |" % (b["port"], b["in"], b["out"], b["heap"],
+                                                 b["source"]))
+    L += ["", "So an rp2 board needs more than 20 KiB of free MicroPython heap for each TLS "
+          "connection (16384 + 4096 bytes of record content, each buffer one block, plus "
+          "the overhead and what the handshake holds, not measured on a board here) on top "
+          "of the library's own; an ESP32 takes it from the ESP-IDF heap and leaves the "
+          "MicroPython heap alone.", "",
+          "### Goodput with TLS", "",
+          "%d KiB (%d bytes) each way through the same TLS source/sink server (the server "
+          "key RSA-2048); plain TCP measured in the same benchmark run over the same "
+          "path, and the TLS figures as a share of it. Module TLS (the module does TLS, "
+          "the CA stored on it with `tls.cert_upload`, `connect(addr, tls=ModuleTLS(...))`) "
+          "where the family has it." % (tl["bytes"] // KIB, tl["bytes"]), "",
+          "| dialect | TLS | direction | baud | goodput B/s | of the UART limit | of plain TCP |",
+          "|---|---|---|---|---|---|---|"]
+    names = {"plain": "none (plain TCP)", "host": "host", "module": "module"}
+    refused = {}
+    for k, r in tl["goodput"].items():
+        st = r["goodput_bps"]
+        if r["unsupported"]:
+            refused[r["dialect"]] = r["unsupported"]
+            L.append("| %s | %s | %s | %d | not available (below) | - | - |" % (
+                r["dialect"], names[r["tls"]], r["direction"], r["baud"]))
+            continue
+        L.append("| %s | %s | %s | %d | %s | %s | %s |" % (
+            r["dialect"], names[r["tls"]], r["direction"], r["baud"], rng(st),
+            "failed" if st is None else pct(st["median"] / r["limit_bps"]),
+            "-" if r["tls"] == "plain" or r["of_plain"] is None else pct(r["of_plain"])))
+    L.append("")
+    if refused:
+        L += ["Module TLS was refused in this run (the library's answer to "
+              "`connect(addr, tls=ModuleTLS(...))` or `tls.cert_upload`, errno and text): "
+              + "; ".join("%s: `%s`" % kv for kv in sorted(refused.items())) + ".", ""]
+    return L
 
 
 def targets(res):
@@ -523,7 +769,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="32 KiB transfers, 1 run: a smoke test")
-    ap.add_argument("--only", default="goodput,datamode,ceiling,heap,alloc,size,peers")
+    ap.add_argument("--only", default="goodput,datamode,ceiling,heap,alloc,size,peers,tls")
     ap.add_argument("--workers", type=int, default=4, help="paced goodput runs at once")
     ap.add_argument("--out", default=ROOT, help="where BENCHMARKS.md and bench/ go")
     ap.add_argument("--merge", action="store_true",
@@ -562,6 +808,10 @@ def main():
     if "datamode" in only:
         print("data mode goodput (paced)")
         res["datamode"] = goodput(runs, nbytes, args.workers, data_mode=True)
+    if "tls" in only:
+        print("TLS (paced)")
+        res["tls"] = tls_figures(runs, 8 * KIB if args.quick else 64 * KIB, args.workers,
+                                 quick=args.quick)
     res["targets"] = targets(res)
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
     if os.path.exists(notes):

@@ -2,7 +2,9 @@
 
 Source/sink on one port: a client line "D<n>\\n" gets n bytes back (a fixed pattern);
 "U<n>\\n" makes the server read n bytes and answer "OK <n>\\n".
-Usage: srv = SourceSink(); srv.port; srv.close()
+With tls (a server-side ssl.SSLContext) each connection is TLS: the same exchange
+inside it, the handshake in the connection's own thread.
+Usage: srv = SourceSink(); srv = SourceSink(tls=ctx); srv.port; srv.close()
 """
 import socket
 import threading
@@ -11,7 +13,8 @@ PATTERN = bytes(i * 7 & 255 for i in range(65536))
 
 
 class SourceSink:
-    def __init__(self):
+    def __init__(self, tls=None):
+        self.tls = tls
         self.srv = socket.socket()
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.srv.bind(("127.0.0.1", 0))
@@ -32,6 +35,8 @@ class SourceSink:
 
     def _serve(self, c):
         try:
+            if self.tls is not None:
+                c = self.tls.wrap_socket(c, server_side=True)
             f = c.makefile("rb")
             line = f.readline()
             n = int(line[1:])
