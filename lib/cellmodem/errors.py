@@ -22,11 +22,19 @@ class ATError(ModemError):
         self.code = code
         self.text = text
         self.command = command
-        super().__init__(code, text, command)
 
-    def __str__(self):
+    # The message is the exception's one argument, rebuilt when the command is set
+    # (the engine names it after the fact): MicroPython prints an exception from its
+    # args, never from __str__, so both interpreters show "AT+CIICR: ERROR".
+    @property
+    def command(self):
+        return self._command
+
+    @command.setter
+    def command(self, command):
+        self._command = command
         s = self.text if self.code is None else "%s (%s)" % (self.text, self.code)
-        return s if self.command is None else "%s: %s" % (self.command, s)
+        super().__init__(s if command is None else "%s: %s" % (command, s))
 
 
 class ATTimeout(ModemError):
