@@ -11,6 +11,14 @@ import os
 import select
 import termios
 
+# Linux errno numbers (MicroPython's errno has no ENOTTY, ENXIO or EBUSY) and what
+# they mean for a serial port, the same words in both interpreters.
+_ENOTTY = 25
+_WHY = {2: "no such file (is the modem plugged in? ls /dev/ttyUSB* /dev/ttyACM*)",
+        6: "no such device", 13: "permission denied (is the user in the dialout group?)",
+        16: "busy (another program has it open)", 19: "no such device",
+        21: "is a directory"}
+
 # Linux termios indices (MicroPython's termios module does not export them).
 _CC = 6
 _VTIME = 5
@@ -24,19 +32,35 @@ class SerialPort:
     wait(ms) -> True when input is waiting, close()."""
 
     def __init__(self, path, baud=115200):
-        if hasattr(os, "open"):  # CPython: O_NOCTTY so the modem never becomes our terminal
-            fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-            os.set_blocking(fd, True)
-            self._f = os.fdopen(fd, "r+b", buffering=0)
-        else:  # MicroPython unix: files are unbuffered
-            self._f = open(path, "r+b")
+        if not isinstance(path, str):
+            raise TypeError("path must be a str, not %s" % type(path).__name__)
+        err = None
+        try:
+            if hasattr(os, "open"):  # CPython: O_NOCTTY so the modem never becomes our terminal
+                fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+                os.set_blocking(fd, True)
+                self._f = os.fdopen(fd, "r+b", buffering=0)
+            else:  # MicroPython unix: files are unbuffered
+                self._f = open(path, "r+b")
+        except OSError as e:
+            err = _errno(e)
+        if err is not None:  # raised here, not in the except: one error, naming the path
+            raise OSError(err, "cannot open %s: %s" % (path, _WHY.get(err, "error %d" % err)))
         self.fd = self._f.fileno()
-        if hasattr(termios, "setraw"):  # MicroPython
-            termios.setraw(self.fd)
-        else:
-            import tty  # CPython's raw-mode helper
-            tty.setraw(self.fd)
-        attrs = termios.tcgetattr(self.fd)
+        try:
+            if hasattr(termios, "setraw"):  # MicroPython
+                termios.setraw(self.fd)
+            else:
+                import tty  # CPython's raw-mode helper
+                tty.setraw(self.fd)
+            attrs = termios.tcgetattr(self.fd)
+        except Exception as e:  # OSError on MicroPython, termios.error on CPython
+            err = _errno(e)
+        if err is not None:
+            self._f.close()
+            if err == _ENOTTY:
+                raise OSError(err, "%s is not a tty (a serial device or pty)" % path)
+            raise OSError(err, "cannot set %s to raw mode: error %d" % (path, err))
         attrs[_CC][_VMIN] = 0
         attrs[_CC][_VTIME] = 0
         speed = getattr(termios, "B%d" % baud, None)
@@ -73,7 +97,13 @@ class SerialPort:
         self._f.close()
 
 
+def _errno(e):
+    n = e.args[0] if e.args else None
+    return n if isinstance(n, int) else -1
+
+
 def open_serial(path, baud=115200):
-    """Open a serial device or pty in raw mode. Raises OSError if it cannot be opened,
-    ValueError for a baud rate the host does not know."""
+    """Open a serial device or pty in raw mode. Raises OSError(errno, text naming the
+    path) if it cannot be opened or is not a tty (ENOTTY), ValueError for a baud rate
+    the host does not know."""
     return SerialPort(path, baud)
