@@ -22,6 +22,7 @@ _current = [None]  # the modem most recently connected (cellmodem.socket's defau
 REG_STAT = ("not registered", "registered, home", "searching", "denied", "unknown",
             "registered, roaming")
 _REG_URCS = (b"+CREG:", b"+CGREG:", b"+CEREG:")
+_CPIN_MASKED = 'AT+CPIN="****"'
 
 
 class ModemOff(ModemError):
@@ -216,10 +217,21 @@ class Modem:
             return
         if state != "SIM PIN":
             raise SIMError(state)
+        # The PIN is in the command, and an error names its command: none may escape with
+        # it (nor be chained to what is raised), in its text or its .command.
+        err = None
         try:
             self.at.command('AT+CPIN="%s"' % pin)
         except ATError as e:
-            raise SIMError("SIM PIN", "SIM refused the PIN: %s" % e)
+            err = SIMError("SIM PIN", "SIM refused the PIN: %s"
+                           % (e.text if e.code is None else "%s (%s)" % (e.text, e.code)))
+        except ATTimeout as e:
+            err = ATTimeout(_CPIN_MASKED, e.timeout_ms)
+        except ModemError as e:  # ModemOff, InDataMode...: texts without the command
+            e.command = _CPIN_MASKED
+            err = e
+        if err is not None:
+            raise err
         self._wait_sim_ready(10000)
 
     def _wait_sim_ready(self, timeout):
