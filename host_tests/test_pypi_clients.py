@@ -102,3 +102,43 @@ def test_urequests_from_pypi_fetches_from_a_real_http_server_through_the_modem(s
     assert "post: 200 True" in out
     assert "large: 200000 True" in out
     assert "status: 404" in out
+
+
+def test_sdists_come_from_the_index_pip_is_configured_with(tmp_path, monkeypatch):
+    """pypi.sdist asks pip which index it uses (PIP_INDEX_URL here: a PEP 503 index on
+    disk) and takes the sdist whose sha256 the index gives; a wrong digest is refused."""
+    import hashlib
+    import io
+    import tarfile
+
+    import pypi
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        data = b"print('hello')\n"
+        info = tarfile.TarInfo("micropython-demo.pkg-0.1/demo.py")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    blob = buf.getvalue()
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "micropython-demo.pkg-0.1.tar.gz").write_bytes(blob)
+    project = tmp_path / "simple" / "micropython-demo-pkg"
+    project.mkdir(parents=True)
+
+    def publish(digest):
+        (project / "index.html").write_text(
+            '<a href="../../files/micropython-demo.pkg-0.1.tar.gz#sha256=%s">x</a>\n' % digest)
+
+    monkeypatch.setenv("PIP_INDEX_URL", (tmp_path / "simple").as_uri())
+    monkeypatch.setattr(pypi, "CACHE", str(tmp_path / "cache"))
+    assert pypi.pip_indexes()[0] == (tmp_path / "simple").as_uri()
+    publish("0" * 64)
+    with pytest.raises(RuntimeError, match="sha256 mismatch"):
+        pypi.sdist("micropython-demo.pkg", "0.1")
+    publish(hashlib.sha256(blob).hexdigest())
+    root = pypi.sdist("micropython-demo.pkg", "0.1")
+    with open(os.path.join(root, "demo.py"), "rb") as f:
+        assert f.read() == data
+    with pytest.raises(RuntimeError, match="no sdist"):
+        pypi.sdist("micropython-demo.pkg", "0.2")
