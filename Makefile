@@ -1,17 +1,24 @@
 # Two commands for everyone: `make demo` (the main job) and `make test` (all tests).
-# Each installs what it needs into .venv (pinned in requirements.txt) by itself.
+# Each installs what it needs into .venv by itself: the demo only requirements-demo.txt,
+# the tests (and bench, fuzz) requirements.txt, which adds the test and fuzz tools.
 PY ?= python3
 VENV := .venv
+DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench mpy clean
 
-$(STAMP): requirements.txt
-	$(PY) -m venv $(VENV)
-	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt
-	touch $(STAMP)
+$(DEMO_STAMP): requirements-demo.txt
+	test -x $(VENV)/bin/pip || $(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-demo.txt
+	touch $(DEMO_STAMP)
 
-demo: $(STAMP)
+$(STAMP): requirements.txt requirements-demo.txt
+	test -x $(VENV)/bin/pip || $(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $(STAMP) $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	sh tools/ensure_debian.sh mosquitto
 	$(VENV)/bin/python -m tools.demo
 
