@@ -9,6 +9,7 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # fakeuart: for tests; tlsbio: CPython's TLS adapter, never imported on MicroPython
 TEST_ONLY = ("cellmodem/fakeuart.py", "cellmodem/tlsbio.py")
+LICENSE = "MIT"  # LICENSE; manifest.py's metadata() names the same (test_packaging checks)
 
 
 def render():
@@ -21,7 +22,8 @@ def render():
             rel = os.path.relpath(os.path.join(base, f), os.path.join(ROOT, "lib")).replace(os.sep, "/")
             if f.endswith(".py") and rel not in TEST_ONLY:
                 urls.append([rel, "lib/" + rel])  # mip resolves these relative to package.json
-    return json.dumps({"urls": urls, "version": __version__}, indent=2) + "\n"
+    return json.dumps({"urls": urls, "version": __version__, "license": LICENSE},
+                      indent=2) + "\n"
 
 
 if __name__ == "__main__":
