@@ -7,4 +7,4 @@ for p in (os.path.join(ROOT, "lib"), ROOT, os.path.join(ROOT, "host_tests", "sce
     if p not in sys.path:
         sys.path.insert(0, p)
 
-pytest_plugins = ["simfixtures"]
+pytest_plugins = ["simfixtures", "tlsfixtures"]
