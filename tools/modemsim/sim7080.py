@@ -49,8 +49,43 @@ the rest is the SIMCom family's behaviour, as the SIM7600 personality has it):
   URCs that waited, then "+CASTATE: <cid>,0"; AT+CACLOSE is still needed. A cid that
   is not an open TCP connection, or a second one while another is transparent,
   answers ERROR. AT+CASWITCH? -> +CASWITCH: <cid>,1 while a connection is transparent.
+
+Module TLS (manual C1802 AT+CASSLCFG, the C1803 results 24-27; the rest is not in
+our manual and follows the SIM7080 family as it is publicly known to work):
+  File system (certificates live in /customer/, directory index 3): AT+CFSINIT takes
+  the file buffer (ERROR if it is already taken), AT+CFSTERM frees it; the file
+  commands answer ERROR without it. AT+CFSWFILE=<index>,"<name>",<mode>,<size>,
+  <time ms> prints DOWNLOAD and takes exactly <size> bytes (1-10240) within <time>
+  (100-10000): OK, or ERROR and nothing stored when the time runs out; mode 0
+  overwrites, 1 appends. AT+CFSGFIS=<index>,"<name>" -> +CFSGFIS: <size>, ERROR if
+  there is none; AT+CFSDFILE=<index>,"<name>" deletes it, ERROR if there is none.
+  Files survive a restart of the module (flash).
+  AT+CSSLCFG="SSLVERSION",<ctx>,<0-3> (SSL 3.0 / TLS 1.0 / 1.1 / 1.2: the handshake
+  uses exactly that version; unset: TLS 1.2, the family's newest),
+  "SNI",<ctx>,"<name>", "CONVERT",2,"<file>" (a CA for "cacert"), "CONVERT",1,
+  "<cert>","<key>" (a client certificate and its key for "clientcert", named by the
+  certificate). CONVERT answers ERROR when a file is missing or is not a
+  certificate / a key that matches it. Other CSSLCFG settings are accepted and not
+  modelled. Converted certificates are kept like files; deleting a file also drops
+  what was converted from it (the family's documents do not say; a deleted
+  certificate that still worked would hide mistakes).
+  AT+CAOPEN on a cid with "ssl" 1 does a real TLS handshake (tlsclient.py) on its real
+  TCP connection, with SNI from its context, the client certificate when
+  "clientcert" names one, and the server verified against the "cacert" CA; an empty
+  "cacert" verifies nothing (manual C1802: "module will trust all certificates").
+  Refused servers: expired (or not yet valid) -> 24, not for the CAOPEN <server>
+  name -> 25, both -> 26 (C1803), the handshake done and the connection closed
+  before any data; a chain the CA does not sign, a version or a client certificate
+  the server refuses, any other handshake failure -> 27 "Connect failed" (the
+  closest in the table: no certificate result fits). A "cacert"/"clientcert" name
+  that CONVERT never made -> 4 "Parameter invalid" (a simulator choice). After the
+  handshake CASEND, CARECV, +CADATAIND, CACLOSE and CASWITCH work as on a plain
+  connection, through TLS.
 """
+import ssl
+
 from .core import GuardedEscape, ModemSim, command, NetError
+from .tlsclient import TLSFailure, check_name, client_context, expired, load_chain, open_tls
 
 NCID = 13  # manual C1801 leaves the range open; SIM7080 firmware accepts cid 0-12
 NPDP = 4  # AT+CNACT contexts 0-3 (SIM7080 series AT manual, AT+CNACT)
@@ -59,6 +94,12 @@ MAX_SEND = 1460  # largest AT+CASEND length accepted (module buffer, one TCP seg
 # manual C1803 <result> codes used here
 R_OK, R_SOCKET, R_PARAM, R_BADIP, R_NOTSUP = 0, 1, 4, 6, 7
 R_BIND, R_LISTEN, R_RESOLVE, R_NONET, R_REFUSED, R_FAILED = 12, 13, 20, 21, 23, 27
+R_EXPIRED, R_NAME, R_BOTH = 24, 25, 26  # module TLS: the server's certificate refused
+# AT+CSSLCFG "SSLVERSION" (family): 0 SSL 3.0 (Python's ssl has none: TLS 1.0), 1 TLS
+# 1.0, 2 TLS 1.1, 3 TLS 1.2
+TLS_VERSIONS = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1,
+                ssl.TLSVersion.TLSv1_2)
+CFS_DIRS = 5  # AT+CFS* directory index 0-4 (family); certificates go to 3, /customer/
 
 
 class Link:
@@ -119,6 +160,12 @@ class Sim7080(ModemSim):
         self.links = {}  # cid -> Link
         self.cur_cid = None  # AT+CACID
         self.sslcfg = {}  # cid -> {key: value} (AT+CASSLCFG)
+        self.sslctx = {}  # AT+CSSLCFG context -> {"sslversion": n, "sni": name}
+        self.cfs_open = False  # AT+CFSINIT .. AT+CFSTERM
+        if not hasattr(self, "files"):  # flash: kept across restarts
+            self.files = {}  # (dir index, name) -> bytes
+            self.ssl_ca = {}  # CONVERT 2: name -> PEM
+            self.ssl_client = {}  # CONVERT 1: cert name -> (cert PEM, key PEM, key name)
         self.cacfg = {"TRANSWAITTM": "2", "TRANSPKTSIZE": "1024", "ASYNCOPEN": "0",
                       "KEEPALIVE": "0", "ATOCLOSE": "0", "ACCEPTNUM": "1"}
         self.pdp_active = {}  # pdp index -> ip
@@ -353,7 +400,13 @@ class Sim7080(ModemSim):
             return self._open_result(cid, R_PARAM)
         if pdp not in self.pdp_active:
             return self._open_result(cid, R_NONET)
-        result, conn = self._connect(ctype, server, port)
+        early = b""
+        if self._ssl(cid)["ssl"] == "1":
+            if ctype != "TCP":
+                return self._open_result(cid, R_NOTSUP)  # DTLS is not simulated
+            result, conn, early = self._connect_tls(cid, server, port)
+        else:
+            result, conn = self._connect(ctype, server, port)
         link = None
         if result == R_OK:
             link = Link(cid, ctype, server, port, pdp)
@@ -361,6 +414,53 @@ class Sim7080(ModemSim):
             conn.tag = cid
             self.links[cid] = link
         self._open_result(cid, result, link)
+        if early:  # the server spoke first: its bytes came with the handshake
+            self.net_data(conn, early)
+
+    def _connect_tls(self, cid, server, port):
+        """(result, conn, early plaintext) of a real TLS connection for cid."""
+        cfg = self._ssl(cid)
+        sc = self.sslctx.get(int(cfg["crindex"]), {})
+        ca = chain = None
+        if cfg["cacert"]:
+            ca = self.ssl_ca.get(cfg["cacert"])
+            if ca is None:
+                self.log("-- cacert %r was never converted" % cfg["cacert"])
+                return R_PARAM, None, b""
+        if cfg["clientcert"]:
+            chain = self.ssl_client.get(cfg["clientcert"])
+            if chain is None:
+                self.log("-- clientcert %r was never converted" % cfg["clientcert"])
+                return R_PARAM, None, b""
+        v = TLS_VERSIONS[sc.get("sslversion", 3)]
+        try:
+            # dates and name are checked below on the verified certificate, so an
+            # expired certificate for another name is told apart (26)
+            ctx = client_context(ca, chain and chain[:2], v, v, check_time=False)
+        except (ssl.SSLError, ValueError) as e:
+            self.log("-- TLS context: %s" % e)
+            return R_FAILED, None, b""
+        try:
+            conn, ts = open_tls(self.net, server, port, ctx, sc.get("sni") or None,
+                                max(1, int(cfg["timeout"])))
+        except NetError as e:
+            return {"resolve": R_RESOLVE, "refused": R_REFUSED, "notloopback": R_FAILED,
+                    "timeout": R_FAILED}.get(e.kind, R_SOCKET), None, b""
+        except TLSFailure as e:
+            # a chain the CA does not sign (verify), a refused version or client
+            # certificate, a broken handshake: 27 "Connect failed", the closest
+            self.log("-- TLS handshake failed: %s" % e)
+            return R_FAILED, None, b""
+        if ca is not None:
+            cert = ts.getpeercert()
+            old, wrong = expired(cert), not check_name(cert, server)
+            if old or wrong:
+                self.log("-- TLS server refused: %s%s" % ("expired " if old else "",
+                                                        "wrong name" if wrong else ""))
+                conn.close()
+                return (R_BOTH if old and wrong else R_NAME if wrong else R_EXPIRED), None, b""
+        self.log("-- TLS %s %s" % (ts.cipher()[1], ts.cipher()[0]))
+        return R_OK, conn, ts.early
 
     def _connect(self, ctype, server, port):
         try:
@@ -772,6 +872,129 @@ class Sim7080(ModemSim):
         self._tp_tx = bytearray()
         self.tp_link = None
 
+    # ---------------------------------------------------------------- file system (family)
+    # Not in the CA manual: the SIM7080 family's AT+CFS* commands (see the module
+    # docstring). Plain ERROR on every failure, as the module prints.
+    @command("+CFSINIT")
+    def at_cfsinit(self, c):
+        if c.kind != "exec" or self.cfs_open:
+            return self.error()
+        self.cfs_open = True
+        self.ok()
+
+    @command("+CFSTERM")
+    def at_cfsterm(self, c):
+        if c.kind != "exec":
+            return self.error()
+        self.cfs_open = False
+        self.ok()
+
+    def _cfs_file(self, c):
+        """(dir index, name) of a file command, ValueError if malformed."""
+        i = c.int(0)
+        name = c.str(1)
+        if not 0 <= i < CFS_DIRS or not name or len(name) > 230 or "/" in name:
+            raise ValueError("file")
+        return i, name
+
+    @command("+CFSWFILE")
+    def at_cfswfile(self, c):
+        if c.kind == "test":
+            return self.answer("+CFSWFILE: (0-%d),<filename>,(0,1),(1-10240),(100-10000)"
+                               % (CFS_DIRS - 1))
+        if c.kind != "set" or not self.cfs_open or len(c) != 5:
+            return self.error()
+        key = self._cfs_file(c)
+        mode, size, ms = c.int(2), c.int(3), c.int(4)
+        if mode not in (0, 1) or not 1 <= size <= 10240 or not 100 <= ms <= 10000:
+            return self.error()
+
+        def done(data, reason):
+            if reason != "len":
+                return self.error()  # the input time ran out: nothing stored
+            self.files[key] = (self.files.get(key, b"") if mode == 1 else b"") + data
+            self._unconvert(key[1])  # a new file: converted again before use
+            self.ok()
+
+        self.collect(done, n=size, prompt=b"\r\nDOWNLOAD\r\n", timeout_ms=ms)
+
+    @command("+CFSGFIS")
+    def at_cfsgfis(self, c):
+        if c.kind != "set" or not self.cfs_open:
+            return self.error()
+        key = self._cfs_file(c)
+        if key not in self.files:
+            return self.error()
+        self.answer("+CFSGFIS: %d" % len(self.files[key]))
+
+    @command("+CFSDFILE")
+    def at_cfsdfile(self, c):
+        if c.kind != "set" or not self.cfs_open:
+            return self.error()
+        key = self._cfs_file(c)
+        if self.files.pop(key, None) is None:
+            return self.error()
+        self._unconvert(key[1])
+        self.ok()
+
+    def _unconvert(self, name):
+        self.ssl_ca.pop(name, None)
+        for cert in [k for k, v in self.ssl_client.items() if name in (k, v[2])]:
+            del self.ssl_client[cert]
+
+    # ---------------------------------------------------------------- AT+CSSLCFG (family)
+    @command("+CSSLCFG")
+    def at_csslcfg(self, c):
+        if c.kind != "set" or len(c) < 2:
+            return self.error() if c.kind != "test" else self.ok()
+        what = c.str(0).upper()
+        if what == "SSLVERSION":
+            ctx, v = c.int(1), c.int(2)
+            if not 0 <= ctx <= 5 or not 0 <= v < len(TLS_VERSIONS):
+                return self.error()
+            self.sslctx.setdefault(ctx, {})["sslversion"] = v
+        elif what == "SNI":
+            ctx, name = c.int(1), c.str(2)
+            if not 0 <= ctx <= 5 or len(name) > 255:
+                return self.error()
+            self.sslctx.setdefault(ctx, {})["sni"] = name
+        elif what == "CONVERT":
+            kind = c.int(1)
+            if kind == 2 and len(c) == 3:
+                if not self._convert_ca(c.str(2)):
+                    return self.error()
+            elif kind == 1 and len(c) >= 4:
+                if not self._convert_client(c.str(2), c.str(3)):
+                    return self.error()
+            else:
+                return self.error()  # 3 (PSK tables) is not simulated
+        # other settings (ciphers, RTC time checks, ...): accepted, not modelled
+        self.ok()
+
+    def _convert_ca(self, name):
+        pem = self.files.get((3, name))
+        if pem is None:
+            return False
+        try:
+            client_context(pem)
+        except (ssl.SSLError, ValueError, UnicodeError) as e:
+            self.log("-- CONVERT 2 %r: not a certificate (%s)" % (name, e))
+            return False
+        self.ssl_ca[name] = pem
+        return True
+
+    def _convert_client(self, cert, key):
+        cp, kp = self.files.get((3, cert)), self.files.get((3, key))
+        if cp is None or kp is None:
+            return False
+        try:
+            load_chain(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), cp, kp)
+        except (ssl.SSLError, ValueError, OSError) as e:
+            self.log("-- CONVERT 1 %r %r: not a certificate and its key (%s)" % (cert, key, e))
+            return False
+        self.ssl_client[cert] = (cp, kp, key)
+        return True
+
     # ---------------------------------------------------------------- extras drivers use
     @command("+CDNSGIP")
     def at_cdnsgip(self, c):
@@ -801,7 +1024,7 @@ class Sim7080(ModemSim):
         self.answer("+CPSI: LTE CAT-M1,Online,001-01,0x1A2B,27447553,101,EUTRAN-BAND20,"
                     "6300,5,5,-9,-88,-61,14")
 
-    @command("+CNMP", "+CMNB", "+CBANDCFG", "+CPSMS", "+CEDRXS", "+CSSLCFG",
+    @command("+CNMP", "+CMNB", "+CBANDCFG", "+CPSMS", "+CEDRXS",
              "+CGNAPN", "+CNETLIGHT", "+CLTS", "+IPR", "+IFC")
     def at_accept(self, c):
         # configuration commands drivers send during set-up: accepted, not modelled
