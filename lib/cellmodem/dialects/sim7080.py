@@ -35,6 +35,7 @@ _OPEN_RESULTS = {
 }
 _CFS = 3  # AT+CFS* directory index 3: /customer/, where certificates go (family)
 _CFS_MAX = 10240  # AT+CFSWFILE <filesize> 1-10240 (family)
+_OFF = (0, "", "")  # a cid's TLS settings as the module starts: SSL off, no CA, no cert
 
 
 class SIM7080(Dialect):
@@ -142,7 +143,7 @@ class SIM7080(Dialect):
         cid = self.claim(link)
         out = []
         try:
-            if tls is not None or cid in self._tls:
+            if tls is not None or self._tls.get(cid, _OFF)[0]:
                 self._ssl(cid, host, tls)
             self.at.command('AT+CAOPEN=%d,%d,"%s","%s",%d' % (cid, _PDP, link.kind, host, port),
                             resp=b"+CAOPEN:", on_line=lambda l: out.append(l.int(1, -1)))
@@ -174,7 +175,7 @@ class SIM7080(Dialect):
         every server, manual C1802 - used only with verify=False). With sni=False no
         SNI is set; one an earlier connection set on the same context may stay."""
         c = self.at.command
-        old = self._tls.get(cid, (0, "", ""))
+        old = self._tls.get(cid, _OFF)
         if tls is None:
             c('AT+CASSLCFG=%d,"SSL",0' % cid)
             self._tls[cid] = (0, old[1], old[2])
@@ -214,7 +215,19 @@ class SIM7080(Dialect):
         if "/" in name:
             raise ValueError("certificate file name: a name, not a path: %r" % name)
         from cellmodem.tls import pem
-        data = pem(data, "PRIVATE KEY" if kind == "key" else "CERTIFICATE", kind)
+        label = "CERTIFICATE"
+        if kind == "key":
+            label = "PRIVATE KEY"
+            # a DER key: PKCS#8 (version, then an algorithm SEQUENCE), SEC1 (version
+            # 1, then the key's OCTET STRING: what openssl pkey -outform DER writes
+            # for EC) or PKCS#1 (RSA: version 0, then INTEGERs)
+            if data[:1] == b"\x30" and len(data) > 8:
+                t = data[5 + (data[1] & 0x7F if data[1] & 0x80 else 0)]
+                if t == 4:
+                    label = "EC PRIVATE KEY"
+                elif t == 2:
+                    label = "RSA PRIVATE KEY"
+        data = pem(data, label, kind)
         n = len(data)
         if n > _CFS_MAX:
             raise ValueError("%s: %d bytes; the module stores %d at most"
