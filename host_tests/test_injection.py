@@ -21,6 +21,7 @@ from cellmodem.datamode import DataSocket
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from cellmodem.mqtt import MQTTClient
+from cellmodem.tls import ModuleTLS, cert_delete, cert_upload
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
 
@@ -153,14 +154,23 @@ AT_ENTRY_POINTS = {
     "getaddrinfo-host": lambda m, s: msocket.getaddrinfo(s, 80),
     "socket-connect-host": lambda m, s: _connect_socket(m, s),
     "datasocket-connect-host": lambda m, s: DataSocket(m).connect((s, 80)),
+    # module TLS: certificate file names (every family: refused before the family is
+    # even asked whether it has module TLS)
+    "cert-upload-name": lambda m, s: cert_upload(m, s, b"-----BEGIN CERTIFICATE-----\n", "ca"),
+    "cert-delete-name": lambda m, s: cert_delete(m, s),
+    "moduletls-ca": lambda m, s: _connect_socket(m, "sink.example", ModuleTLS(ca=s)),
+    "moduletls-cert": lambda m, s: _connect_socket(
+        m, "sink.example", ModuleTLS(ca="ca.pem", cert=s, key="k.pem")),
+    "moduletls-key": lambda m, s: _connect_socket(
+        m, "sink.example", ModuleTLS(ca="ca.pem", cert="c.pem", key=s)),
 }
 
 
-def _connect_socket(m, host):
+def _connect_socket(m, host, tls=None):
     s = msocket.socket(modem=m)
     try:
         s.settimeout(2)
-        s.connect((host, 80))
+        s.connect((host, 80), tls=tls)
     finally:
         s.close()
 
