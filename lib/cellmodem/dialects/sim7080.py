@@ -244,7 +244,7 @@ class SIM7080(Dialect):
                          timeout=15000, prompt_timeout=9000)
         finally:
             eng.trace = tr
-            self._cfs_end()
+            self._cfs(False)
         if name not in self._certs:
             self._certs.append(name)
         if kind == "ca":
@@ -255,20 +255,17 @@ class SIM7080(Dialect):
     def _download(self, line):
         self.at.engine.prompted = True  # "DOWNLOAD" is this command's data prompt
 
-    def _cfs(self):
+    def _cfs(self, on=True):
+        # AT+CFSINIT (on) or AT+CFSTERM. CFSINIT answers ERROR while the buffer is
+        # still held (a session cut off before its CFSTERM): freed and taken again,
+        # once. CFSTERM's ERROR (nothing held) is no failure.
+        c = self.at.command
         try:
-            self.at.command("AT+CFSINIT")
+            c("AT+CFSINIT" if on else "AT+CFSTERM")
         except ATError:
-            # ERROR: the buffer is still held (a session cut off before its
-            # AT+CFSTERM): free it and take it again, once
-            self._cfs_end()
-            self.at.command("AT+CFSINIT")
-
-    def _cfs_end(self):
-        try:
-            self.at.command("AT+CFSTERM")
-        except ATError:
-            pass
+            if on:
+                c("AT+CFSTERM")
+                c("AT+CFSINIT")
 
     def cert_list(self):
         """The family's file system has no directory listing: this asks AT+CFSGFIS
@@ -285,7 +282,7 @@ class SIM7080(Dialect):
                 except ATError:
                     pass
         finally:
-            self._cfs_end()
+            self._cfs(False)
         return out
 
     def cert_delete(self, name):
@@ -296,7 +293,7 @@ class SIM7080(Dialect):
             # the module answers ERROR when there is no such file
             raise OSError(errno.ENOENT, "%s: no such file on the module (%s)" % (name, e))
         finally:
-            self._cfs_end()
+            self._cfs(False)
         if name in self._certs:
             self._certs.remove(name)
         self._pair = None
