@@ -446,7 +446,9 @@ def open_socket(modem, host, port, timeout, ssl_ctx, module_tls):
     s = _socket.socket(modem=modem)
     try:
         s.settimeout(timeout)
-        s.connect((modem.resolve(host), port), module_tls)
+        # module TLS: the module gets the name, which it sends as SNI and checks
+        # the server's certificate against (an address would fail the name check)
+        s.connect((host if module_tls else modem.resolve(host), port), module_tls)
     except BaseException:
         s.close()
         raise
