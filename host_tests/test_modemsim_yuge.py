@@ -285,32 +285,51 @@ def test_transcript_9_42_tcp_single_fast_send(modem, sink):
     assert got == b"1234567890" * 3 + b"123"
 
 
-def test_transcript_9_42_tcp_single_ssl(modem, sink):
+def test_transcript_9_42_tcp_single_ssl(modem, tls_echo):
     # "TCP 非透传应用 2": CIPSTART straight from IP INITIAL; the port also quoted, as
-    # the 9.42 note allows. (TLS itself is not simulated: the sink speaks plain TCP.)
+    # the 9.42 note allows. A real TLS handshake with a TLS echo server; no SSLCFG
+    # ("本例中双方都不需要验证证书": seclevel unset, nothing verified). The echo
+    # comes back as the bare data of single-link push mode (9.42).
     sim, uart, at = modem()
+    port = tls_echo("good")
     replay(at, [
         ("AT+CIPMUX=0", ["OK"]),
         ("AT+CIPQSEND=1", ["OK"]),
         ("AT+CIPSTATUS", ["OK", "STATE: IP INITIAL"]),
         ("AT+CIPSSL=1", ["OK"]),
-        ('AT+CIPSTART="TCP","127.0.0.1","%d"' % sink.port, ["OK", "CONNECT OK"]),
+        ('AT+CIPSTART="TCP","127.0.0.1","%d"' % port, ["OK", "CONNECT OK"]),
         ("AT+CIPSEND", [PROMPT]),
-        (b"1234567890\x1a", ["DATA ACCEPT:10"]),
+        (b"1234567890\x1a", ["DATA ACCEPT:10", b"1234567890"]),
         ("AT+CIFSR", ["10.83.172.111"]),  # the context came up on its own
     ])
+    assert tls_echo.server(port).handshakes == 1
 
 
-def test_transcript_9_42_tcp_ssl_certificates(modem, sink):
-    # "TCP 非透传应用 3", without its AT+FSCREATE/AT+FSWRITE lines (ch.8 file system,
-    # not simulated). Deviations: the example's "AT+CIPSTART=stservice.quectel.com,8305"
-    # lacks the "TCP" argument (the module needs it) and shows AT+CIPSHUT answering
-    # OK where 9.29 and every other example print SHUT OK.
+def fs_lines(files, timeout=15):
+    """AT+FSCREATE / AT+FSWRITE steps (ch.8) storing files {name: bytes}."""
+    steps = [('AT+FSCREATE="%s"' % name, ["OK"]) for name in files]
+    for name, data in files.items():
+        steps += [('AT+FSWRITE="%s",0,%d,%d' % (name, len(data), timeout), [b"\r\n>"]),
+                  (data, ["OK"])]
+    return steps
+
+
+def test_transcript_9_42_tcp_ssl_certificates(modem, pki, tls_echo):
+    # "TCP 非透传应用 3" against a TLS echo server that requires a client certificate:
+    # the module verifies it with ca.crt and presents client.crt/client.key (seclevel
+    # 2), all written with AT+FSCREATE/AT+FSWRITE (our throwaway PKI's PEM files).
+    # Deviations: the example's "AT+CIPSTART=stservice.quectel.com,8305" lacks the
+    # "TCP" argument (the module needs it) and shows AT+CIPSHUT answering OK where
+    # 9.29 and every other example print SHUT OK. The ciphersuite (0X0035, RSA key
+    # exchange) and clientrandom are kept but not applied: the PKI's keys are EC.
     sim, uart, at = modem()
+    port = tls_echo("good", require_client=True)
     replay(at, [
         ("AT+CIPMUX=0", ["OK"]),
         ("AT+CIPQSEND=1", ["OK"]),
         ("AT+CIPSSL=1", ["OK"]),
+    ] + fs_lines({"ca.crt": pki.ca_pem, "client.crt": pki.client_cert_pem,
+                  "client.key": pki.client_key_pem}) + [
         ('AT+SSLCFG="cacert",0,"ca.crt"', ["OK"]),
         ('AT+SSLCFG="clientcert",0,"client.crt"', ["OK"]),
         ('AT+SSLCFG="clientkey",0,"client.key"', ["OK"]),
@@ -319,12 +338,13 @@ def test_transcript_9_42_tcp_ssl_certificates(modem, sink):
         ('AT+SSLCFG="clientrandom",0,101B12C3141516171F19202122232425262728293031323334353637',
          ["OK"]),
         ('AT+SSLCFG="seclevel",0', ['+SSLCFG: "seclevel",0,2', "OK"]),  # 9.7 query form
-        ("AT+CIPSTART=TCP,127.0.0.1,%d" % sink.port, ["OK", "CONNECT OK"]),
+        ("AT+CIPSTART=TCP,127.0.0.1,%d" % port, ["OK", "CONNECT OK"]),
         ("AT+CIPSEND=10", [PROMPT]),
-        (b"1234567890", ["DATA ACCEPT:10"]),
+        (b"1234567890", ["DATA ACCEPT:10", b"1234567890"]),
         ("AT+CIPSHUT", ["SHUT OK"]),
         ("AT+CIPSSL=0", ["OK"]),
     ])
+    assert tls_echo.server(port).handshakes == 1
 
 
 def test_transcript_9_42_udp_single(modem, udp_sink):
@@ -344,16 +364,21 @@ def test_transcript_9_42_udp_single(modem, udp_sink):
     assert udp_sink.recvfrom(100)[0] == b"1234567890"
 
 
-def test_transcript_9_42_multi_ssl(modem, sink, sink2):
-    # "多连接应用 1" (SSLCFG lines kept, FS lines left out). This example prints
+def test_transcript_9_42_multi_ssl(modem, pki, tls_echo):
+    # "多连接应用 1" with its FS lines (our PKI's PEM files; the example writes
+    # server1.crt twice where it means server2.crt). This example prints
     # "1,CONNECT OK" without the space: link_space=False. Servers 60.166.12.210:7500 and
-    # 60.166.13.215:6100 -> two local sinks (the example's CIPSTATUS repeats link 1's
-    # address for link 2: a copy slip; we print each link's own).
+    # 60.166.13.215:6100 -> two local TLS echo servers that require a client
+    # certificate, verified per link with SSL contexts 1 and 2 (the example's CIPSTATUS
+    # repeats link 1's address for link 2: a copy slip; we print each link's own).
+    # The echo comes back pushed (+RECEIVE, 9.25).
     sim, uart, at = modem(opts={"link_space": False, "ip_zero_pad": True})
-    p1, p2 = sink.port, sink2.port
+    p1, p2 = tls_echo("good", require_client=True), tls_echo("good", require_client=True)
     replay(at, [
         ("AT+CIPSSL=1", ["OK"]),
         ("AT+CIPMUX=1", ["OK"]),
+    ] + fs_lines({"server1.crt": pki.ca_pem, "server2.crt": pki.ca_pem,
+                  "client.crt": pki.client_cert_pem, "client.key": pki.client_key_pem}) + [
         ('AT+SSLCFG="cacert",1,"server1.crt"', ["OK"]),
         ('AT+SSLCFG="cacert",2,"server2.crt"', ["OK"]),
         ('AT+SSLCFG="clientcert",1,"client.crt"', ["OK"]),
@@ -378,13 +403,14 @@ def test_transcript_9_42_multi_ssl(modem, sink, sink2):
                           'C: 4,,,"",,"",,"INITIAL"',
                           'C: 5,,,"",,"",,"INITIAL"']),
         ("AT+CIPSEND=1", [PROMPT]),
-        (b"1234567890\x1a", ["DATA ACCEPT:1,10"]),
+        (b"1234567890\x1a", ["DATA ACCEPT:1,10", b"\r\n+RECEIVE,1,10:\r\n1234567890"]),
         ("AT+CIPSEND=2", [PROMPT]),
-        (b"1234567890\x1a", ["DATA ACCEPT:2,10"]),
+        (b"1234567890\x1a", ["DATA ACCEPT:2,10", b"\r\n+RECEIVE,2,10:\r\n1234567890"]),
         ("AT+CIPSHUT", ["SHUT OK"]),
         ("AT+CIPMUX=0", ["OK"]),
         ("AT+CIPSSL=0", ["OK"]),
     ])
+    assert tls_echo.server(p1).handshakes == tls_echo.server(p2).handshakes == 1
 
 
 def test_transcript_9_42_multi_fast_send(modem, sink, udp_sink):

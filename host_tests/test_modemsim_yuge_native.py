@@ -770,9 +770,13 @@ def test_transcript_13_14_ssl(modem, mosquitto_tls, peers, cert):
     the plain flow), "SSL 带证书验证流程 (单向认证)" and "(双向认证)". The manual
     shows no URC after SSLMIPSTART's OK; the module sends CONNECT OK as for MIPSTART
     (13.2) and MCONNECT must wait for it, so the replay expects it. The AT+SSLCFG
-    lines (ch.9, yuge.py) are taken as written; certificates are not checked by the
-    simulator. AT+FSCREATE/AT+FSWRITE (ch.8) only where the personality has them.
-    Adapted: <svraddr>,<port> -> the local TLS broker; <clientid> -> yuge-tls-N."""
+    lines (ch.9, yuge.py) are taken as written, and the simulator verifies the broker
+    with them (seclevel 1 and 2: the ca.crt file written with AT+FSWRITE, the name
+    the broker is reached by), so the broker is "localhost", the name its
+    self-signed certificate carries; seclevel 2 presents client.crt/client.key (the
+    broker does not ask). AT+FSCREATE/AT+FSWRITE (ch.8) only where the personality
+    has them. Adapted: <svraddr>,<port> -> the local TLS broker; <clientid> ->
+    yuge-tls-N."""
     sim, uart, at = modem()
     peer = peers(mosquitto_tls, subscribe=[("mqtt/topic", 1)], tls=True)
     flows = [
@@ -795,7 +799,7 @@ def test_transcript_13_14_ssl(modem, mosquitto_tls, peers, cert):
     for i, flow in enumerate(flows):
         ka = 360 if i == 2 else 60
         replay(at, flow + [
-            ("AT+SSLMIPSTART=%s,%d" % mosquitto_tls, ["OK", "CONNECT OK"]),
+            ("AT+SSLMIPSTART=localhost,%d" % mosquitto_tls[1], ["OK", "CONNECT OK"]),
             ("AT+MCONNECT=1,%d" % ka, ["OK", "CONNACK OK"]),
             ('AT+MPUB="mqtt/topic",1,0,"tls %d"' % i, ["OK", "PUBACK"]),
         ])

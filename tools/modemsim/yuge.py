@@ -83,6 +83,7 @@ from .core import CME_TEXT, GuardedEscape, NetError, command
 from .yuge_http import YugeHTTP
 from .yuge_mqtt import YugeMQTT
 from .yuge_ftp import YugeFTP  # ch.12 FTP on ch.8's file system and ch.7 NTP
+from .tlsclient import TLSFailure, open_tls
 
 MAX_SEND = 1460  # manual 9.14 <size>: "目前是 1460 字节"
 MAX_HEX = 730  # manual 9.27 <len> in HEX mode
@@ -711,8 +712,13 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
     # ================================================================ 9.6 / 9.7 SSL
     @command("+CIPSSL")
     def at_cipssl(self, c):
-        # TLS itself is not simulated (the local test servers speak plain TCP): the
-        # setting is kept and reported, the connection stays plain.
+        # 9.6: one switch for the module, read by each AT+CIPSTART ("在 CIPSTART 之前
+        # 输入"): a TCP connection started while it is 1 does a REAL TLS handshake
+        # (tlsclient.py, on the real TCP connection) configured from AT+SSLCFG context
+        # <n> (multi-link: the link number; single link: 0; 9.7), as
+        # YugeMQTT.module_tls says (yuge_mqtt.py). Connections already open keep what
+        # they started with. A failed handshake is "<n>, CONNECT FAIL" (9.9 gives no
+        # other result). UDP with CIPSSL 1: CONNECT FAIL (no DTLS; not simulated).
         if c.kind == "test":
             return self.answer("+CIPSSL: (0-1)")
         if c.kind == "read":
@@ -815,6 +821,7 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         if old is not None:
             self._forget(old)
         link = Link(n, mode, host, port)
+        link.tls = self.cipssl
         self.links[n] = link
         link.state = "CONNECTING"
         if self.cipmux:
@@ -832,8 +839,11 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         link.timer = None
         if self.links.get(link.n) is not link or link.state != "CONNECTING":
             return  # closed or shut meanwhile
+        early = b""
         try:
-            if link.mode == "TCP":
+            if link.tls:
+                conn, early = self._tls_open(link)
+            elif link.mode == "TCP":
                 conn = self.net.open_tcp(link.host, link.port)
             else:
                 conn = self.net.open_udp(link.host, link.port,
@@ -853,6 +863,8 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         link.ip = conn.peer[0]
         self._by_conn[conn.id] = link
         link.state = "CONNECTED"
+        if early:  # the server spoke first: its bytes came with the handshake
+            conn.rx += early
         if self.cipmux:
             self._result_urc(self.link_result(link.n, "CONNECT OK"))
         elif self.cipmode:
@@ -867,6 +879,25 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
             self._result_urc("CONNECT OK")
         if link.rx:
             self._arrived(link)
+
+    def _tls_open(self, link):
+        """(conn, early plaintext) of a real TLS connection for link (AT+CIPSSL=1);
+        NetError for anything that fails (the caller answers CONNECT FAIL)."""
+        ctx = link.n if self.cipmux else 0  # 9.7 <n>
+        if link.mode != "TCP":
+            raise NetError("tls", "AT+CIPSSL=1 with UDP: no DTLS")
+        try:
+            sc, sni, name, dates = self.module_tls(ctx, link.host)
+            conn, ts = open_tls(self.net, link.host, link.port, sc, sni,
+                                self.tls_timeout(ctx))
+        except TLSFailure as e:
+            raise NetError("tls", "TLS handshake failed: %s" % e)
+        why = self.tls_refused(ts, name, dates)
+        if why:
+            conn.close()
+            raise NetError("tls", "TLS server refused: %s" % why)
+        self.log("-- link %d: TLS %s %s" % (link.n, ts.cipher()[1], ts.cipher()[0]))
+        return conn, ts.early
 
     # ================================================================ 9.10 CIPMODE
     @command("+CIPMODE")

@@ -3,8 +3,22 @@
 
 Source: /work/shared/manuals/yuge-ec716s-cat1-at-manual-zh.txt, cited "manual 13.x".
 The simulated module speaks REAL MQTT 3.1.1 (packets encoded here, stdlib socket; TLS
-for AT+SSLMIPSTART with the stdlib ssl module, no certificate check) to a real broker
-on 127.0.0.0/8; names resolve through the simulator's `hosts` table, never real DNS.
+for AT+SSLMIPSTART with the stdlib ssl module, configured from AT+SSLCFG context 88 as
+module_tls() below says) to a real broker on 127.0.0.0/8; names resolve through the
+simulator's `hosts` table, never real DNS.
+
+Module TLS (shared with AT+CIPSSL=1 + AT+CIPSTART in yuge.py): module_tls(ctx, host)
+reads AT+SSLCFG context ctx (manual 9.7): "seclevel" (unset: 0, nothing verified, as
+the 13.14 flow without certificates; 1: the server's chain against the "cacert" file
+of the module's file system (ch.8), then its dates (unless "ignorelocaltime" is 1)
+and its name ("hostname" if set, else the server as given to the connect command);
+2: as 1, and "clientcert"/"clientkey" are presented when the server asks),
+"sslversion" (0 SSL 3.0 - Python has none, TLS 1.0 instead - 1 TLS 1.0, 2 TLS 1.1,
+3 TLS 1.2, 4/unset all of them up to TLS 1.2), "hostname" (sent as SNI),
+"negotiatetimeout" (10-300 s, default 10 here). Any failure - a file that is missing
+or no certificate/key, a chain the CA does not sign, an expired certificate, another
+name, a refused client certificate - is the manual's CONNECT FAIL (9.9, 13.2 give no
+other result); the simulator's log says which.
 A reader thread per connection hands each packet to the simulator under its lock.
 
 Reply shapes, as the manual prints them:
@@ -43,6 +57,7 @@ import ssl
 import threading
 
 from .core import ModemSim, NetError, command
+from .tlsclient import TLSFailure, check_name, client_context, expired
 
 MQTT_DEFAULTS = {
     "mqtt_msgset_default": 0,
@@ -185,10 +200,7 @@ class TLSPipe:
     and the simulator (sendall, under its lock) never use one SSL object at the same
     time: every SSL call happens under self.lock, socket reads outside it."""
 
-    def __init__(self, sock, sni):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE  # the simulator does not check certificates
+    def __init__(self, sock, ctx, sni):
         self.sock = sock
         self.lock = threading.Lock()
         self.inc = ssl.MemoryBIO()
@@ -202,8 +214,15 @@ class TLSPipe:
                 self._flush()
                 d = sock.recv(65536)
                 if not d:
-                    raise OSError("closed during the TLS handshake")
+                    raise TLSFailure("handshake", "the server closed the connection")
                 self.inc.write(d)
+            except ssl.SSLError as e:
+                try:
+                    self._flush()  # the alert
+                except OSError:
+                    pass
+                raise TLSFailure("handshake", getattr(e, "verify_message", None) or
+                                 e.reason or str(e))
         self._flush()
 
     def _flush(self):
@@ -237,6 +256,11 @@ class TLSPipe:
 
     def close(self):
         self.sock.close()
+
+
+# AT+SSLCFG "sslversion" (9.7) -> (minimum, maximum) TLS version
+_VERSIONS = {0: ("TLSv1", "TLSv1"), 1: ("TLSv1", "TLSv1"), 2: ("TLSv1_1", "TLSv1_1"),
+             3: ("TLSv1_2", "TLSv1_2"), 4: (None, "TLSv1_2")}
 
 
 def _unescape(msg):
@@ -337,6 +361,61 @@ class YugeMQTT(ModemSim):
                      pwd.encode("latin-1"), will)
         self.ok()
 
+    # ---------------------------------------------------------------- module TLS
+    def _ssl_file(self, ctx, key):
+        name = self.sslcfg.get((key, ctx), "")
+        try:
+            f = self.fs.entries.get(self.fs.norm(name)) if name else None
+        except Exception:
+            f = None
+        if not isinstance(f, bytearray):
+            raise TLSFailure("config", "%s %r: no such file" % (key, name))
+        return bytes(f)
+
+    def module_tls(self, ctx, host):
+        """(SSLContext, SNI, name to check or None, check dates) for AT+SSLCFG
+        context ctx (see the module docstring). TLSFailure for unusable settings."""
+        cfg = self.sslcfg
+
+        def num(key, default):
+            try:
+                return int(cfg.get((key, ctx), default))
+            except ValueError:
+                return default
+        level = num("seclevel", 0)
+        ca = chain = None
+        if level >= 1:
+            ca = self._ssl_file(ctx, "cacert")
+        if level >= 2 and cfg.get(("clientcert", ctx)):
+            chain = (self._ssl_file(ctx, "clientcert"), self._ssl_file(ctx, "clientkey"))
+        lo, hi = _VERSIONS.get(num("sslversion", 4), _VERSIONS[4])
+        try:
+            sc = client_context(ca, chain, lo and ssl.TLSVersion[lo], ssl.TLSVersion[hi],
+                                check_time=False)
+        except (ssl.SSLError, ValueError, UnicodeError) as e:
+            raise TLSFailure("config", "certificate or key not usable: %s" % e)
+        sni = cfg.get(("hostname", ctx)) or None
+        name = (sni or host) if ca is not None else None
+        return sc, sni, name, num("ignorelocaltime", 0) != 1
+
+    def tls_refused(self, ts, name, dates):
+        """Why the verified server certificate is refused (None: it is not)."""
+        if name is None:
+            return None
+        cert = ts.getpeercert()
+        if dates and expired(cert):
+            return "the server's certificate has expired (or is not valid yet)"
+        if not check_name(cert, name):
+            return "the server's certificate is not for %s" % name
+        return None
+
+    def tls_timeout(self, ctx):
+        try:
+            t = int(self.sslcfg.get(("negotiatetimeout", ctx), 10))
+        except ValueError:
+            t = 10
+        return min(300, max(10, t))
+
     # ---------------------------------------------------------------- 13.2 MIPSTART
     @command("+MIPSTART")
     def at_mipstart(self, c):
@@ -385,17 +464,26 @@ class YugeMQTT(ModemSim):
             sock = None
             try:
                 ip = self.net.resolve(m.host)
+                if m.tls:
+                    # settings first: a missing file fails before any connection
+                    sc, sni, name, dates = self.module_tls(88, m.host)
                 sock = socket.create_connection((ip, m.port), timeout=5)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if m.tls:
-                    # 13.2 AT+SSLMIPSTART (the handshake runs under the simulator
-                    # lock: a loopback broker answers in milliseconds)
-                    tls = TLSPipe(sock, None if ip == m.host else m.host)
+                    # 13.2 AT+SSLMIPSTART with context 88 (9.7, 13.14): a real
+                    # handshake, under the simulator lock (loopback: milliseconds)
+                    sock.settimeout(self.tls_timeout(88))
+                    tls = TLSPipe(sock, sc, sni)
+                    why = self.tls_refused(tls.obj, name, dates)
+                    if why:
+                        raise TLSFailure("verify", why)
+                    self.log("-- MQTT TLS %s %s" % (tls.obj.version(), tls.obj.cipher()[0]))
                     sock.settimeout(None)
                     sock = tls
                 else:
                     sock.settimeout(None)
-            except (NetError, OSError, ssl.SSLError):
+            except (NetError, OSError, ssl.SSLError, TLSFailure) as e:
+                self.log("-- %s: %s" % ("SSLMIPSTART" if m.tls else "MIPSTART", e))
                 if sock is not None:
                     sock.close()
                 sock = None
