@@ -97,7 +97,7 @@ def test_connect_follows_the_power_on_flow_in_multi_link_mode(yuge):
     assert modem.connect(apn="internet") == sim.ip
     w = wire()  # after the SIM and registration checks of Modem.connect
     assert w[w.index(b"AT+CIPSTATUS"):] == [b"AT+CIPSTATUS", b"AT+CIPMUX=1", b'AT+CSTT="internet","",""', b"AT+CIICR",
-                      b"AT+CIPRXGET=1", b"AT+CIPQSEND=1", b"AT+CIFSR"]
+                      b"AT+CIPRXGET=1", b"AT+CIPQSEND=1", b"AT+CIPSSL=0", b"AT+CIFSR"]
 
 
 def test_push_mode_turns_manual_reading_off(yuge):
@@ -112,7 +112,7 @@ def test_a_second_connect_reuses_the_active_context_for_the_same_apn(yuge):
     modem.connect(apn="internet")
     w = wire()
     assert w[w.index(b"AT+CIPSTATUS"):] == [b"AT+CIPSTATUS", b"AT+CIPMUX?", b"AT+CSTT?", b"AT+CIPRXGET=1",
-                      b"AT+CIPQSEND=1", b"AT+CIFSR"]
+                      b"AT+CIPQSEND=1", b"AT+CIPSSL=0", b"AT+CIFSR"]
 
 
 def test_another_apn_shuts_the_context_and_starts_over(yuge):
@@ -204,12 +204,20 @@ def test_a_link_the_module_holds_from_an_earlier_session_is_closed_then_reopened
     s.close()
 
 
-def test_tls_is_refused_before_anything_is_sent(yuge):
+def test_module_tls_the_module_cannot_do_is_refused_before_anything_is_sent(yuge):
+    # 9.6: TLS for TCP only; 9.7 seclevel 2 (client certificate) verifies the server
+    # too. Module TLS itself: host_tests/test_yuge_tls.py
+    from cellmodem.tls import ModuleTLS
     sim, modem, wire = yuge()
     wire()
     with pytest.raises(OSError) as e:
-        modem.dialect.sock_open(msocket.Link(msocket.TCP, 100), "example.com", 443, tls=True)
-    assert e.value.args[0] == errno.EOPNOTSUPP and wire() == []
+        modem.dialect.sock_open(msocket.Link(msocket.UDP, 100), "example.com", 443,
+                                tls=ModuleTLS(ca="ca.crt"))
+    assert e.value.args[0] == errno.EOPNOTSUPP
+    with pytest.raises(ValueError):
+        modem.dialect.sock_open(msocket.Link(msocket.TCP, 100), "example.com", 443,
+                                tls=ModuleTLS(cert="c.crt", key="c.key", verify=False))
+    assert wire() == [] and modem.links == {}
 
 
 # ---------------------------------------------------------------- send

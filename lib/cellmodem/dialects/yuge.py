@@ -14,8 +14,11 @@ Sockets are the multi-link CIP* family, links 0-5 (9.9):
   server AT+CIPSERVER=1,<port> -> OK, SERVER OK; "<n>, REMOTE IP: <ip>" per client
          (not in this manual: the SIM800 forms, as the simulator models them)
   DNS    AT+CDNSGIP (9.21), ping AT+CIPPING (9.31).
-TLS (AT+CIPSSL, 9.6) is not offered yet: the simulator keeps the setting but speaks
-plain TCP, so there is nothing to test it against.
+  TLS    module TLS (socket.connect(addr, tls=ModuleTLS(...))): AT+SSLCFG for SSL
+         context <n> (= link n, 9.7), AT+CIPSSL=1 (9.6, one switch for the module,
+         read at each AT+CIPSTART), then AT+CIPSTART; certificates are files in the
+         module's flash root (ch.8 AT+FS*, the names 13.14 uses): cert_upload/
+         cert_list/cert_delete (cellmodem.tls).
 Usage: Modem(uart, dialect="yuge"); then cellmodem.socket as usual
 """
 import errno
@@ -92,6 +95,7 @@ class Yuge(Dialect):
         self._pulled = 0
         self._dns = None
         self._cipmode = 0  # what AT+CIPMODE the module has
+        self._cipssl = 0  # what AT+CIPSSL the module has (activate() sets 0)
         at = self.at
         # "<n>, TEXT" or "<n>,TEXT" (9.9 syntax / 9.42 examples): one entry per link id,
         # the text after the comma picks the handler
@@ -126,6 +130,11 @@ class Yuge(Dialect):
         # 9.27: 1 holds data until AT+CIPRXGET=2; 0 pushes it as +RECEIVE (9.25)
         at.command("AT+CIPRXGET=%d" % (0 if self.push else 1))
         at.command("AT+CIPQSEND=1")  # 9.11: DATA ACCEPT once the module has the bytes
+        # 9.6: TLS is one switch of the whole module, read at each AT+CIPSTART; off
+        # until a ModuleTLS connection turns it on (a board restarted alone may have
+        # left it on)
+        at.command("AT+CIPSSL=0")
+        self._cipssl = 0
         # SIM800-style AT+CIFSR answers the address alone, with no OK (manual 9.5)
         at.command("AT+CIFSR", finals=_IP_FIRST_DIGIT)
         self.link_up = True
@@ -240,11 +249,20 @@ class Yuge(Dialect):
         self._dns = line.field(2) if line.int(0, 0) == 1 else "error %d" % line.int(1, -1)
 
     # ---- sockets ----
-    def sock_open(self, link, host, port, tls=False):
-        if tls:
-            raise OSError(errno.EOPNOTSUPP, "yuge: TLS sockets are not supported yet")
+    def sock_open(self, link, host, port, tls=None):
+        if tls is not None:
+            if link.kind != TCP:
+                raise OSError(errno.EOPNOTSUPP, "yuge: module TLS is for TCP only (9.6)")
+            from cellmodem.native.yuge_tls import level, sslcfg
+            level(tls)  # ValueError before anything is sent
         n = self.claim(link)
         try:
+            on = 0 if tls is None else 1
+            if on:
+                sslcfg(self.at, n, tls, host)  # 9.7: link n's SSL context is n
+            if on != self._cipssl:
+                self.at.command("AT+CIPSSL=%d" % on)
+                self._cipssl = on
             result = self._start(link, n, host, port)
             if result == "ALREADY CONNECT":
                 # the module holds a link n we do not know (an earlier session): drop it
@@ -255,6 +273,14 @@ class Yuge(Dialect):
             raise
         if result != "CONNECT OK":
             self.release(link)
+            if tls is not None and result == "CONNECT FAIL":
+                # The manual gives AT+CIPSTART no result of its own for a failed
+                # handshake (9.6, 9.9): a refused certificate (CA, name, dates), a
+                # refused client certificate and a failed TCP connection are all
+                # "<n>, CONNECT FAIL", as SIM800-style firmware reports them.
+                raise OSError(errno.ECONNABORTED, "TLS handshake failed: AT+CIPSTART: %d, "
+                              "CONNECT FAIL (or no connection: the module does not say "
+                              "which)" % n)
             raise OSError(errno.EALREADY if result == "ALREADY CONNECT" else errno.ECONNREFUSED,
                           "AT+CIPSTART: %d, %s" % (n, result))
         link.open = True
@@ -288,6 +314,20 @@ class Yuge(Dialect):
             return self._result
         finally:
             self._opening = None
+
+    # ---- module TLS certificates (cellmodem.tls.cert_upload/cert_list/cert_delete):
+    # files in the flash root (13.14), cellmodem.native.yuge_tls, imported on first use
+    def cert_upload(self, name, data, kind):
+        from cellmodem.native.yuge_tls import cert_upload
+        cert_upload(self.at, name, data, kind)
+
+    def cert_list(self):
+        from cellmodem.native.yuge_tls import cert_list
+        return cert_list(self.at)
+
+    def cert_delete(self, name):
+        from cellmodem.native.yuge_tls import cert_delete
+        cert_delete(self.at, name)
 
     def sock_listen(self, link, port):
         if _SERVER in self.modem.links:

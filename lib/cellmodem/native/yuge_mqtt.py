@@ -16,8 +16,13 @@ What the module cannot do, and how this client says so:
   * a binary will, user or password: they go inside AT+MCONFIG's quotes (13.1), so
     quotes, backslashes, control and non-ASCII characters are a ValueError (also for
     topics, which go inside quotes in AT+MPUBEX/AT+MSUB);
-  * TLS options: only ssl=True (AT+SSLMIPSTART; certificates are AT+SSLCFG context 88,
-    13.14, set by the application); anything else for ssl is a ValueError;
+  * TLS is AT+SSLMIPSTART (13.2) with SSL context 88 (9.7, 13.14): ssl=ModuleTLS(...)
+    (cellmodem.tls; files stored with tls.cert_upload) sets context 88 from it at
+    every connect (sslversion, seclevel, cacert, clientcert, clientkey, hostname);
+    ssl=True leaves context 88 as the application set it (AT+SSLCFG, 13.14; unset:
+    nothing verified). Anything else for ssl is a ValueError. The module reports a
+    failed handshake as it reports a failed connection (CONNECT FAIL):
+    OSError(ECONNABORTED, "TLS handshake failed: ...");
   * PINGREQ on demand: the module pings by itself; ping() asks AT+MQTTSTATU (13.13).
 One client per modem: a second one takes the URCs over. A message whose topic holds
 ", <digits> byte," cannot be told from its header and is misread.
@@ -68,7 +73,7 @@ class MQTTClient(MQTTBase):
     """An MQTT client run by the module (manual ch.13).
 
     client_id, server, port (0: 1883, 8883 with ssl), user, password, keepalive (s),
-    ssl (True: AT+SSLMIPSTART): as umqtt.simple; modem: a Modem with the yuge dialect
+    ssl (True or a cellmodem.tls.ModuleTLS: AT+SSLMIPSTART): as umqtt.simple; modem: a Modem with the yuge dialect
     whose data link is up (default: cellmodem.modem.current()); timeout: ms to wait
     for each answer (CONNECT OK, CONNACK, PUBACK, PUBCOMP, SUBACK, UNSUBACK);
     max_payload: largest message to publish, at most 2384; msgset: 0, the module
@@ -80,9 +85,10 @@ class MQTTClient(MQTTBase):
     def __init__(self, client_id, server, port=0, user=None, password=None, keepalive=0,
                  ssl=False, *, modem=None, timeout=10000, max_payload=MAX_PAYLOAD,
                  msgset=0):
-        if ssl is not True and ssl is not False:
-            raise ValueError("ssl must be True or False: the module's TLS is "
-                             "AT+SSLMIPSTART, certificates are AT+SSLCFG context 88 (13.14)")
+        if ssl is not True and ssl is not False and not hasattr(ssl, "sni"):
+            raise ValueError("ssl takes False, True or a cellmodem.tls.ModuleTLS: the "
+                             "module's TLS is AT+SSLMIPSTART, certificates are AT+SSLCFG "
+                             "context 88 (13.14)")
         super().__init__(client_id, server, port, user, password, keepalive, ssl)
         self._cid = at_string(self.client_id, "client_id", MAX_STR)
         self._server = at_string(server, "server", 255, empty=False)
@@ -102,6 +108,9 @@ class MQTTClient(MQTTBase):
         if getattr(modem.dialect, "NAME", None) != "yuge":
             raise ValueError("the native Yuge MQTT client needs a yuge modem, not %s"
                              % getattr(modem.dialect, "NAME", modem))
+        if ssl is not True and ssl:
+            from cellmodem.native.yuge_tls import level
+            level(ssl)  # ValueError for a setting the module cannot do
         self.timeout = timeout
         self.max_payload = max_payload
         self.msgset = msgset
@@ -324,6 +333,10 @@ class MQTTClient(MQTTBase):
                 self._close_tcp()  # a link from an earlier session: start afresh
                 continue
             detail = ev.decode() if self._state is None else self._state + " " + ev.decode()
+            if self.ssl and ev is _FAIL:
+                # 13.2 has no result of its own for a failed handshake
+                raise OSError(errno.ECONNABORTED, "TLS handshake failed: %s: %s (or no "
+                              "connection: the module does not say which)" % (cmd, detail))
             raise OSError(errno.ECONNREFUSED, "%s: %s" % (cmd, detail))
 
     # ---- the interface ----
@@ -353,6 +366,9 @@ class MQTTClient(MQTTBase):
         if self._will is not None:
             cmd += ',%d,%d,"%s","%s"' % self._will
         at.command(cmd)
+        if self.ssl is not True and self.ssl:
+            from cellmodem.native.yuge_tls import sslcfg
+            sslcfg(at, 88, self.ssl, self._server)  # 9.7, 13.14
         self._start_tcp(t)
         # 13.14: MCONNECT right after CONNECT OK, or the server drops us
         cmd = "AT+MCONNECT=%d,%d" % (1 if clean_session else 0, self.keepalive or 65535)
