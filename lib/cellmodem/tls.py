@@ -109,16 +109,36 @@ def _load_ca(ctx, cadata):
 
 
 def _load_chain(ctx, cert, key):
+    # MicroPython's load_cert_chain takes the bytes; CPython's takes file names only
+    # (bytes there are a path: FileNotFoundError, or ValueError for a NUL in DER)
+    cpython = hasattr(ctx, "wrap_bio")
     try:
-        ctx.load_cert_chain(cert, key)
-    except TypeError:  # CPython: file names only
-        _cpython_chain(ctx, cert, key)
-    except ValueError:
+        if cpython:
+            _cpython_chain(ctx, cert, key)
+        else:
+            ctx.load_cert_chain(cert, key)
+    except ValueError:  # MicroPython: "invalid key" / "invalid cert"
+        raise ValueError("client certificate or key not accepted (key text not shown)")
+    except OSError:
+        if not cpython:
+            raise
         raise ValueError("client certificate or key not accepted (key text not shown)")
 
 
 def _why(e):
     return str(e).strip() or type(e).__name__
+
+
+def _key_label(key):
+    # the PEM label of a DER private key: PKCS#8 (version 0, then the algorithm's
+    # SEQUENCE), SEC1 (EC: version 1, then an OCTET STRING) or PKCS#1 (RSA: INTEGERs)
+    if key[:1] == b"\x30" and len(key) > 8:
+        t = key[5 + (key[1] & 0x7F if key[1] & 0x80 else 0)]
+        if t == 4:
+            return "EC PRIVATE KEY"
+        if t == 2:
+            return "RSA PRIVATE KEY"
+    return "PRIVATE KEY"
 
 
 def _cpython_chain(ctx, cert, key):
@@ -132,7 +152,7 @@ def _cpython_chain(ctx, cert, key):
         with open(cf, "wb") as f:
             f.write(pem(cert))
         with open(kf, "wb") as f:
-            f.write(pem(key, "PRIVATE KEY", "client key"))
+            f.write(pem(key, _key_label(key), "client key"))
         ctx.load_cert_chain(cf, kf)
     finally:
         for n in os.listdir(d):
