@@ -5,8 +5,7 @@ Real parts: the throwaway PKI (tlsfixtures.pki), TLS echo servers with good,
 wrong-name and expired certificates (tls_echo), and the simulator's real TLS client
 (tools/modemsim/tlsclient.py: Python's ssl on its real TCP connection, the server
 verified with the CA uploaded through AT commands). The library runs in CPython
-(in-process simulator) and in the real micropython binary (scenarios/module_tls.py
-on a pty).
+(in-process simulator); real MicroPython: test_module_tls.py.
 """
 import errno
 import io
@@ -20,7 +19,6 @@ from cellmodem import tls
 from cellmodem.errors import ATError
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
-from mpy import SCENARIOS, run_micropython
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
 from tools.modemsim.tlsclient import TLSSock
@@ -355,47 +353,3 @@ def test_families_without_module_tls_name_host_tls(sim7080, pki, dialect):
             call()
         assert e.value.args[0] == errno.EOPNOTSUPP and "host TLS" in str(e.value)
     assert sent(log, since) == []
-
-
-# ---------------------------------------------------------------- real MicroPython
-def mp(*args, timeout=300):
-    p = run_micropython([os.path.join(SCENARIOS, "module_tls.py")] + [str(a) for a in args],
-                        timeout=timeout)
-    return p, "exit %d\n--- stdout\n%s--- stderr\n%s" % (p.returncode, p.stdout, p.stderr)
-
-
-@pytest.fixture
-def pty_sim():
-    made = []
-
-    def make():
-        sim = get_personality("sim7080")(seed=5, hosts=HOSTS)
-        made.append(sim)
-        return sim.open_pty()
-    yield make
-    for sim in made:
-        sim.close()
-
-
-def test_micropython_256_kib_echo_through_module_tls(pty_sim, pki, tls_echo):
-    t0 = time.monotonic()
-    port = tls_echo("good")
-    p, out = mp("echo", pty_sim(), "localhost", port, 256 * 1024, pki.ca_file)
-    assert p.returncode == 0 and "MODULE TLS ECHO OK 262144" in p.stdout, out
-    srv = tls_echo.server(port)
-    assert srv.handshakes == 1 and srv.echoed == 256 * 1024  # all of it through TLS
-    print("module TLS 256 KiB echo (MicroPython, pty): %s ms in the scenario, %.1f s in all"
-          % (p.stdout.split()[-1], time.monotonic() - t0))
-
-
-def test_micropython_mutual_tls_echo_with_der_files(pty_sim, pki, tls_echo):
-    p, out = mp("echo", pty_sim(), "localhost", tls_echo("good", require_client=True),
-                16 * 1024, pki.ca_file, pki.client_cert_file, pki.client_key_file)
-    assert p.returncode == 0 and "MODULE TLS ECHO OK 16384" in p.stdout, out
-
-
-def test_micropython_expired_server_is_refused_with_24(pty_sim, pki, tls_echo):
-    p, out = mp("refuse", pty_sim(), "localhost", tls_echo("expired"), pki.ca_file)
-    assert p.returncode == 0, out
-    assert "REFUSED %d TLS handshake failed: +CAOPEN: 0,24 (certificate's time expired)" \
-        % errno.ECONNABORTED in p.stdout, out

@@ -7,8 +7,7 @@ wrong-name and expired certificates (tls_echo), mosquitto with a mutual-TLS list
 and a paho TLS peer (mosquitto_mtls, tls_peer), and the simulator's real TLS client
 (Python's ssl on the real TCP connection, configured from AT+SSLCFG, the server
 verified with the CA file uploaded through AT+FSWRITE). The library runs in CPython
-(in-process simulator) and in the real micropython binary
-(scenarios/yuge_tls.py on a pty).
+(in-process simulator); real MicroPython: test_module_tls.py.
 """
 import errno
 import io
@@ -22,7 +21,6 @@ from cellmodem import tls
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from cellmodem.native.yuge_mqtt import MQTTClient
-from mpy import SCENARIOS, run_micropython
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
 from tools.modemsim.tlsclient import TLSSock
@@ -443,56 +441,3 @@ def test_simulator_cipssl_and_sslmipstart_verify_per_sslcfg(modem_factory, pki, 
     sim.fs.entries["C:/ca.crt"] = bytearray(pki.ca_pem)
     at.ok('AT+SSLMIPSTART="localhost",%d' % mosquitto_mtls.port_tls)
     assert at.read_line(timeout=10) == "CONNECT OK"
-
-
-# ---------------------------------------------------------------- real MicroPython
-def mp(*args, timeout=300):
-    p = run_micropython([os.path.join(SCENARIOS, "yuge_tls.py")] + [str(a) for a in args],
-                        timeout=timeout)
-    return p, "exit %d\n--- stdout\n%s--- stderr\n%s" % (p.returncode, p.stdout, p.stderr)
-
-
-@pytest.fixture
-def pty_sim():
-    made = []
-
-    def make():
-        sim = get_personality("yuge")(seed=5, hosts=HOSTS)
-        made.append(sim)
-        return sim.open_pty()
-    yield make
-    for sim in made:
-        sim.close()
-
-
-def test_micropython_256_kib_echo_through_module_tls(pty_sim, pki, tls_echo):
-    t0 = time.monotonic()
-    port = tls_echo("good")
-    p, out = mp("echo", pty_sim(), "localhost", port, 256 * 1024, pki.ca_file)
-    assert p.returncode == 0 and "YUGE TLS ECHO OK 262144" in p.stdout, out
-    srv = tls_echo.server(port)
-    assert srv.handshakes == 1 and srv.echoed == 256 * 1024  # all of it through TLS
-    print("yuge module TLS 256 KiB echo (MicroPython, pty): %s ms in the scenario, %.1f s "
-          "in all" % (p.stdout.split()[-1], time.monotonic() - t0))
-
-
-def test_micropython_mutual_tls_echo_and_a_refused_server(pty_sim, pki, tls_echo):
-    p, out = mp("echo", pty_sim(), "localhost", tls_echo("good", require_client=True),
-                16 * 1024, pki.ca_file, pki.client_cert_file, pki.client_key_file)
-    assert p.returncode == 0 and "YUGE TLS ECHO OK 16384" in p.stdout, out
-    p, out = mp("refuse", pty_sim(), "localhost", tls_echo("expired"), pki.ca_file)
-    assert p.returncode == 0, out
-    assert "REFUSED %d %s" % (errno.ECONNABORTED, FAIL) in p.stdout, out
-
-
-def test_micropython_native_mqtt_mutual_tls_qos1_both_ways(pty_sim, pki, mosquitto_mtls,
-                                                           tls_peer):
-    peer = tls_peer(mosquitto_mtls.port_mtls)
-    peer.subscribe("mpy/up", qos=1)
-    # the peer answers each message on mpy/down, reversed
-    peer.on_message(lambda t, p, q: peer.publish("mpy/down", p[::-1], qos=1)
-                    if t == "mpy/up" else None)
-    p, out = mp("mqtt", pty_sim(), "localhost", mosquitto_mtls.port_mtls, 5, pki.ca_file,
-                pki.client_cert_file, pki.client_key_file)
-    assert p.returncode == 0 and "YUGE TLS MQTT OK 5" in p.stdout, out
-    assert len(peer.wait_messages(5)) >= 5

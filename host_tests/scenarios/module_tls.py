@@ -1,13 +1,17 @@
-"""Module TLS on SIM7080 through cellmodem (the module does the handshake with
-certificates stored on it), run in real MicroPython (and CPython) against the
-simulator on a pty.
+"""Module TLS through cellmodem (the module does the handshake with certificates
+uploaded to it through the library), run in real MicroPython against the simulator
+on a pty; families with module TLS: sim7080 (AT+CA*, C1802) and yuge (9.6/9.7, 13.2).
 
-Run: micropython module_tls.py <mode> <tty> [args]
-  echo   <tty> <host> <port> <bytes> <ca file> [<cert file> <key file>]
-         uploads the CA (and the client certificate and key), then a verified echo of
-         a pseudo-random stream; prints "MODULE TLS ECHO OK <bytes> <ms>"
-  refuse <tty> <host> <port> <ca file>  prints "REFUSED <errno> <text>" or "ACCEPTED"
-Certificates are file names (PEM or DER).
+Run: micropython module_tls.py <family> <mode> <tty> [args]
+  echo   <host> <port> <bytes> <ca file> [<cert file> <key file>]
+         a verified echo of a pseudo-random stream; prints "MODULE TLS ECHO OK <bytes> <ms>"
+  refuse <host> <port> <ca file>  prints "REFUSED <errno> <text>" or "ACCEPTED"
+  mqtt   <host> <port> <n> <ca file> <cert file> <key file>
+         cellmodem.mqtt over a module-TLS socket (mutual TLS): publishes n QoS 1
+         messages on mpy/up and takes n QoS 1 answers on mpy/down (the peer sends each
+         one back reversed); prints "MODULE TLS MQTT OK <n>"
+  native the same with the yuge module's own MQTT client (AT+SSLMIPSTART, context 88)
+Certificates are file names (PEM or DER); each mode uploads them first.
 """
 import sys
 
@@ -17,8 +21,8 @@ from cellmodem.compat import ticks_ms, ticks_diff
 import cellmodem.socket as socket
 from cellmodem import tls
 
-mode, tty = sys.argv[1], sys.argv[2]
-args = sys.argv[3:]
+family, mode, tty = sys.argv[1], sys.argv[2], sys.argv[3]
+args = sys.argv[4:]
 
 
 class Stream:
@@ -37,15 +41,21 @@ class Stream:
         self.x = x
 
 
-def connect(host, port, ca, cert=None, key=None):
-    tls.cert_upload(modem, "ca.pem", ca, "ca")
+def store(ca, cert=None, key=None):
+    """Upload the files; the ModuleTLS that names them."""
+    tls.cert_upload(modem, "ca.crt", ca, "ca")
     if cert:
-        tls.cert_upload(modem, "dev.crt", cert, "cert")
-        tls.cert_upload(modem, "dev.key", key, "key")
+        tls.cert_upload(modem, "client.crt", cert, "cert")
+        tls.cert_upload(modem, "client.key", key, "key")
+    return tls.ModuleTLS(ca="ca.crt", cert="client.crt" if cert else None,
+                         key="client.key" if cert else None)
+
+
+def connect(host, port, ca, cert=None, key=None):
+    spec = store(ca, cert, key)
     s = socket.socket()
     s.settimeout(30)
-    s.connect((host, int(port)), tls=tls.ModuleTLS(
-        ca="ca.pem", cert="dev.crt" if cert else None, key="dev.key" if cert else None))
+    s.connect((host, int(port)), tls=spec)
     return s
 
 
@@ -84,12 +94,43 @@ def refuse(host, port, ca):
     print("ACCEPTED")
 
 
-modem = Modem(open_serial(tty, 115200), dialect="sim7080")
+def mqtt(host, port, n, ca, cert, key, native=False):
+    n = int(n)
+    got = []
+    spec = store(ca, cert, key)
+    if native:
+        from cellmodem.native.yuge_mqtt import MQTTClient
+        c = MQTTClient("mpy-module-tls", host, int(port), ssl=spec, keepalive=60,
+                       modem=modem, timeout=20000)
+    else:
+        from cellmodem.mqtt import MQTTClient
+        c = MQTTClient("mpy-module-tls", host, int(port), ssl=spec, keepalive=60)
+    c.set_callback(lambda t, m: got.append((bytes(t), bytes(m))))
+    c.connect()
+    c.subscribe("mpy/down", 1)
+    for i in range(n):
+        msg = b"m%d \x00\xff\r\n" % i
+        c.publish("mpy/up", msg, qos=1)
+        t0 = ticks_ms()
+        while len(got) <= i:
+            if ticks_diff(ticks_ms(), t0) > 30000:
+                raise SystemExit("no answer to message %d" % i)
+            c.wait_msg()
+        if got[i] != (b"mpy/down", bytes(reversed(msg))):
+            raise SystemExit("WRONG ANSWER %r" % (got[i],))
+    c.disconnect()
+    print("MODULE TLS MQTT OK", n)
+
+
+modem = Modem(open_serial(tty, 115200), dialect=family)
 modem.connect(apn="internet")
 if mode == "echo":
     echo(*args)
 elif mode == "refuse":
     refuse(*args)
+elif mode == "mqtt":
+    mqtt(*args)
+elif mode == "native":
+    mqtt(*args, native=True)
 else:
     raise SystemExit("unknown mode " + mode)
-

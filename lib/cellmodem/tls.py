@@ -59,20 +59,35 @@ def der(data, what="certificate"):
         raise ValueError("%s: PEM block is not base64" % what)
 
 
-def pem(data, label="CERTIFICATE", what="certificate"):
+def pem(data, what="certificate"):
     """PEM bytes from PEM or DER bytes (or a file name): a module's file system
-    takes certificates as PEM text."""
+    takes certificates and keys as PEM text. what: "...key" for a private key, whose
+    DER form picks its label (PKCS#8, SEC1 or PKCS#1)."""
     b = load(data, what)
     if b.find(b"-----BEGIN ") >= 0:
         return b
     if not b:
         raise ValueError("%s is empty" % what)
     from binascii import b2a_base64
-    out = [b"-----BEGIN %s-----\n" % label.encode()]
+    label = (_key_label(b) if what[-3:] == "key" else "CERTIFICATE").encode()
+    out = [b"-----BEGIN %s-----\n" % label]
     for i in range(0, len(b), 48):
         out.append(b2a_base64(b[i:i + 48]))
-    out.append(b"-----END %s-----\n" % label.encode())
+    out.append(b"-----END %s-----\n" % label)
     return b"".join(out)
+
+
+def send_secret(at, cmd, data, **kw):
+    """at.send_data(cmd, data, **kw) with data shown as *** in the engine's trace
+    (an uploaded private key must never reach a log)."""
+    eng = at.engine
+    tr = eng.trace
+    if tr:
+        eng.trace = lambda d, b, ms: tr(d, b"***" if b == data else b, ms)
+    try:
+        return at.send_data(cmd, data, **kw)
+    finally:
+        eng.trace = tr
 
 
 def context(ca=None, cert=None, key=None, verify=True):
@@ -152,7 +167,7 @@ def _cpython_chain(ctx, cert, key):
         with open(cf, "wb") as f:
             f.write(pem(cert))
         with open(kf, "wb") as f:
-            f.write(pem(key, _key_label(key), "client key"))
+            f.write(pem(key, "client key"))
         ctx.load_cert_chain(cf, kf)
     finally:
         for n in os.listdir(d):

@@ -214,36 +214,19 @@ class SIM7080(Dialect):
     def cert_upload(self, name, data, kind):
         if "/" in name:
             raise ValueError("certificate file name: a name, not a path: %r" % name)
-        from cellmodem.tls import pem
-        label = "CERTIFICATE"
-        if kind == "key":
-            label = "PRIVATE KEY"
-            # a DER key: PKCS#8 (version, then an algorithm SEQUENCE), SEC1 (version
-            # 1, then the key's OCTET STRING: what openssl pkey -outform DER writes
-            # for EC) or PKCS#1 (RSA: version 0, then INTEGERs)
-            if data[:1] == b"\x30" and len(data) > 8:
-                t = data[5 + (data[1] & 0x7F if data[1] & 0x80 else 0)]
-                if t == 4:
-                    label = "EC PRIVATE KEY"
-                elif t == 2:
-                    label = "RSA PRIVATE KEY"
-        data = pem(data, label, kind)
+        from cellmodem.tls import pem, send_secret
+        data = pem(data, kind)
         n = len(data)
         if n > _CFS_MAX:
             raise ValueError("%s: %d bytes; the module stores %d at most"
                              % (name, n, _CFS_MAX))
         at = self.at
-        eng = at.engine
-        tr = eng.trace
-        if tr:  # the payload (a private key!) never reaches a trace: *** instead
-            eng.trace = lambda d, b, ms: tr(d, b"***" if b == data else b, ms)
         self._cfs()
         try:
-            at.send_data('AT+CFSWFILE=%d,"%s",0,%d,10000' % (_CFS, name, n), data,
-                         resp=b"DOWNLOAD", on_line=self._download,
-                         timeout=15000, prompt_timeout=9000)
+            send_secret(at, 'AT+CFSWFILE=%d,"%s",0,%d,10000' % (_CFS, name, n), data,
+                        resp=b"DOWNLOAD", on_line=self._download,
+                        timeout=15000, prompt_timeout=9000)
         finally:
-            eng.trace = tr
             self._cfs(False)
         if name not in self._certs:
             self._certs.append(name)

@@ -56,17 +56,8 @@ def sslcfg(at, ctx, tls, host):
 def cert_upload(at, name, data, kind):
     if "/" in name or ":" in name:
         raise ValueError("certificate file name: a name, not a path: %r" % name)
-    from cellmodem.tls import pem
-    label = "CERTIFICATE"
-    if kind == "key":
-        label = "PRIVATE KEY"  # a DER key: PKCS#8 ...
-        if data[:1] == b"\x30" and len(data) > 8:
-            t = data[5 + (data[1] & 0x7F if data[1] & 0x80 else 0)]
-            if t == 4:  # ... SEC1 (EC: version 1, then the key's OCTET STRING)
-                label = "EC PRIVATE KEY"
-            elif t == 2:  # ... PKCS#1 (RSA: version 0, then INTEGERs)
-                label = "RSA PRIVATE KEY"
-    data = pem(data, label, kind)
+    from cellmodem.tls import pem, send_secret
+    data = pem(data, kind)
     n = len(data)
     if n > MAX_FILE:
         raise ValueError("%s: %d bytes; AT+FSWRITE takes %d at most (8.4)" % (name, n, MAX_FILE))
@@ -75,15 +66,8 @@ def cert_upload(at, name, data, kind):
     except ATError:
         pass  # there was none
     at.command('AT+FSCREATE="%s"' % name)
-    eng = at.engine
-    tr = eng.trace
-    if tr:  # the payload (a private key!) never reaches a trace: *** instead
-        eng.trace = lambda d, b, ms: tr(d, b"***" if b == data else b, ms)
-    try:
-        at.send_data('AT+FSWRITE="%s",0,%d,%d' % (name, n, _WRITE_S), data, finals=_FINALS,
-                     timeout=_WRITE_S * 1000 + 5000)
-    finally:
-        eng.trace = tr
+    send_secret(at, 'AT+FSWRITE="%s",0,%d,%d' % (name, n, _WRITE_S), data, finals=_FINALS,
+                timeout=_WRITE_S * 1000 + 5000)
 
 
 def cert_list(at):
