@@ -22,12 +22,15 @@ from tools.modemsim import get_personality
 
 FAMILIES = ["sim7080", "yuge"]
 HOSTS = {"localhost": LOOPBACK}
-# what an expired server certificate looks like to the application, per family
-EXPIRED = {
-    "sim7080": "TLS handshake failed: +CAOPEN: 0,24 (certificate's time expired)",
-    # 9.9 gives AT+CIPSTART no result of its own for a failed handshake
-    "yuge": "TLS handshake failed: AT+CIPSTART: 0, CONNECT FAIL (or no connection: "
-            "the module does not say which)",
+# what a refused server certificate looks like to the application, per family
+YUGE_FAIL = ("TLS handshake failed: AT+CIPSTART: 0, CONNECT FAIL (or no connection: "
+             "the module does not say which)")  # 9.9: no result of its own for TLS
+REFUSED = {
+    ("sim7080", "expired"): "TLS handshake failed: +CAOPEN: 0,24 (certificate's time expired)",
+    ("sim7080", "wrongname"): "TLS handshake failed: +CAOPEN: 0,25 (certificate's common "
+                              "name does not match)",
+    ("yuge", "expired"): YUGE_FAIL,
+    ("yuge", "wrongname"): YUGE_FAIL,
 }
 
 
@@ -82,12 +85,13 @@ def test_mutual_tls_echo_with_der_files(family, pty_sim, pki, tls_echo, tmp_path
     assert tls_echo.server(port).echoed == 16 * 1024
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_an_expired_server_is_refused_with_the_modules_result(family, pty_sim, pki, tls_echo):
-    port = tls_echo("expired")
+@pytest.mark.parametrize("family, kind", sorted(REFUSED))
+def test_an_expired_or_wrong_name_server_is_refused_with_the_modules_result(
+        family, kind, pty_sim, pki, tls_echo):
+    port = tls_echo(kind)
     p, out = mp(family, "refuse", pty_sim(family), "localhost", port, pki.ca_file)
     assert p.returncode == 0, out
-    assert "REFUSED %d %s" % (errno.ECONNABORTED, EXPIRED[family]) in p.stdout, out
+    assert "REFUSED %d %s" % (errno.ECONNABORTED, REFUSED[family, kind]) in p.stdout, out
     assert tls_echo.server(port).echoed == 0
 
 
