@@ -33,9 +33,6 @@ _OPEN_RESULTS = {
     26: (errno.ECONNABORTED, "certificate's common name does not match and time expired"),
     27: (errno.ETIMEDOUT, "connect failed"),
 }
-_CFS = 3  # AT+CFS* directory index 3: /customer/, where certificates go (family)
-_CFS_MAX = 10240  # AT+CFSWFILE <filesize> 1-10240 (family)
-_OFF = (0, "", "")  # a cid's TLS settings as the module starts: SSL off, no CA, no cert
 
 
 class SIM7080(Dialect):
@@ -143,7 +140,7 @@ class SIM7080(Dialect):
         cid = self.claim(link)
         out = []
         try:
-            if tls is not None or self._tls.get(cid, _OFF)[0]:
+            if tls is not None or self._tls.get(cid, (0,))[0]:
                 self._ssl(cid, host, tls)
             self.at.command('AT+CAOPEN=%d,%d,"%s","%s",%d' % (cid, _PDP, link.kind, host, port),
                             resp=b"+CAOPEN:", on_line=lambda l: out.append(l.int(1, -1)))
@@ -163,123 +160,22 @@ class SIM7080(Dialect):
         link.open = True
         link.peer = (host, port)
 
+    # ---- module TLS (cellmodem.dialects.sim7080_tls, imported on first use) ----
     def _ssl(self, cid, host, tls):
-        """Module TLS settings for cid before AT+CAOPEN (manual C1802 AT+CASSLCFG).
-        AT+CSSLCFG (SSL contexts, not in our manual) as the family has it: "SSLVERSION",
-        <ctx>,3 is TLS 1.2; "SNI",<ctx>,"<host>"; "CONVERT",1,"<cert>","<key>" makes
-        a stored client certificate and its key usable as one (it needs both names,
-        so it is done here, once per pair and session). The settings stay on the
-        module per cid (NO_SAVE: until it restarts), so self._tls remembers them: a
-        plain connection on a cid that had TLS turns "SSL" off, and a CA or client
-        certificate of an earlier connection is cleared (an empty "cacert" trusts
-        every server, manual C1802 - used only with verify=False). With sni=False no
-        SNI is set; one an earlier connection set on the same context may stay."""
-        c = self.at.command
-        old = self._tls.get(cid, _OFF)
-        if tls is None:
-            c('AT+CASSLCFG=%d,"SSL",0' % cid)
-            self._tls[cid] = (0, old[1], old[2])
-            return
-        ctx = cid % 6  # crindex 0-5 (manual C1802): one SSL context per cid in use
-        ca = tls.ca if tls.verify else ""
-        cert = tls.cert or ""
-        for n in (tls.ca, cert, tls.key):
-            if n and n not in self._certs:
-                self._certs.append(n)
-        self._tls[cid] = (1, ca or old[1], cert or old[2])  # if a command below fails
-        c('AT+CSSLCFG="SSLVERSION",%d,3' % ctx)
-        if tls.sni:
-            c('AT+CSSLCFG="SNI",%d,"%s"' % (ctx, host))
-        c('AT+CASSLCFG=%d,"SSL",1' % cid)
-        c('AT+CASSLCFG=%d,"CRINDEX",%d' % (cid, ctx))
-        if ca or old[1]:
-            c('AT+CASSLCFG=%d,"CACERT","%s"' % (cid, ca))
-        if cert and self._pair != (cert, tls.key):
-            c('AT+CSSLCFG="CONVERT",1,"%s","%s"' % (cert, tls.key))
-            self._pair = (cert, tls.key)
-        if cert or old[2]:
-            c('AT+CASSLCFG=%d,"CLIENTCERT","%s"' % (cid, cert))
-        self._tls[cid] = (1, ca, cert)
+        from cellmodem.dialects.sim7080_tls import ssl
+        ssl(self, cid, host, tls)
 
-    # ---- module TLS certificates (cellmodem.tls.cert_upload/cert_list/cert_delete) ----
-    # Not in our manual (the CA TCP/IP one): the family's file system commands as
-    # the SIM7080 series is publicly known to work. AT+CFSINIT takes the file system's
-    # buffer, AT+CFSTERM frees it (sent after every use, also after an error).
-    # AT+CFSWFILE=3,"<name>",0,<len>,<ms>: "DOWNLOAD", then exactly <len> bytes
-    # (1-10240) within <ms> (up to 10000), OK; mode 0 overwrites a file of that name
-    # in /customer/ (index 3). AT+CFSGFIS=3,"<name>" answers its size, ERROR if there
-    # is none; AT+CFSDFILE=3,"<name>" deletes it. The module's TLS takes PEM text;
-    # a CA becomes usable with AT+CSSLCFG="CONVERT",2,"<name>" (done here), a client
-    # certificate with its key when a ModuleTLS names both (_ssl).
     def cert_upload(self, name, data, kind):
-        if "/" in name:
-            raise ValueError("certificate file name: a name, not a path: %r" % name)
-        from cellmodem.tls import pem, send_secret
-        data = pem(data, kind)
-        n = len(data)
-        if n > _CFS_MAX:
-            raise ValueError("%s: %d bytes; the module stores %d at most"
-                             % (name, n, _CFS_MAX))
-        at = self.at
-        self._cfs()
-        try:
-            send_secret(at, 'AT+CFSWFILE=%d,"%s",0,%d,10000' % (_CFS, name, n), data,
-                        resp=b"DOWNLOAD", on_line=self._download,
-                        timeout=15000, prompt_timeout=9000)
-        finally:
-            self._cfs(False)
-        if name not in self._certs:
-            self._certs.append(name)
-        if kind == "ca":
-            at.command('AT+CSSLCFG="CONVERT",2,"%s"' % name)
-        else:
-            self._pair = None  # converted again with the new file on the next open
-
-    def _download(self, line):
-        self.at.engine.prompted = True  # "DOWNLOAD" is this command's data prompt
-
-    def _cfs(self, on=True):
-        # AT+CFSINIT (on) or AT+CFSTERM. CFSINIT answers ERROR while the buffer is
-        # still held (a session cut off before its CFSTERM): freed and taken again,
-        # once. CFSTERM's ERROR (nothing held) is no failure.
-        c = self.at.command
-        try:
-            c("AT+CFSINIT" if on else "AT+CFSTERM")
-        except ATError:
-            if on:
-                c("AT+CFSTERM")
-                c("AT+CFSINIT")
+        from cellmodem.dialects.sim7080_tls import cert_upload
+        cert_upload(self, name, data, kind)
 
     def cert_list(self):
-        """The family's file system has no directory listing: this asks AT+CFSGFIS
-        for the names this session uploaded or a ModuleTLS named, and returns those
-        the module holds. Files stored before (another session, before the board
-        restarted) are not listed unless named again."""
-        out = []
-        self._cfs()
-        try:
-            for name in self._certs:
-                try:
-                    self.at.command('AT+CFSGFIS=%d,"%s"' % (_CFS, name), resp=b"+CFSGFIS:")
-                    out.append(name)
-                except ATError:
-                    pass
-        finally:
-            self._cfs(False)
-        return out
+        from cellmodem.dialects.sim7080_tls import cert_list
+        return cert_list(self)
 
     def cert_delete(self, name):
-        self._cfs()
-        try:
-            self.at.command('AT+CFSDFILE=%d,"%s"' % (_CFS, name))
-        except ATError as e:
-            # the module answers ERROR when there is no such file
-            raise OSError(errno.ENOENT, "%s: no such file on the module (%s)" % (name, e))
-        finally:
-            self._cfs(False)
-        if name in self._certs:
-            self._certs.remove(name)
-        self._pair = None
+        from cellmodem.dialects.sim7080_tls import cert_delete
+        cert_delete(self, name)
 
     # Transparent mode (C1811): AT+CASWITCH=<cid>,1 on an open connection answers OK,
     # then CONNECT; other connections stay usable in command mode; after "+++" the
