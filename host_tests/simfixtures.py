@@ -382,3 +382,58 @@ def modem_factory():
     yield make
     for sim in made:
         sim.close()
+
+
+@pytest.fixture
+def connected_modem():
+    """make(dialect, hosts, rx_mode=None, sock_rxbuf=4096) -> (sim, modem, log): a
+    Modem connected (APN "internet") to an in-process simulator whose command log
+    goes to log (an io.StringIO; sim_commands() reads it)."""
+    import io
+    import cellmodem.socket as msocket
+    from cellmodem.fakeuart import FakeUART
+    from cellmodem.modem import Modem
+    from tools.modemsim import get_personality
+    made = []
+
+    def make(dialect, hosts, rx_mode=None, sock_rxbuf=4096):
+        log = io.StringIO()
+        uart = FakeUART()
+        sim = get_personality(dialect)(seed=8, hosts=hosts, verbose=True, log=log)
+        made.append(sim)
+        sim.attach(uart)
+        m = Modem(uart, dialect=dialect, sock_rxbuf=sock_rxbuf)
+        m.connect(apn="internet", rx_mode=rx_mode)
+        return sim, m, log
+    yield make
+    msocket.use(None)
+    for sim in made:
+        sim.close()
+
+
+def sim_commands(log, since=0):
+    """Command lines the simulator parsed, from its log after position since."""
+    out = []
+    for line in log.getvalue()[since:].splitlines():
+        i = line.find("-> '")
+        if i < 0:
+            i = line.find('-> "')
+        if i >= 0:
+            out.append(line[i + 4:-1])
+    return out
+
+
+def echo_through(s, data, window=4096):
+    """Send data through socket s and read the echo back, at most window bytes
+    outstanding."""
+    got = bytearray()
+    sent = 0
+    while len(got) < len(data):
+        room = window - (sent - len(got))  # never more in flight than the window
+        if sent < len(data) and room > 0:
+            sent += s.send(data[sent:sent + min(1460, room)])
+            continue
+        chunk = s.recv(4096)
+        assert chunk, "EOF after %d of %d bytes" % (len(got), len(data))
+        got += chunk
+    return bytes(got)

@@ -8,7 +8,6 @@ verified with the CA uploaded through AT commands). The library runs in CPython
 (in-process simulator); real MicroPython: test_module_tls.py.
 """
 import errno
-import io
 import os
 import time
 
@@ -17,10 +16,7 @@ import pytest
 import cellmodem.socket as msocket
 from cellmodem import tls
 from cellmodem.errors import ATError
-from cellmodem.fakeuart import FakeUART
-from cellmodem.modem import Modem
-from simfixtures import LOOPBACK
-from tools.modemsim import get_personality
+from simfixtures import LOOPBACK, echo_through, sim_commands
 from tools.modemsim.tlsclient import TLSSock
 
 # other.example: a name no fixture certificate carries (for an expired certificate
@@ -29,36 +25,10 @@ HOSTS = {"localhost": LOOPBACK, "other.example": LOOPBACK, "wrong.example": LOOP
 
 
 @pytest.fixture
-def sim7080():
+def sim7080(connected_modem):
     """make(dialect="sim7080") -> (sim, modem, log): connected, on the in-process
     simulator with its command log on."""
-    made = []
-
-    def make(dialect="sim7080"):
-        log = io.StringIO()
-        uart = FakeUART()
-        sim = get_personality(dialect)(seed=8, hosts=HOSTS, verbose=True, log=log)
-        made.append(sim)
-        sim.attach(uart)
-        m = Modem(uart, dialect=dialect)
-        m.connect(apn="internet")
-        return sim, m, log
-    yield make
-    msocket.use(None)
-    for sim in made:
-        sim.close()
-
-
-def sent(log, since=0):
-    """Command lines the simulator parsed after log position since."""
-    out = []
-    for line in log.getvalue()[since:].splitlines():
-        i = line.find("-> '")
-        if i < 0:
-            i = line.find('-> "')
-        if i >= 0:
-            out.append(line[i + 4:-1])
-    return out
+    return lambda dialect="sim7080": connected_modem(dialect, HOSTS)
 
 
 def read(path):
@@ -70,19 +40,6 @@ def store_all(m, pki):
     tls.cert_upload(m, "ca.pem", pki.ca_pem, "ca")
     tls.cert_upload(m, "dev.crt", pki.client_cert_der, "cert")
     tls.cert_upload(m, "dev.key", pki.client_key_der, "key")
-
-
-def echo(s, data, window=4096):
-    got = bytearray()
-    n = 0
-    while len(got) < len(data):
-        if n < len(data) and n - len(got) < window:
-            n += s.send(data[n:n + 1460])
-            continue
-        chunk = s.recv(4096)
-        assert chunk, "EOF after %d of %d bytes" % (len(got), len(data))
-        got += chunk
-    return bytes(got)
 
 
 def tls_socket(m, port, spec, host="localhost"):
@@ -114,7 +71,7 @@ def test_upload_repeat_list_and_delete(sim7080, pki):
     since = len(log.getvalue())
     tls.cert_upload(m, "ca.pem", pki.ca_der, "ca")
     tls.cert_upload(m, "dev.key", pki.client_key_pem, "key")
-    cmds = sent(log, since)
+    cmds = sim_commands(log, since)
     assert cmds[:3] == ["AT+CFSINIT", 'AT+CFSWFILE=3,"ca.pem",0,%d,10000'
                         % len(sim.files[(3, "ca.pem")]), "AT+CFSTERM"]
     assert 'AT+CSSLCFG="CONVERT",2,"ca.pem"' in cmds
@@ -170,7 +127,7 @@ def test_bad_uploads_are_refused_before_the_uart(sim7080, pki):
         tls.cert_upload(m, "../x.pem", pki.ca_pem, "ca")  # a name, not a path
     with pytest.raises(ValueError):
         tls.cert_upload(m, "ca.pem", pki.ca_pem, "root")
-    assert sent(log, since) == []
+    assert sim_commands(log, since) == []
 
 
 def test_a_file_that_is_no_certificate_is_refused_by_convert_and_frees_the_buffer(sim7080):
@@ -200,12 +157,12 @@ def test_256_kib_echo_through_module_tls_with_the_server_verified(sim7080, pki, 
     link = sim.links[0]
     assert isinstance(link.conn.sock, TLSSock)  # a real TLS connection in the simulator
     assert link.conn.sock.cipher()[1] == "TLSv1.2"
-    assert echo(s, data) == data
+    assert echo_through(s, data) == data
     s.close()
     srv = tls_echo.server(port)
     assert srv.handshakes == 1 and srv.echoed == len(data)
     print("module TLS 256 KiB echo (CPython, in-process): %.2f s" % (time.monotonic() - t0))
-    assert sent(log, since)[:6] == [
+    assert sim_commands(log, since)[:6] == [
         'AT+CSSLCFG="SSLVERSION",0,3', 'AT+CSSLCFG="SNI",0,"localhost"',
         'AT+CASSLCFG=0,"SSL",1', 'AT+CASSLCFG=0,"CRINDEX",0',
         'AT+CASSLCFG=0,"CACERT","ca.pem"', 'AT+CAOPEN=0,0,"TCP","localhost",%d' % port]
@@ -219,16 +176,16 @@ def test_mutual_tls_echo(sim7080, pki, tls_echo):
     data = os.urandom(32 * 1024)
     for _ in range(2):  # the pair is converted once (CONVERT 1), used twice
         s = tls_socket(m, port, spec)
-        assert echo(s, data) == data
+        assert echo_through(s, data) == data
         s.close()
-    assert sent(log).count('AT+CSSLCFG="CONVERT",1,"dev.crt","dev.key"') == 1
+    assert sim_commands(log).count('AT+CSSLCFG="CONVERT",1,"dev.crt","dev.key"') == 1
     # without the client certificate the server refuses the handshake: 27
     s = msocket.socket(modem=m)
     s.settimeout(30)
     with pytest.raises(OSError) as e:
         s.connect(("localhost", port), tls=tls.ModuleTLS(ca="ca.pem"))
     assert e.value.args[0] == errno.ECONNABORTED and "+CAOPEN: 0,27" in str(e.value)
-    assert 'AT+CASSLCFG=0,"CLIENTCERT",""' in sent(log)  # not left from before
+    assert 'AT+CASSLCFG=0,"CLIENTCERT",""' in sim_commands(log)  # not left from before
 
 
 @pytest.mark.parametrize("kind, code, words", [
@@ -263,7 +220,7 @@ def test_an_expired_certificate_for_another_name_is_26(sim7080, pki, tls_echo):
                                     "common name does not match and time expired)")
     # the name is the one the module connects to: the wrongname server is right for it
     s = tls_socket(m, tls_echo("wrongname"), tls.ModuleTLS(ca="ca.pem"), "wrong.example")
-    assert echo(s, b"right name") == b"right name"
+    assert echo_through(s, b"right name") == b"right name"
     s.close()
 
 
@@ -289,15 +246,15 @@ def test_a_plain_connection_after_tls_turns_ssl_off(sim7080, pki, tls_echo, tcp_
     s = msocket.socket(modem=m)
     s.settimeout(10)
     s.connect(("localhost", tcp_echo[1]))  # the same cid 0, now plain
-    assert echo(s, b"plain again") == b"plain again"
+    assert echo_through(s, b"plain again") == b"plain again"
     s.close()
-    assert sent(log, since)[0] == 'AT+CASSLCFG=0,"SSL",0'
+    assert sim_commands(log, since)[0] == 'AT+CASSLCFG=0,"SSL",0'
     since = len(log.getvalue())
     s = msocket.socket(modem=m)
     s.settimeout(10)
     s.connect(("localhost", tcp_echo[1]))  # already off: nothing more
     s.close()
-    assert not [c for c in sent(log, since) if "SSL" in c]
+    assert not [c for c in sim_commands(log, since) if "SSL" in c]
 
 
 def test_an_unconverted_ca_name_is_refused_by_the_module(sim7080):
@@ -352,4 +309,4 @@ def test_families_without_module_tls_name_host_tls(sim7080, pki, dialect):
         with pytest.raises(OSError) as e:
             call()
         assert e.value.args[0] == errno.EOPNOTSUPP and "host TLS" in str(e.value)
-    assert sent(log, since) == []
+    assert sim_commands(log, since) == []

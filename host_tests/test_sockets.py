@@ -17,7 +17,7 @@ from cellmodem.dialects import load
 from cellmodem.errors import ATError, ModemError, NetworkError
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
-from simfixtures import LOOPBACK, free_port
+from simfixtures import LOOPBACK, echo_through, free_port
 from tools.modemsim import get_personality
 
 DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
@@ -45,21 +45,6 @@ def net_modem():
     msocket.use(None)
     for sim in made:
         sim.close()
-
-
-def echo_through(s, data, window=4096):
-    """Send data and read the echo back, at most window bytes outstanding."""
-    got = bytearray()
-    sent = 0
-    while len(got) < len(data):
-        room = window - (sent - len(got))  # never more in flight than the window
-        if sent < len(data) and room > 0:
-            sent += s.send(data[sent:sent + min(1460, room)])
-            continue
-        chunk = s.recv(4096)
-        assert chunk, "EOF after %d of %d bytes" % (len(got), len(data))
-        got += chunk
-    return bytes(got)
 
 
 class Burst:

@@ -10,7 +10,6 @@ verified with the CA file uploaded through AT+FSWRITE). The library runs in CPyt
 (in-process simulator); real MicroPython: test_module_tls.py.
 """
 import errno
-import io
 import os
 import time
 
@@ -18,11 +17,8 @@ import pytest
 
 import cellmodem.socket as msocket
 from cellmodem import tls
-from cellmodem.fakeuart import FakeUART
-from cellmodem.modem import Modem
 from cellmodem.native.yuge_mqtt import MQTTClient
-from simfixtures import LOOPBACK
-from tools.modemsim import get_personality
+from simfixtures import LOOPBACK, echo_through, sim_commands
 from tools.modemsim.tlsclient import TLSSock
 
 # other.example: a name no fixture certificate carries; wrong.example: the name the
@@ -33,55 +29,17 @@ FAIL = "TLS handshake failed: AT+CIPSTART: 0, CONNECT FAIL (or no connection: th
 
 
 @pytest.fixture
-def yuge():
+def yuge(connected_modem):
     """make(rx_mode=None, sock_rxbuf=4096) -> (sim, modem, log): connected, on the
     in-process simulator with its command log on."""
-    made = []
-
-    def make(rx_mode=None, sock_rxbuf=4096):
-        log = io.StringIO()
-        uart = FakeUART()
-        sim = get_personality("yuge")(seed=8, hosts=HOSTS, verbose=True, log=log)
-        made.append(sim)
-        sim.attach(uart)
-        m = Modem(uart, dialect="yuge", sock_rxbuf=sock_rxbuf)
-        m.connect(apn="internet", rx_mode=rx_mode)
-        return sim, m, log
-    yield make
-    msocket.use(None)
-    for sim in made:
-        sim.close()
-
-
-def sent(log, since=0):
-    """Command lines the simulator parsed after log position since."""
-    out = []
-    for line in log.getvalue()[since:].splitlines():
-        i = line.find("-> '")
-        if i < 0:
-            i = line.find('-> "')
-        if i >= 0:
-            out.append(line[i + 4:-1])
-    return out
+    return lambda rx_mode=None, sock_rxbuf=4096: connected_modem("yuge", HOSTS, rx_mode,
+                                                                 sock_rxbuf)
 
 
 def store_all(m, pki):
     tls.cert_upload(m, "ca.crt", pki.ca_pem, "ca")
     tls.cert_upload(m, "client.crt", pki.client_cert_der, "cert")
     tls.cert_upload(m, "client.key", pki.client_key_der, "key")
-
-
-def echo(s, data, window=4096):
-    got = bytearray()
-    n = 0
-    while len(got) < len(data):
-        if n < len(data) and n - len(got) < window:
-            n += s.send(data[n:n + 1460])
-            continue
-        chunk = s.recv(4096)
-        assert chunk, "EOF after %d of %d bytes" % (len(got), len(data))
-        got += chunk
-    return bytes(got)
 
 
 def tls_socket(m, port, spec, host="localhost"):
@@ -106,7 +64,7 @@ def test_upload_repeat_list_and_delete(yuge, pki):
     store_all(m, pki)
     n = len(pki.ca_pem)
     # 13.14's files and commands: FSCREATE, FSWRITE mode 0 (an old file deleted first)
-    assert sent(log, since)[:3] == ['AT+FSDEL="ca.crt"', 'AT+FSCREATE="ca.crt"',
+    assert sim_commands(log, since)[:3] == ['AT+FSDEL="ca.crt"', 'AT+FSCREATE="ca.crt"',
                                     'AT+FSWRITE="ca.crt",0,%d,10' % n]
     fs = sim.fs.entries
     assert fs["C:/ca.crt"] == pki.ca_pem  # PEM as given
@@ -175,7 +133,7 @@ def test_bad_uploads_are_refused_before_the_uart(yuge, pki):
         msocket.socket(msocket.AF_INET, msocket.SOCK_DGRAM, modem=m).connect(
             ("localhost", 443), tls=tls.ModuleTLS(ca="ca.crt"))
     assert e.value.args[0] == errno.EOPNOTSUPP
-    assert sent(log, since) == []
+    assert sim_commands(log, since) == []
 
 
 # ---------------------------------------------------------------- connections
@@ -189,14 +147,14 @@ def test_256_kib_echo_through_module_tls_with_the_server_verified(yuge, pki, tls
     data = os.urandom(256 * 1024)
     t0 = time.monotonic()
     s = tls_socket(m, port, tls.ModuleTLS(ca="ca.crt"))
-    assert sent(log, since) == [
+    assert sim_commands(log, since) == [
         'AT+SSLCFG="sslversion",0,3', 'AT+SSLCFG="seclevel",0,1',
         'AT+SSLCFG="cacert",0,"ca.crt"', 'AT+SSLCFG="hostname",0,"localhost"',
         "AT+CIPSSL=1", 'AT+CIPSTART=0,"TCP","localhost",%d' % port]
     ts = sim.links[0].conn.sock
     assert isinstance(ts, TLSSock)  # a real TLS connection in the simulator
     assert ts.cipher()[1] == "TLSv1.2" and ts.obj.server_hostname == "localhost"  # SNI
-    assert echo(s, data) == data
+    assert echo_through(s, data) == data
     s.close()
     srv = tls_echo.server(port)
     assert srv.handshakes == 1 and srv.echoed == len(data)
@@ -212,9 +170,9 @@ def test_mutual_tls_echo(yuge, pki, tls_echo):
     spec = tls.ModuleTLS(ca="ca.crt", cert="client.crt", key="client.key")
     data = os.urandom(32 * 1024)
     s = tls_socket(m, port, spec)
-    assert echo(s, data) == data
+    assert echo_through(s, data) == data
     s.close()
-    assert sent(log, since)[:6] == [
+    assert sim_commands(log, since)[:6] == [
         'AT+SSLCFG="sslversion",0,3', 'AT+SSLCFG="seclevel",0,2',
         'AT+SSLCFG="cacert",0,"ca.crt"', 'AT+SSLCFG="clientcert",0,"client.crt"',
         'AT+SSLCFG="clientkey",0,"client.key"', 'AT+SSLCFG="hostname",0,"localhost"']
@@ -243,9 +201,9 @@ def test_a_refused_server_is_connect_fail_as_econnaborted(yuge, pki, tls_echo, k
     assert m.links == {} and not [k for k, v in sim.links.items() if v.conn is not None]
     if kind != "good":  # unverified by name only: then it connects
         s = tls_socket(m, port, tls.ModuleTLS(verify=False), host)
-        assert echo(s, b"unverified") == b"unverified"
+        assert echo_through(s, b"unverified") == b"unverified"
         s.close()
-        assert 'AT+SSLCFG="seclevel",0,0' in sent(log)
+        assert 'AT+SSLCFG="seclevel",0,0' in sim_commands(log)
 
 
 def test_the_name_checked_is_the_hostname_and_sni_off_checks_the_address(yuge, pki,
@@ -254,15 +212,15 @@ def test_the_name_checked_is_the_hostname_and_sni_off_checks_the_address(yuge, p
     tls.cert_upload(m, "ca.crt", pki.ca_pem, "ca")
     # the wrongname server is right for the name it carries
     s = tls_socket(m, tls_echo("wrongname"), tls.ModuleTLS(ca="ca.crt"), "wrong.example")
-    assert echo(s, b"right name") == b"right name"
+    assert echo_through(s, b"right name") == b"right name"
     s.close()
     # sni=False: no hostname (erased), the address is checked (IP:127.0.0.1 SAN)
     since = len(log.getvalue())
     s = tls_socket(m, tls_echo("good"), tls.ModuleTLS(ca="ca.crt", sni=False), LOOPBACK)
     assert sim.links[0].conn.sock.obj.server_hostname is None
-    assert echo(s, b"by address") == b"by address"
+    assert echo_through(s, b"by address") == b"by address"
     s.close()
-    assert 'AT+SSLCFG="hostname",0,""' in sent(log, since)
+    assert 'AT+SSLCFG="hostname",0,""' in sim_commands(log, since)
     e = refused(m, tls_echo("good"), tls.ModuleTLS(ca="ca.crt", sni=False), "other.example")
     assert e.args[0] == errno.ECONNABORTED
 
@@ -282,11 +240,11 @@ def test_a_plain_connection_after_tls_turns_cipssl_off(yuge, pki, tls_echo, tcp_
     p = msocket.socket(modem=m)  # link 1, plain, while link 0 keeps its TLS
     p.settimeout(10)
     p.connect(("localhost", tcp_echo[1]))
-    assert sent(log, since) == ["AT+CIPSSL=0", 'AT+CIPSTART=1,"TCP","localhost",%d'
+    assert sim_commands(log, since) == ["AT+CIPSSL=0", 'AT+CIPSTART=1,"TCP","localhost",%d'
                                 % tcp_echo[1]]
     assert not isinstance(sim.links[1].conn.sock, TLSSock)
-    assert echo(p, b"plain again") == b"plain again"
-    assert echo(s, b"still tls") == b"still tls"
+    assert echo_through(p, b"plain again") == b"plain again"
+    assert echo_through(s, b"still tls") == b"still tls"
     p.close()
     s.close()
     since = len(log.getvalue())
@@ -294,12 +252,12 @@ def test_a_plain_connection_after_tls_turns_cipssl_off(yuge, pki, tls_echo, tcp_
     p.settimeout(10)
     p.connect(("localhost", tcp_echo[1]))  # already off: nothing more
     p.close()
-    assert not [c for c in sent(log, since) if "SSL" in c]
+    assert not [c for c in sim_commands(log, since) if "SSL" in c]
 
 
 def test_activate_turns_cipssl_off(yuge):
     sim, m, log = yuge()
-    assert "AT+CIPSSL=0" in sent(log) and sim.cipssl == 0
+    assert "AT+CIPSSL=0" in sim_commands(log) and sim.cipssl == 0
 
 
 # ---------------------------------------------------------------- native MQTT (13.2, 13.14)
@@ -319,7 +277,7 @@ def test_native_mqtt_mutual_tls_qos1_both_ways(yuge, pki, mosquitto_mtls, tls_pe
     c, got = mqtt_client(m, mosquitto_mtls.port_mtls, spec)
     since = len(log.getvalue())
     c.connect()
-    cmds = sent(log, since)
+    cmds = sim_commands(log, since)
     i = cmds.index('AT+SSLCFG="sslversion",88,3')
     assert cmds[i:i + 7] == [
         'AT+SSLCFG="sslversion",88,3', 'AT+SSLCFG="seclevel",88,2',
@@ -382,7 +340,7 @@ def test_native_mqtt_ssl_true_leaves_context_88_to_the_application(yuge, pki,
     c.connect()
     c.publish("yuge/x", b"1", qos=1)
     c.disconnect()
-    assert not [x for x in sent(log, since) if "SSLCFG" in x]
+    assert not [x for x in sim_commands(log, since) if "SSLCFG" in x]
     m.at.command('AT+SSLCFG="seclevel",88,2')  # now the broker without a certificate
     m.at.command('AT+SSLCFG="clientcert",88,"nothere.crt"')
     with pytest.raises(OSError) as e:
@@ -403,7 +361,7 @@ def test_native_mqtt_module_tls_names_and_server_with_injections_are_refused(yug
             MQTTClient("dev", "localhost", 8883, ssl=tls.ModuleTLS(**kw), modem=m)
     with pytest.raises((ValueError, TypeError)):
         MQTTClient("dev", bad, 8883, ssl=tls.ModuleTLS(ca="ca.crt"), modem=m)
-    assert sent(log, since) == []
+    assert sim_commands(log, since) == []
     assert "CFUN=0" not in log.getvalue()
 
 
@@ -418,7 +376,7 @@ def test_native_mqtt_ssl_must_be_a_module_tls_true_or_false(yuge):
                                                            verify=False), modem=m)
     c = MQTTClient("dev", "localhost", ssl=tls.ModuleTLS(ca="ca.crt"), modem=m)
     assert c.port == 8883
-    assert sent(log, since) == []
+    assert sim_commands(log, since) == []
 
 
 # ---------------------------------------------------------------- the simulator's commands
