@@ -22,7 +22,7 @@ from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from cellmodem.mqtt import MQTTClient
 from cellmodem.tls import ModuleTLS, cert_delete, cert_upload
-from simfixtures import LOOPBACK
+from simfixtures import LOOPBACK, sim_commands
 from tools.modemsim import get_personality
 
 DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
@@ -110,18 +110,6 @@ def join(prefix, text):
     return prefix.encode() + text if isinstance(text, bytes) else prefix + text
 
 
-def commands(log, since):
-    """The command lines the simulator parsed after log position since."""
-    out = []
-    for line in log.getvalue()[since:].splitlines():
-        i = line.find("-> '")
-        if i < 0:
-            i = line.find('-> "')
-        if i >= 0:
-            out.append(line[i + 4:-1])
-    return out
-
-
 def attempt(net, call, must_refuse):
     """Run call(modem); check what reached the simulator. must_refuse: the string
     goes inside an AT command, so ValueError with nothing sent is the only answer."""
@@ -133,7 +121,7 @@ def attempt(net, call, must_refuse):
         call(modem)
     except Exception as e:  # noqa: BLE001 - what it raises is checked below
         error = e
-    sent = commands(log, since)
+    sent = sim_commands(log, since)
     if must_refuse:
         assert isinstance(error, ValueError), "not refused: %r, sent %r" % (error, sent)
         assert sent == [], "refused after sending %r" % sent
