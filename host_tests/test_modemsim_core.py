@@ -1,6 +1,13 @@
 """Tests of the modem simulator core (tools/modemsim/core.py) through a toy personality."""
+import errno
+import os
+import select
 import socket
+import subprocess
+import sys
+import termios
 import time
+import tty
 import urllib.request
 
 import pytest
@@ -216,6 +223,85 @@ def test_fault_parse_and_cli_knobs():
     assert f.chunk == (1, 4) and f.cme == {"+CAOPEN": [3, 1]} and f.reboot == 4
     with pytest.raises(ValueError):
         Faults(["bogus=1"])
+    assert Faults(["hangup=CASEND"]).hangup == ["+CASEND", 1]
+    assert Faults(["hangup=+cipsend:2"]).hangup == ["+CIPSEND", 2]
+
+
+def test_fault_hangup_takes_the_fakeuart_away(toy):
+    # the N-th arrival of the command: no answer, then the port raises EIO both ways
+    sim, uart, at = toy(faults=["hangup=+CGMM:2"])
+    at.cmd("ATE0")
+    assert at.cmd("AT+CGMM") == ["TOY-1", "OK"]
+    uart.write(b"AT+CGMM\r")
+    assert sim.hung_up and not sim.transport.uart.on_write
+    for call in (lambda: uart.readinto(bytearray(8)), lambda: uart.write(b"AT\r")):
+        with pytest.raises(OSError) as e:
+            call()
+        assert e.value.errno == errno.EIO
+
+
+def test_fault_hangup_closes_the_pty(tmp_path):
+    sim = get_personality("sim7080")(faults=["hangup=+CGMM"])
+    try:
+        fd = os.open(sim.open_pty(), os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(fd, termios.TCSANOW)
+        assert _pty_ask(fd, b"ATE0\r", b"OK\r\n").endswith(b"OK\r\n")
+        os.write(fd, b"AT+CGMM\r")
+        end = time.monotonic() + 10  # liveness only
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        while not any(ev & select.POLLHUP for _, ev in p.poll(100)):
+            assert time.monotonic() < end
+            os.read(fd, 4096) if p.poll(0) else None
+        assert os.read(fd, 64) == b""  # end of file
+        with pytest.raises(OSError) as e:
+            os.write(fd, b"AT\r")
+        assert e.value.errno == errno.EIO
+        os.close(fd)
+    finally:
+        sim.close()
+    assert sim.hung_up
+
+
+def _pty_ask(fd, data, until, timeout=10):
+    os.write(fd, data)
+    buf = b""
+    end = time.monotonic() + timeout  # liveness only
+    while until not in buf:
+        assert time.monotonic() < end, buf
+        if select.select([fd], [], [], 0.1)[0]:
+            buf += os.read(fd, 1024)
+    return buf
+
+
+def test_cli_rejects_an_apn_and_hangs_up_on_a_fault():
+    # every refusal and fault the error tests use is on the command line too
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.Popen([sys.executable, "-m", "tools.modemsim", "--dialect", "quectel",
+                          "--reject-apn", "blocked.apn", "--reg-delay-ms", "0",
+                          "--sim", "locked", "--pin", "4321", "--fault", "hangup=+CGMM"],
+                         cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        fd = os.open(p.stdout.readline().strip(), os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(fd, termios.TCSANOW)
+        _pty_ask(fd, b"ATE0\r", b"OK\r\n")
+        _pty_ask(fd, b"AT+CMEE=1\r", b"OK\r\n")
+        assert b"+CME ERROR: 16" in _pty_ask(fd, b'AT+CPIN="1111"\r', b"ERROR")
+        _pty_ask(fd, b'AT+CPIN="4321"\r', b"OK\r\n")
+        _pty_ask(fd, b'AT+QICSGP=1,1,"blocked.apn","","",0\r', b"OK\r\n")
+        deadline = time.monotonic() + 10  # registration (liveness only)
+        while b"+CEREG: 0,1" not in _pty_ask(fd, b"AT+CEREG?\r", b"OK\r\n"):
+            assert time.monotonic() < deadline
+        assert b"\r\nERROR\r\n" in _pty_ask(fd, b"AT+QIACT=1\r", b"ERROR\r\n")
+        assert b"+QIGETERROR: 561" in _pty_ask(fd, b"AT+QIGETERROR\r", b"OK\r\n")
+        os.write(fd, b"AT+CGMM\r")
+        assert p.wait(timeout=10) == 0  # the port went away: the simulator ends
+        os.close(fd)
+    finally:
+        if p.poll() is None:
+            p.terminate()
+        _, err = p.communicate(timeout=10)
+    assert "the port went away" in err
 
 
 def test_fault_chunk_urc_delay_garbage_noeol_reproducible(toy):

@@ -10,6 +10,8 @@ Usage:
 """
 from cellmodem.compat import allocate_lock, sleep_ms
 
+_EIO = 5  # errno.EIO (Linux and MicroPython)
+
 
 class FakeUART:
     """A fake serial port.
@@ -26,6 +28,7 @@ class FakeUART:
         self._taken = 0
         self.on_write = None  # modem side: called with each write's bytes
         self.closed = False
+        self.gone = False  # hangup(): the device went away
         self._lock = allocate_lock() if allocate_lock else None
         self.set_chunk(chunk)
 
@@ -48,6 +51,8 @@ class FakeUART:
 
     # ---- host side (what the library sees) ----
     def write(self, buf):
+        if self.gone:
+            raise OSError(_EIO, "Input/output error")
         data = bytes(buf)
         self.tx.extend(data)
         cb = self.on_write
@@ -56,6 +61,8 @@ class FakeUART:
         return len(data)
 
     def readinto(self, buf, nbytes=None):
+        if self.gone:
+            raise OSError(_EIO, "Input/output error")
         lock = self._lock
         if lock:
             lock.acquire()
@@ -102,6 +109,14 @@ class FakeUART:
 
     def close(self):
         self.closed = True
+
+    def hangup(self):
+        """The device goes away, as a USB serial adapter unplugged: every later read
+        and write raises OSError(EIO)."""
+        self.gone = True
+
+    def __repr__(self):
+        return "FakeUART"  # what a port error names (no address: the same in both interpreters)
 
     # ---- modem side (what a script or the simulator drives) ----
     def feed(self, data):

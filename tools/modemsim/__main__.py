@@ -1,6 +1,8 @@
 """Command line: run a simulated modem on a pseudo terminal.
 
     python -m tools.modemsim --dialect sim7080 --pty [-v] [--baud 115200]
+    python -m tools.modemsim --dialect quectel --reject-apn blocked.apn --sim locked --pin 4321
+    python -m tools.modemsim --dialect sim7600 --fault hangup=+CIPSEND   # the port dies mid-send
 """
 import argparse
 import signal
@@ -38,8 +40,16 @@ def build_parser():
     p.add_argument("--sim", choices=("ready", "locked", "absent"), default="ready",
                    help="SIM card state: ready, locked (needs AT+CPIN=\"<pin>\"), absent")
     p.add_argument("--pin", default="1234", help="PIN of a locked SIM (default 1234)")
+    p.add_argument("--reject-apn", action="append", default=[], metavar="APN",
+                   help="an APN the network refuses (repeatable): activating a data "
+                        "context with it fails the family's way (sim7080 +APP PDP: "
+                        "DEACTIVE, sim7600 +NETOPEN: 1, quectel ERROR and QIGETERROR "
+                        "561, yuge AT+CIICR ERROR)")
     p.add_argument("--reg-delay-ms", type=int, default=2000,
                    help="time from power-on to network registration (default 2000)")
+    p.add_argument("--boot-ms", type=int, default=0,
+                   help="time from power-on (and each reboot) until the module answers "
+                        "and prints its banner (default 0)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="log every line in both directions to stderr")
     return p
@@ -74,8 +84,9 @@ def main(argv=None):
     try:
         faults = Faults(args.fault)
         sim = cls(seed=args.seed, faults=faults, hosts=hosts, baud=args.baud, sim=args.sim,
-                  pin=args.pin, reg_delay_ms=args.reg_delay_ms, verbose=args.verbose,
-                  opts=opts)
+                  pin=args.pin, reg_delay_ms=args.reg_delay_ms,
+                  boot_ms=args.boot_ms, verbose=args.verbose,
+                  opts=opts, reject_apns=args.reject_apn)
     except ValueError as e:
         print("error: %s" % e, file=sys.stderr)
         return 2
@@ -86,8 +97,11 @@ def main(argv=None):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     try:
-        while not stop.wait(0.5):
-            pass
+        while not stop.wait(0.1):
+            if sim.hung_up:  # the hangup fault took the port away: nothing left to serve
+                print("modemsim: the port went away (hangup fault)", file=sys.stderr,
+                      flush=True)
+                break
     except KeyboardInterrupt:
         pass
     sim.close()

@@ -159,6 +159,9 @@ class Faults:
     garbage=P        with probability P a garbage line follows a final result
     noeol=P          with probability P a URC is sent without its line end, so it runs
                      into the next line's leading CR LF
+    hangup=NAME[:N]  the port goes away (a USB modem unplugged) when command NAME (e.g.
+                     +CASEND) arrives for the N-th time (default the first): no answer;
+                     on a pty the host reads end of file and its writes fail with EIO
     """
 
     def __init__(self, specs=()):
@@ -175,6 +178,7 @@ class Faults:
         self.overflow = None
         self.garbage = 0.0
         self.noeol = 0.0
+        self.hangup = None  # [command name, arrivals left before the port goes]
         for s in specs:
             self.parse(s)
 
@@ -214,6 +218,12 @@ class Faults:
             self.cme[name] = [code, count]
         elif key == "overflow":
             self.overflow = int(val)
+        elif key == "hangup":
+            name, _, n = val.partition(":")
+            name = name.strip().upper()
+            if not name.startswith(("+", "&")) and len(name) > 1:
+                name = "+" + name
+            self.hangup = [name, int(n) if n else 1]
         else:
             raise ValueError("unknown fault %r (see --help)" % spec)
         return self
@@ -480,6 +490,7 @@ class ModemSim:
             self.opts[k] = v
         self.generation = 0
         self.closed = False
+        self.hung_up = False  # the hangup fault took the port away
         self.extra_commands = {}
         self._out = None  # set by a transport: callable(item) queueing output
         self._timers = _Timers(self)
@@ -676,6 +687,19 @@ class ModemSim:
         self.csclk = n
         self.ok()
         self._sleep_check()
+
+    def hangup(self):
+        """The port goes away, as a USB modem unplugged (the hangup= fault): nothing
+        more is answered; on a pty the host's reads see end of file (POLLHUP) and its
+        writes fail with EIO, on a FakeUART both raise OSError(EIO). close() still
+        stops the rest."""
+        with self.lock:
+            self.log("-- hangup: the port goes away")
+            self.hung_up = True
+            self.closed = True  # receive() ignores the host from now on
+            t = getattr(self, "transport", None)
+        if t is not None:
+            t.hangup()
 
     def close(self):
         with self.lock:
@@ -1077,6 +1101,11 @@ class ModemSim:
         self.extra_commands[name.upper()] = fn
 
     def dispatch(self, c):
+        rule = self.faults.hangup
+        if rule is not None and rule[0] == c.name:
+            rule[1] -= 1
+            if rule[1] == 0:
+                return self.hangup()
         rule = self.faults.cme.get(c.name)
         if rule is not None and rule[1] != 0:
             if rule[1] is not None:

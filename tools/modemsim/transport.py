@@ -6,6 +6,7 @@ stop), so 115200 baud moves 11520 bytes per second. Pacing keeps a running sched
 transfers do not accumulate sleep overshoot: 100 KiB at 115200 takes 8.89 s.
 """
 import os
+import select
 import threading
 import time
 import tty
@@ -113,6 +114,10 @@ class _FakeTransport:
             self.inp.stop()
         self.uart.on_write = None
 
+    def hangup(self):
+        self.close()
+        self.uart.hangup()  # its reads and writes raise OSError(EIO) from now on
+
 
 class PtyTransport:
     """The modem on a pseudo terminal in raw mode; self.path is the device to open."""
@@ -123,6 +128,8 @@ class PtyTransport:
         tty.setraw(self.slave)
         self.path = os.ttyname(self.slave)
         self.stopped = False
+        self.closed = False
+        self._closing = threading.Lock()
         self.out = Pacer(self._write, baud, "modemsim-pty-out")
         self.out.start()
         self.inp = None
@@ -150,9 +157,17 @@ class PtyTransport:
 
     def _read(self):
         # We keep our copy of the slave fd open, so reading the master does not fail
-        # with EIO while no client has the device open.
+        # with EIO while no client has the device open. The master is polled with a
+        # timeout, so close() finds this thread outside os.read and can close the fds
+        # at once (a blocked read would keep the pty alive behind a closed fd).
+        poller = select.poll()
+        poller.register(self.master, select.POLLIN)
         while not self.stopped:
             try:
+                if not poller.poll(50):
+                    continue
+                if self.stopped:
+                    return
                 data = os.read(self.master, 4096)
             except OSError:
                 if self.stopped:
@@ -168,12 +183,23 @@ class PtyTransport:
                 self.sim.receive(data)
 
     def close(self):
-        self.stopped = True
-        self.out.stop()
-        if self.inp:
-            self.inp.stop()
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        with self._closing:
+            if self.closed:
+                return
+            self.closed = True
+            self.stopped = True
+            self.out.stop()
+            if self.inp:
+                self.inp.stop()
+            if threading.current_thread() is not self.reader:
+                self.reader.join(2)  # out of its poll: no thread holds the master
+            for fd in (self.master, self.slave):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+    def hangup(self):
+        """Both ends close: the host's fd reads end of file (POLLHUP), writes fail
+        with EIO, as for a USB serial device that was unplugged."""
+        self.close()
