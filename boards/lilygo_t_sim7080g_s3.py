@@ -10,20 +10,17 @@ Pins assumed (ESP32-S3 GPIO, from LilyGO's T-SIM7080G pin definitions):
             BLDO2 3.3 V = GPS antenna (gps=True)
 The module has no RESET pin; reset() cuts its DC3 supply and powers it up again.
 
-Usage (copied to the board as board.py):
+Usage (tools.deploy copies this file to the board as board.py, and _board with lib/):
     import board
     modem = board.modem()          # rails on, PWRKEY if the module is silent
     board.power_off(); board.power_on(); board.reset()
 """
+import time
 from machine import I2C, Pin, UART
-from cellmodem.compat import sleep_ms, ticks_ms, ticks_diff
-from cellmodem.modem import Modem
+import _board
+from _board import answers, power_off, power_on, uart  # noqa: F401 (the board API)
 
-# SIM7080G hardware design: PWRKEY low >= 1 s powers on, >= 1.2 s powers off
-# (LilyGO's T-SIM7080G examples use 1000 and 1300 ms).
-PWRKEY_ON_MS = 1000
-PWRKEY_OFF_MS = 1300
-BOOT_MS = 10000
+PINS = {"uart_id": 1, "tx": 5, "rx": 4, "pwrkey": 41, "dtr": 42}
 
 # AXP2101 registers (X-Powers AXP2101 datasheet register map)
 AXP_ADDR = 0x34
@@ -33,9 +30,7 @@ _LDO_ONOFF0 = 0x90  # bit 4: BLDO1 on, bit 5: BLDO2 on
 _BLDO1_VOLT = 0x96  # bits 4:0; 0.5-3.5 V in 100 mV steps from code 0
 _BLDO2_VOLT = 0x97
 
-_uart = None
 _i2c = None
-_pwrkey = None
 
 
 def _reg(reg, value=None, mask=0xFF):
@@ -62,80 +57,24 @@ def rails(on=True, gps=False):
 
 
 def setup(baud=115200, gps=False):
-    """Configure I2C, the PMU rails, the UART and the control pins; returns the UART."""
-    global _uart, _i2c, _pwrkey
+    """I2C and the PMU rails, then the UART and control pins; returns the UART."""
+    global _i2c
     _i2c = I2C(0, sda=Pin(15), scl=Pin(7), freq=400000)
     rails(True, gps)
-    _pwrkey = Pin(41, Pin.OUT, value=0)
-    Pin(42, Pin.OUT, value=0)  # DTR low: awake
-    _uart = UART(1, baud, rx=4, tx=5, rxbuf=2048)
-    return _uart
-
-
-def uart():
-    """The modem's UART (after setup() or modem())."""
-    return _uart
-
-
-def _pulse(ms):
-    _pwrkey.value(1)
-    sleep_ms(ms)
-    _pwrkey.value(0)
-
-
-def answers(timeout_ms=1500):
-    """True once the module answers OK to AT (sent every 500 ms) within timeout_ms."""
-    buf = bytearray(64)
-    seen = b""
-    start = ticks_ms()
-    sent = None
-    while True:
-        now = ticks_ms()
-        if sent is None or ticks_diff(now, sent) >= 500:
-            _uart.write(b"AT\r")
-            sent = now
-        n = _uart.readinto(buf)
-        if n:
-            seen = (seen + bytes(buf[:n]))[-32:]
-            if b"OK" in seen:
-                return True
-            continue
-        if ticks_diff(now, start) >= timeout_ms:
-            return False
-        sleep_ms(20)
-
-
-def power_on():
-    """Press PWRKEY for 1 s unless the module already answers, then wait up to
-    10 s for AT. Returns True once it answers."""
-    if answers():
-        return True
-    _pulse(PWRKEY_ON_MS)
-    return answers(BOOT_MS)
-
-
-def power_off():
-    """Press PWRKEY for 1.3 s if the module answers (a press on a module that is
-    off would turn it on), then give it 3 s to shut down."""
-    if answers():
-        _pulse(PWRKEY_OFF_MS)
-        sleep_ms(3000)
+    return _board.setup("sim7080", UART(1, baud, rx=PINS["rx"], tx=PINS["tx"], rxbuf=2048), PINS)
 
 
 def reset():
     """Cut the module's DC3 supply for 200 ms (as LilyGO's examples do at a cold
     boot), switch it on again and power the module on; True once it answers."""
     rails(False)
-    sleep_ms(200)
+    time.sleep_ms(200)
     rails(True)
     return power_on()
 
 
 def modem(dialect="auto", power=True, baud=115200, gps=False, **kw):
-    """Set up the board, power the SIM7080G on, return a ready Modem (dialect
+    """setup(), the SIM7080G powered on if it is silent, and a ready Modem (dialect
     "auto" finds sim7080); other keywords go to Modem()."""
     setup(baud, gps)
-    if power:
-        power_on()
-    kw.setdefault("sync_timeout", BOOT_MS)
-    return Modem(_uart, dialect=dialect, **kw)
+    return _board.modem(dialect, power, kw)

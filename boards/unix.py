@@ -2,17 +2,21 @@
 
 Runs on MicroPython's unix port and on CPython; no pins: a USB modem is powered
 by the bus, so there is no power_on/power_off/reset here (use the module's own
-AT commands). Pins assumed: none. Port: modem(port=...), else the CELLMODEM_PORT
-environment variable, else the first /dev/ttyUSB* or /dev/ttyACM* found.
+AT commands). Pins assumed: none. Port: modem(port=...), else the first word on
+the command line (micropython main.py /dev/ttyUSB2 ...: how the examples run on a
+PC), else the CELLMODEM_PORT environment variable, else the first /dev/ttyUSB* or
+/dev/ttyACM* found.
 A module with several USB serial interfaces usually answers AT on more than one;
 SIMCom's AT port is commonly ttyUSB2, Quectel's ttyUSB2 as well.
 
-Usage:
-    import board                             # boards/unix.py copied or on the path
-    modem = board.modem(port="/dev/ttyUSB2")   # or board.modem() with CELLMODEM_PORT set
+Usage (python -m tools.deploy --board unix copies this file as board.py):
+    import board
+    modem = board.modem()                      # micropython main.py /dev/ttyUSB2
+    modem = board.modem(port="/dev/ttyUSB2")   # or with CELLMODEM_PORT set
     modem = board.modem("sim7080", port=sim_pty_path)
 """
 import os
+import sys
 from cellmodem.modem import Modem
 from cellmodem.ports import open_serial
 
@@ -29,13 +33,17 @@ def ports():
 
 
 def find_port():
-    """CELLMODEM_PORT if set, else the first of ports(); OSError if there is none."""
+    """The command line's first word (sys.argv[1]) if there is one, else CELLMODEM_PORT
+    if set, else the first of ports(); OSError if there is none."""
+    if len(sys.argv) > 1 and sys.argv[1]:
+        return sys.argv[1]
     path = os.getenv("CELLMODEM_PORT")
     if path:
         return path
     found = ports()
     if not found:
-        raise OSError(2, "no /dev/ttyUSB* or /dev/ttyACM*; pass port= or set CELLMODEM_PORT")
+        raise OSError(2, "no /dev/ttyUSB* or /dev/ttyACM*: give the port on the command line,"
+                      " as port= or in CELLMODEM_PORT")
     return found[0]
 
 

@@ -7,6 +7,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = os.path.join(ROOT, "lib")
 SCENARIOS = os.path.join(ROOT, "host_tests", "scenarios")
+BOARDS = os.path.join(ROOT, "boards")
 BIN = os.path.dirname(sys.executable)
 
 

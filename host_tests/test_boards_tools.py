@@ -19,6 +19,7 @@ from tools.modemsim import get_personality
 
 BOARDS = os.path.join(ROOT, "boards")
 BOARD_ARCH = {
+    "_board.py": ["xtensawin", "xtensa", "armv6m"],  # what the board files share
     "esp32_generic.py": ["xtensawin", "xtensa"],
     "rp2_pico.py": ["armv6m"],
     "lilygo_t_sim7080g_s3.py": ["xtensawin"],
@@ -42,22 +43,35 @@ def test_board_file_compiles_with_mpy_cross(tmp_path, name, arch):
 
 @pytest.mark.parametrize("name", sorted(BOARD_ARCH))
 def test_board_file_imports_only_what_its_port_has(name):
+    """MicroPython's own modules only (machine, time: time.sleep_ms), and on unix
+    none of machine; every board file has the same API, its own or _board's."""
     with open(os.path.join(BOARDS, name)) as f:
         text = f.read()
     imports = set()
+    api = set()
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.Import):
             imports.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom):
             imports.add(node.module.split(".")[0])
-    allowed = {"cellmodem", "os"} if name == "unix.py" else {"cellmodem", "machine"}
+            if node.module == "_board":
+                api.update(a.name for a in node.names)
+        elif isinstance(node, ast.FunctionDef) and node.col_offset == 0:
+            api.add(node.name)
+    if name == "unix.py":
+        allowed = {"cellmodem", "os", "sys"}
+    elif name == "_board.py":
+        allowed = {"cellmodem", "machine", "time"}
+    else:
+        allowed = {"cellmodem", "machine", "time", "_board"}
     assert imports <= allowed, imports - allowed
+    if name == "_board.py":
+        return
     assert "Pins assumed" in text
-    for fn in ("def modem(", "def setup(", "def uart("):
-        assert fn in text
+    want = {"modem", "setup", "uart"}
     if name != "unix.py":
-        for fn in ("def power_on(", "def power_off(", "def reset("):
-            assert fn in text
+        want |= {"answers", "power_on", "power_off", "reset"}
+    assert want <= api, want - api
 
 
 UNIX_SCRIPT = """
@@ -90,11 +104,14 @@ def test_unix_board_drives_the_simulator_in_cpython_and_micropython(tmp_path):
         assert "ip 10." in p.stdout, p.stdout
 
 
-def test_unix_board_finds_no_port_without_one(monkeypatch):
+def test_unix_board_takes_the_port_from_the_command_line_then_cellmodem_port(monkeypatch):
     sys.path.insert(0, BOARDS)
     try:
         import unix
         monkeypatch.setenv("CELLMODEM_PORT", "/dev/pts/99999")
+        monkeypatch.setattr(sys, "argv", ["main.py", "/dev/pts/99998", "host", "80"])
+        assert unix.find_port() == "/dev/pts/99998"
+        monkeypatch.setattr(sys, "argv", ["main.py"])
         assert unix.find_port() == "/dev/pts/99999"
         with pytest.raises(OSError):
             unix.modem()
@@ -102,28 +119,136 @@ def test_unix_board_finds_no_port_without_one(monkeypatch):
         sys.path.remove(BOARDS)
 
 
-def test_deploy_dry_run_lists_files_and_commands(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "tools.deploy", "--dry-run", "--board", "esp32",
-                        "--example", "mqtt_sensor.py", "--build", str(tmp_path)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+# --board, its arch, board file, an example, extra --file, what the firmware must have
+DEPLOY = [
+    ("esp32", "xtensawin", "esp32_generic.py", "mqtt_sensor.py", None, "esp32, machine, sys, time"),
+    ("rp2", "armv6m", "rp2_pico.py", "status_report.py", None, "machine, sys, time"),
+    ("lilygo_t_sim7080g_s3", "xtensawin", "lilygo_t_sim7080g_s3.py", "https_get.py", "ca.pem",
+     "machine, sys, time"),
+    ("lilygo_t_a7670", "xtensawin", "lilygo_t_a7670.py", "asyncio_mqtt.py", None,
+     "asyncio, machine, sys, time"),
+    ("unix", "host", "unix.py", "hello_modem.py", None, "machine, os, sys"),
+]
+
+
+def deploy(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "tools.deploy"] + [str(a) for a in args],
+                          cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory):
+    """One build directory for the deploy tests (compiled once per arch)."""
+    return tmp_path_factory.mktemp("deploy-build")
+
+
+def lib_modules():
+    """Every module of lib/ a board gets: all but the test- and CPython-only ones."""
+    from tools.package_json import TEST_ONLY
+    found = []
+    for base, _, files in os.walk(LIB):
+        for f in files:
+            rel = os.path.relpath(os.path.join(base, f), LIB).replace(os.sep, "/")
+            if f.endswith(".py") and rel not in TEST_ONLY:
+                found.append(rel[:-3] + ".mpy")
+    return found
+
+
+def listing(out):
+    """{destination: local file} from a deploy listing ('  local -> destination')."""
+    files = {}
+    for line in out.splitlines():
+        if line.startswith("  ") and " -> " in line:
+            local, _, dest = line.strip().partition(" -> ")
+            assert dest.strip() not in files, line
+            files[dest.strip()] = os.path.join(ROOT, local.strip())
+    return files
+
+
+@pytest.mark.parametrize("board,arch,board_file,example,extra,firmware", DEPLOY,
+                         ids=[d[0] for d in DEPLOY])
+def test_deploy_dry_run_lists_exactly_what_the_board_gets(tmp_path, build_dir, board, arch,
+                                                          board_file, example, extra, firmware):
+    args = ["--board", board, "--example", example, "--dry-run", "--build", build_dir / arch]
+    if extra:
+        (tmp_path / extra).write_text("-----BEGIN CERTIFICATE-----\n")
+        args += ["--file", tmp_path / extra]
+    p = deploy(*args)
     assert p.returncode == 0, p.stdout + p.stderr
     out = p.stdout
-    assert "for xtensawin" in out
-    for rel in ("cellmodem/modem.mpy", "cellmodem/dialects/sim7080.mpy", "cellmodem/mqtt.mpy"):
-        assert ":lib/" + rel in out
-        assert (tmp_path / "lib" / rel).exists()
-    assert "-> :board.py" in out and "esp32_generic.py" in out
-    assert "examples/mqtt_sensor.py" in out and "-> :main.py" in out
-    assert "fakeuart" not in out  # test-only module stays home
-    assert "mpremote connect auto exec" in out and " fs cp " in out
-    with open(tmp_path / "lib" / "cellmodem" / "at.mpy", "rb") as f:
-        assert f.read(2) == b"M\x06"  # an .mpy of the version MicroPython 1.2x loads
+    got = listing(out)
+    if board == "unix":  # a directory here: the modules next to main.py
+        root = os.path.join("build", "unix") + "/"
+        want = {root + m: None for m in lib_modules()}
+        want.update({root + "board.py": os.path.join(BOARDS, board_file),
+                     root + "main.py": os.path.join(ROOT, "examples", example)})
+    else:  # :/lib is on a board's sys.path; board.py and main.py as source
+        want = {":lib/" + m: None for m in lib_modules() + ["_board.mpy"]}
+        want.update({":board.py": os.path.join(BOARDS, board_file),
+                     ":main.py": os.path.join(ROOT, "examples", example)})
+        if extra:
+            want[":" + extra] = str(tmp_path / extra)
+    assert sorted(got) == sorted(want)
+    for dest, local in got.items():
+        if want[dest] is not None:
+            assert os.path.samefile(local, want[dest]), (dest, local)
+        else:  # compiled for the board's architecture, here in the build directory
+            assert local.startswith(str(build_dir / arch)) and local.endswith(".mpy"), local
+            with open(local, "rb") as f:
+                assert f.read(2) == b"M\x06", local  # an .mpy MicroPython 1.2x loads
+    assert "%d files, " % len(want) in out
+    assert "fakeuart" not in out and "tlsbio" not in out  # test/CPython-only
+    assert "from the firmware: %s\n" % firmware in out
+    if board == "unix":
+        assert "mpremote" not in out and "then: micropython build/unix/main.py <tty>" in out
+        return
+    # the mpremote commands copy each listed file once, to its place, after the mkdir
+    cmds = out.split("mpremote commands:\n", 1)[1].splitlines()
+    assert cmds[0].startswith("  mpremote connect auto exec ") and "'lib/cellmodem'" in cmds[0]
+    copies = {}
+    for cmd in cmds[1:]:
+        words = cmd.split()
+        assert words[:3] == ["mpremote", "connect", "auto"], cmd
+        for i, w in enumerate(words):
+            if w == "cp":
+                copies[words[i + 2]] = words[i + 1]
+    assert sorted(copies) == sorted(got)
+    for dest, local in got.items():
+        assert os.path.samefile(copies[dest], local), dest
 
 
-def test_deploy_rejects_a_missing_example():
-    p = subprocess.run([sys.executable, "-m", "tools.deploy", "--dry-run", "--board", "rp2",
-                        "--example", "no_such_example.py"], cwd=ROOT, capture_output=True, text=True)
+def test_deploy_unix_lays_the_example_out_to_run_with_micropython(tmp_path, build_dir, tcp_echo):
+    dest = tmp_path / "fs"
+    p = deploy("--board", "unix", "--example", "hello_modem.py", "--dest", dest,
+               "--build", build_dir / "host")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "run it: micropython %s <tty>" % (dest / "main.py") in p.stdout, p.stdout
+    assert (dest / "board.py").read_text() == open(os.path.join(BOARDS, "unix.py")).read()
+    assert (dest / "cellmodem" / "modem.mpy").exists() and not (dest / "lib").exists()
+    sim = get_personality("yuge")(seed=3, hosts={"echo.example": "127.0.0.1"})
+    try:  # no MICROPYPATH: the script's directory is the unix port's first path entry
+        env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
+        r = subprocess.run([tool("micropython"), str(dest / "main.py"), sim.open_pty(),
+                            "echo.example", str(tcp_echo[1])], capture_output=True, text=True,
+                           timeout=60, env=env, cwd=str(tmp_path))
+    finally:
+        sim.close()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "dialect yuge" in r.stdout and "echo intact: True" in r.stdout, r.stdout
+
+
+def test_deploy_rejects_a_missing_example_and_an_example_without_a_board_file(tmp_path):
+    p = deploy("--dry-run", "--board", "rp2", "--example", "no_such_example.py")
     assert p.returncode != 0 and "no such file" in p.stderr
+    uses_board = tmp_path / "uses_board.py"
+    uses_board.write_text("import board\nmodem = board.modem()\n")
+    p = deploy("--dry-run", "--arch", "armv6m", "--example", uses_board, "--build", tmp_path)
+    assert p.returncode != 0 and "imports board: give --board or --board-file" in p.stderr
+    bad = tmp_path / "bad.py"
+    bad.write_text("import board\nimport cellmodem.nothing_here\n")
+    p = deploy("--dry-run", "--board", "rp2", "--example", bad, "--build", tmp_path)
+    assert p.returncode != 0 and "imports cellmodem.nothing_here, which lib/ does not have" \
+        in p.stderr
 
 
 def test_atterm_script_logs_the_conversation_and_highlights_a_urc(tmp_path):

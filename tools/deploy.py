@@ -1,16 +1,29 @@
-"""Compile lib/ for a board and copy it there with mpremote.
+"""Put an example on a board so that it runs after reset: lib/, the board file, the example.
 
 lib/cellmodem/*.py is compiled with mpy-cross for the board's architecture into
-build/<arch>/lib/, then copied to the board's /lib, with a board file as
-/board.py and an example as /main.py (both as source, so pins stay editable).
+build/<arch>/lib/ and copied to the board's /lib with mpremote; the board file goes
+to /board.py and the example to /main.py (both as source, so pins and settings stay
+editable), and what the board file imports from boards/ (_board, the code the board
+files share) is compiled into /lib too. Everything else an example imports (asyncio,
+hashlib, ...) must be in the firmware: the listing names it. --file adds data files
+(a CA certificate). --dry-run lists exactly what the board gets, with no board attached.
+
+--board unix lays the same files out in a directory on this machine instead
+(--dest, default build/unix: the modules next to main.py, the unix port's first
+path entry) to run with the micropython binary:
+    python -m tools.deploy --board unix --example status_report.py
+    micropython build/unix/main.py /dev/ttyUSB2        # or the simulator's pty
 
 Usage:
     python -m tools.deploy --board esp32 --example mqtt_sensor.py --port /dev/ttyUSB0
-    python -m tools.deploy --board rp2 --dry-run          # what would be copied, and how
+    python -m tools.deploy --board rp2 --example status_report.py --dry-run
+    python -m tools.deploy --board esp32 --example https_get.py --file ca.pem
     python -m tools.deploy --arch armv7emsp --board-file boards/esp32_generic.py
 """
 import argparse
+import ast
 import os
+import shutil
 import subprocess
 import sys
 
@@ -18,26 +31,37 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "host_tests"))
 
 from mpy import tool  # noqa: E402
+from tools.package_json import TEST_ONLY  # noqa: E402  (fakeuart, tlsbio: never on a board)
 
-# --board name -> (mpy-cross -march, board file)
+BOARDS_DIR = os.path.join(ROOT, "boards")
+# --board name -> (mpy-cross -march, board file); "unix" is this machine (see --dest)
 BOARDS = {
     "esp32": ("xtensawin", "esp32_generic.py"),
     "esp32s3": ("xtensawin", "esp32_generic.py"),
     "lilygo_t_sim7080g_s3": ("xtensawin", "lilygo_t_sim7080g_s3.py"),
     "lilygo_t_a7670": ("xtensawin", "lilygo_t_a7670.py"),
-    "esp8266": ("xtensa", "esp32_generic.py"),
     "rp2": ("armv6m", "rp2_pico.py"),
     "rp2_pico": ("armv6m", "rp2_pico.py"),
-    "unix": ("x64", "unix.py"),
+    "unix": ("host", "unix.py"),
 }
 ARCHES = ("x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
-          "xtensa", "xtensawin", "rv32imc", "rv64imc")
-TEST_ONLY = ("cellmodem/fakeuart.py",)
+          "xtensa", "xtensawin", "rv32imc", "rv64imc", "host")
+
+
+def compile_py(arch, src, mpy):
+    """mpy-cross -march=arch src -> mpy, unless mpy is newer than src and mpy-cross."""
+    cross = tool("mpy-cross")
+    if os.path.exists(mpy) and os.path.getmtime(mpy) >= max(os.path.getmtime(src),
+                                                            os.path.getmtime(cross)):
+        return
+    os.makedirs(os.path.dirname(mpy), exist_ok=True)
+    subprocess.run([cross, "-march=" + arch, "-o", mpy, src], check=True, capture_output=True,
+                   text=True)
 
 
 def build(arch, out):
-    """Compile lib/ into out/lib with mpy-cross -march=arch; returns [(local, remote)].
-    (host_tests/mpy.py's compile_tree has no -march, so this walks lib/ itself.)"""
+    """Compile lib/ into out/lib with mpy-cross -march=arch; returns [(local, remote)]
+    with remote paths under lib/."""
     src = os.path.join(ROOT, "lib")
     done = []
     for base, dirs, names in os.walk(src):
@@ -47,20 +71,65 @@ def build(arch, out):
             if not f.endswith(".py") or rel in TEST_ONLY:
                 continue
             mpy = os.path.join(out, "lib", rel[:-3] + ".mpy")
-            os.makedirs(os.path.dirname(mpy), exist_ok=True)
-            subprocess.run([tool("mpy-cross"), "-march=" + arch, "-o", mpy, os.path.join(base, f)],
-                           check=True, capture_output=True, text=True)
+            compile_py(arch, os.path.join(base, f), mpy)
             done.append((mpy, "lib/" + rel[:-3] + ".mpy"))
     return done
 
 
-def plan(files, board_file, example):
-    """[(local, remote)] -> the directories to create and the files to copy."""
-    files = list(files)
+def imports(path):
+    """Top-level module names path imports (anywhere in it), and the dotted ones."""
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def _in_lib(name):
+    base = os.path.join(ROOT, "lib", *name.split("."))
+    return os.path.exists(base + ".py") or os.path.exists(os.path.join(base, "__init__.py"))
+
+
+def needs(board_file, example):
+    """What the board file and the example import, sorted into: modules of boards/
+    the board needs besides board.py itself, and modules the firmware must have.
+    ValueError for a cellmodem module that lib/ does not have."""
+    extra, firmware = [], set()
+    todo = [p for p in (board_file, example) if p]
+    seen = set()
+    while todo:
+        path = todo.pop()
+        for name in sorted(imports(path)):
+            top = name.split(".")[0]
+            if top == "cellmodem":
+                if not _in_lib(name):
+                    raise ValueError("%s imports %s, which lib/ does not have" % (path, name))
+            elif top == "board":
+                if not board_file:
+                    raise ValueError("%s imports board: give --board or --board-file" % path)
+            elif os.path.exists(os.path.join(BOARDS_DIR, top + ".py")):
+                if top not in seen:
+                    seen.add(top)
+                    extra.append(os.path.join(BOARDS_DIR, top + ".py"))
+                    todo.append(extra[-1])
+            else:
+                firmware.add(top)
+    return extra, sorted(firmware)
+
+
+def plan(files, board_file, example, extra=(), data=()):
+    """[(local, remote)] of lib -> the directories to create and every file to copy:
+    lib, then board.py, the example as main.py and data files [(local, remote)]."""
+    files = list(files) + list(extra)
     if board_file:
         files.append((board_file, "board.py"))
     if example:
         files.append((example, "main.py"))
+    files += list(data)
     dirs = []
     for _, remote in files:
         parts = remote.split("/")[:-1]
@@ -90,35 +159,79 @@ def commands(port, dirs, files):
     return cmds
 
 
+def _shown(path):
+    rel = os.path.relpath(path, ROOT)
+    return path if rel.startswith("..") else rel
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m tools.deploy", description=__doc__.split("\n")[0])
     ap.add_argument("--board", choices=sorted(BOARDS), help="sets --arch and --board-file")
     ap.add_argument("--arch", choices=ARCHES, help="mpy-cross -march (default: from --board)")
     ap.add_argument("--board-file", help="copied as board.py (default: from --board)")
     ap.add_argument("--example", help="a file in examples/ (or a path), copied as main.py")
+    ap.add_argument("--file", action="append", default=[], metavar="LOCAL[:REMOTE]",
+                    help="a data file to copy too (default REMOTE: its name), e.g. a CA certificate")
     ap.add_argument("--port", default="auto", help="mpremote device (default: auto)")
+    ap.add_argument("--dest", help="--board unix: the directory to lay the files out in "
+                                   "(default: build/unix)")
     ap.add_argument("--build", help="build directory (default: build/<arch>)")
     ap.add_argument("--dry-run", action="store_true",
-                    help="compile, then list the files and mpremote commands without running them")
+                    help="compile, then list the files and where they go, without a board")
     a = ap.parse_args(argv)
     arch = a.arch or (BOARDS[a.board][0] if a.board else None)
     if not arch:
         ap.error("give --board or --arch")
-    board_file = a.board_file or (os.path.join(ROOT, "boards", BOARDS[a.board][1]) if a.board else None)
+    local = a.board == "unix"
+    if a.dest and not local:
+        ap.error("--dest is for --board unix (a board gets its files over --port)")
+    board_file = a.board_file or (os.path.join(BOARDS_DIR, BOARDS[a.board][1]) if a.board else None)
     example = a.example
     if example and not os.path.exists(example):
         example = os.path.join(ROOT, "examples", example)
-    for path in (board_file, example):
+    data = []
+    for spec in a.file:
+        path, _, remote = spec.partition(":") if not os.path.exists(spec) else (spec, "", "")
+        data.append((os.path.abspath(path), remote or os.path.basename(path)))
+    for path in [board_file, example] + [d[0] for d in data]:
         if path and not os.path.exists(path):
             ap.error("no such file: %s" % path)
+    try:
+        extra, firmware = needs(board_file, example)
+    except ValueError as e:
+        ap.error(str(e))
     out = a.build or os.path.join(ROOT, "build", arch)
-    print("compiling lib/ for %s into %s" % (arch, os.path.relpath(out, ROOT)))
-    dirs, files = plan(build(arch, out), board_file, example)
-    cmds = commands(a.port, dirs, files)
+    print("compiling lib/ for %s into %s" % (arch, _shown(out)))
+    lib = build(arch, out)
+    shared = []
+    for path in extra:
+        mpy = os.path.join(out, "lib", os.path.basename(path)[:-3] + ".mpy")
+        compile_py(arch, path, mpy)
+        shared.append((mpy, "lib/" + os.path.basename(mpy)))
+    if local:  # the unix port: the script's directory comes first on sys.path, not /lib
+        lib = [(l, r[4:]) for l, r in lib]
+        shared = [(l, r[4:]) for l, r in shared]
+    dirs, files = plan(lib, board_file, example, shared, data)
+    dest = os.path.abspath(a.dest or os.path.join(ROOT, "build", "unix")) if local else None
     total = sum(os.path.getsize(l) for l, _ in files)
     print("%d files, %d bytes:" % (len(files), total))
-    for local, remote in files:
-        print("  %-40s -> :%s" % (os.path.relpath(local, ROOT), remote))
+    for src, remote in files:
+        print("  %-40s -> %s" % (_shown(src), os.path.join(_shown(dest), remote) if local
+                                  else ":" + remote))
+    if firmware:
+        print("from the firmware: %s" % ", ".join(firmware))
+    if local:
+        run = "micropython %s <tty> ..." % os.path.join(_shown(dest), "main.py")
+        if a.dry_run:
+            print("then: " + run)
+            return 0
+        for src, remote in files:
+            target = os.path.join(dest, remote)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(src, target)
+        print("done: %d files in %s; run it: %s" % (len(files), _shown(dest), run))
+        return 0
+    cmds = commands(a.port, dirs, files)
     if a.dry_run:
         print("mpremote commands:")
         for cmd in cmds:
