@@ -2,28 +2,25 @@
 
 Topics (ID below): ID/reading gets b"<n> <value>" at QoS 1 every PERIOD_MS; ID/cmd
 takes "stop". The client's own task keeps the link alive and reconnects meanwhile.
-On a board: set the UART pins, APN and BROKER below; copy lib/cellmodem and this file.
-On unix: micropython examples/asyncio_mqtt.py <tty> <broker> <port> [period_ms]
+On a board: set APN and BROKER below, then
+    python -m tools.deploy --board <board> --example asyncio_mqtt.py --port <usb port>
+copies it as main.py with the board file, whose pins, power key and baud bring
+the modem up (boards/README.md).
+On a PC, with boards/unix.py as the board file:
+    python -m tools.deploy --board unix --example asyncio_mqtt.py
+    micropython build/unix/main.py <tty> <broker> <port> [period_ms]
 """
 import sys
 
 import asyncio
 
+import board  # the board file (boards/, copied as board.py): pins, power key, baud
 from cellmodem.aio import AsyncModem, AsyncMQTTClient
-from cellmodem.modem import Modem
 
 APN = "internet"
 BROKER, PORT = "broker.example", 1883
 ID = "sensor2"
 PERIOD_MS = 5000
-
-
-def open_port():
-    if len(sys.argv) > 1:  # unix: a serial device or the simulator's pty
-        from cellmodem.ports import open_serial
-        return open_serial(sys.argv[1])
-    from machine import UART  # a board: adjust the pins to your wiring
-    return UART(1, 115200, tx=17, rx=18, rxbuf=2048)
 
 
 async def readings(client, period_ms, stop):
@@ -50,7 +47,7 @@ async def main():
         broker, port = sys.argv[2], int(sys.argv[3])
     if len(sys.argv) > 4:
         period = int(sys.argv[4])
-    am = AsyncModem(Modem(open_port()))
+    am = AsyncModem(board.modem())
     print("IP address:", await am.connect(apn=APN))
     client = AsyncMQTTClient(am, ID, broker, port, keepalive=60)
     await client.connect()

@@ -8,18 +8,24 @@ It sends REQUEST (a line); the server answers with the length as a line, then th
 bytes. The script saves exactly that many and closes, then prints the byte count,
 the SHA-256 and the rate. (A length up front matters: on SIM7600 and Yuge modules a
 connection the peer closes while escaped is gone with what the module still held.)
+The line rate is the board file's baud (115200): for more, set the module's rate
+with AT+IPR and the board file's baud to match.
 
-On a board: set the UART pins, APN, HOST, PORT, REQUEST and FILE below; copy
-lib/cellmodem and this file (as main.py).
-On unix: micropython examples/data_mode_download.py <tty> <host> <port> <file> [<request>]
+On a board: set APN, HOST, PORT, REQUEST and FILE below, then
+    python -m tools.deploy --board <board> --example data_mode_download.py --port <usb port>
+copies it as main.py with the board file, whose pins, power key and baud bring
+the modem up (boards/README.md).
+On a PC, with boards/unix.py as the board file:
+    python -m tools.deploy --board unix --example data_mode_download.py
+    micropython build/unix/main.py <tty> <host> <port> <file> [<request>]
 """
 import binascii
 import hashlib
 import sys
 
+import board  # the board file (boards/, copied as board.py): pins, power key, baud
 from cellmodem.compat import ticks_ms, ticks_diff
 from cellmodem.datamode import DataSocket
-from cellmodem.modem import Modem
 
 APN = "internet"
 HOST, PORT = "example.com", 5000
@@ -27,14 +33,6 @@ REQUEST = b"GET firmware.bin"
 FILE = "/download.bin"
 CHECK_BYTES = 256 * 1024  # look at the signal this often (two guard times each: ~2 s)
 GUARD_MS = None  # the family's "+++" guard time (1 s); the simulator tests shorten it
-
-
-def open_port():
-    if len(sys.argv) > 1:  # unix: a serial device or the simulator's pty
-        from cellmodem.ports import open_serial
-        return open_serial(sys.argv[1])
-    from machine import UART  # a board: adjust the pins to your wiring
-    return UART(1, 921600, tx=17, rx=18, rxbuf=4096)
 
 
 def download(modem, host, port, request, path):
@@ -81,7 +79,7 @@ def main():
             REQUEST = sys.argv[5].encode()
         if len(sys.argv) > 6:
             GUARD_MS = int(sys.argv[6])
-    modem = Modem(open_port())
+    modem = board.modem()
     print("IP", modem.connect(apn=APN))
     try:
         n, sha, ms = download(modem, HOST, PORT, REQUEST, FILE)

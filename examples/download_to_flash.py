@@ -8,17 +8,21 @@ its SHA-256 compared with the one computed on the way in. On any failure (HTTP
 status, connection lost, a body shorter than announced) the partial file is
 removed and the script exits with status 1.
 
-On a board: set the UART pins, APN, URL and FILE below; copy lib/cellmodem and this
-file (as main.py).
-On unix: micropython examples/download_to_flash.py <tty> <url> <file>
+On a board: set APN, URL and FILE below, then
+    python -m tools.deploy --board <board> --example download_to_flash.py --port <usb port>
+copies it as main.py with the board file, whose pins, power key and baud bring
+the modem up (boards/README.md).
+On a PC, with boards/unix.py as the board file:
+    python -m tools.deploy --board unix --example download_to_flash.py
+    micropython build/unix/main.py <tty> <url> <file>
 """
 import gc
 import os
 import sys
 
+import board  # the board file (boards/, copied as board.py): pins, power key, baud
 from cellmodem.compat import ticks_ms, ticks_diff
 from cellmodem.httpbase import HTTPError
-from cellmodem.modem import Modem
 import cellmodem.requests as requests
 
 try:
@@ -32,14 +36,6 @@ URL = "http://example.com/firmware.bin"
 FILE = "/download.bin"
 CHUNK = 1024
 PROGRESS = 64 * 1024  # bytes between progress lines
-
-
-def open_port():
-    if len(sys.argv) > 1:  # unix: a serial device or the simulator's pty
-        from cellmodem.ports import open_serial
-        return open_serial(sys.argv[1])
-    from machine import UART  # a board: adjust the pins to your wiring
-    return UART(1, 115200, tx=17, rx=18, rxbuf=2048)
 
 
 def heap(when):
@@ -105,7 +101,7 @@ def main():
     global URL, FILE
     if len(sys.argv) > 3:
         URL, FILE = sys.argv[2], sys.argv[3]
-    modem = Modem(open_port())
+    modem = board.modem()
     print("IP address:", modem.connect(apn=APN))
     heap("before")
     try:

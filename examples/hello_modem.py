@@ -1,25 +1,22 @@
 """Hello modem: bring the modem up, show who it is, and echo a message over TCP.
 
-On a board: set UART, APN, HOST and PORT below and copy this file as main.py.
-On unix (the demo): micropython examples/hello_modem.py /dev/pts/N HOST PORT
+On a board: set APN, HOST and PORT below, then
+    python -m tools.deploy --board <board> --example hello_modem.py --port <usb port>
+copies it as main.py with the board file, whose pins, power key and baud bring
+the modem up (boards/README.md).
+On a PC, with boards/unix.py as the board file:
+    python -m tools.deploy --board unix --example hello_modem.py
+    micropython build/unix/main.py <tty> <host> <port>
 Works with every supported family: the dialect is detected from the module.
 """
 import sys
 
-from cellmodem.modem import Modem
+import board  # the board file (boards/, copied as board.py): pins, power key, baud
 import cellmodem.socket as socket
 
 APN = "internet"
 HOST, PORT = "example.com", 7
 MESSAGE = b"hello from cellmodem\r\nOK\r\n\x00\xff"
-
-
-def open_port():
-    if len(sys.argv) > 1:  # unix: a serial device or the simulator's pty
-        from cellmodem.ports import open_serial
-        return open_serial(sys.argv[1])
-    from machine import UART  # a board: adjust the pins to your wiring
-    return UART(1, 115200, tx=17, rx=18, rxbuf=2048)
 
 
 def show(direction, data, ticks):
@@ -30,7 +27,7 @@ def main():
     global HOST, PORT
     if len(sys.argv) > 3:
         HOST, PORT = sys.argv[2], int(sys.argv[3])
-    modem = Modem(open_port())
+    modem = board.modem()
     modem.at.trace = show
     print("modem:", modem.manufacturer(), modem.model(), "dialect", modem.dialect.NAME)
     print("IMEI", modem.imei(), "signal", modem.signal(), "dBm")

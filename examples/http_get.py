@@ -1,24 +1,21 @@
 """HTTP GET: fetch a page, then stream a large file to flash in a fixed buffer.
 
-On a board: set the UART pins, APN and URL below; copy lib/cellmodem and this file.
-On unix: micropython examples/http_get.py <tty> <url> [<large-url> <file>]
+On a board: set APN and URL below, then
+    python -m tools.deploy --board <board> --example http_get.py --port <usb port>
+copies it as main.py with the board file, whose pins, power key and baud bring
+the modem up (boards/README.md).
+On a PC, with boards/unix.py as the board file:
+    python -m tools.deploy --board unix --example http_get.py
+    micropython build/unix/main.py <tty> <url> [<large-url> <file>]
 """
 import sys
 
-from cellmodem.modem import Modem
+import board  # the board file (boards/, copied as board.py): pins, power key, baud
 import cellmodem.requests as requests
 
 APN = "internet"
 URL = "http://example.com/"
 LARGE_URL, FILE = None, "download.bin"
-
-
-def open_port():
-    if len(sys.argv) > 1:  # unix: a serial device or the simulator's pty
-        from cellmodem.ports import open_serial
-        return open_serial(sys.argv[1])
-    from machine import UART  # a board: adjust the pins to your wiring
-    return UART(1, 115200, tx=17, rx=18, rxbuf=2048)
 
 
 def main():
@@ -27,7 +24,7 @@ def main():
         URL = sys.argv[2]
     if len(sys.argv) > 4:
         LARGE_URL, FILE = sys.argv[3], sys.argv[4]
-    modem = Modem(open_port())
+    modem = board.modem()
     print("IP address:", modem.connect(apn=APN))
     r = requests.get(URL, timeout=30)
     print("status", r.status_code, r.reason, "type", r.headers.get("Content-Type"))

@@ -2,15 +2,19 @@
 
 The board does TLS itself (host TLS: MicroPython's ssl over the modem's socket), so
 any module works; the server is verified against the CA certificate in CA_FILE.
-On a board: set the UART pins, APN, URL and CA_FILE below; copy lib/cellmodem, the
-CA certificate (PEM or DER) and this file.
-On unix: micropython examples/https_get.py <tty> <https url> <CA certificate file>
+On a board: set APN, URL and CA_FILE below, then
+    python -m tools.deploy --board <board> --example https_get.py --file ca.pem --port <usb port>
+copies it as main.py, the CA certificate (PEM or DER) as ca.pem, and the board
+file, whose pins, power key and baud bring the modem up (boards/README.md).
+On a PC, with boards/unix.py as the board file:
+    python -m tools.deploy --board unix --example https_get.py
+    micropython build/unix/main.py <tty> <https url> <CA certificate file>
 Yuge modules also have their own HTTP client with TLS in the module
 (cellmodem.native.yuge_http, AT+HTTPSSL): see the README.
 """
 import sys
 
-from cellmodem.modem import Modem
+import board  # the board file (boards/, copied as board.py): pins, power key, baud
 import cellmodem.requests as requests
 
 APN = "internet"
@@ -18,19 +22,11 @@ URL = "https://example.com/"
 CA_FILE = "ca.pem"  # the CA that signs the server's certificate
 
 
-def open_port():
-    if len(sys.argv) > 1:  # unix: a serial device or the simulator's pty
-        from cellmodem.ports import open_serial
-        return open_serial(sys.argv[1])
-    from machine import UART  # a board: adjust the pins to your wiring
-    return UART(1, 115200, tx=17, rx=18, rxbuf=2048)
-
-
 def main():
     url, ca = URL, CA_FILE
     if len(sys.argv) > 3:
         url, ca = sys.argv[2], sys.argv[3]
-    modem = Modem(open_port())
+    modem = board.modem()
     print("dialect", modem.dialect.NAME, "IP address:", modem.connect(apn=APN))
     try:
         r = requests.get(url, verify=ca, timeout=30)

@@ -7,28 +7,24 @@ and "stop". A lost link, PDP context or modem restart is restored by the client 
 itself (reconnect with backoff, session kept); readings taken meanwhile wait in its
 offline queue.
 
-On a board: set the UART pins, APN and BROKER below; copy lib/cellmodem and this
-file (as main.py) to the board.
-On unix (the demo): micropython examples/mqtt_sensor.py <tty> <broker> <port> [readings]
+On a board: set APN and BROKER below, then
+    python -m tools.deploy --board <board> --example mqtt_sensor.py --port <usb port>
+copies it as main.py with the board file, whose pins, power key and baud bring
+the modem up (boards/README.md).
+On a PC, with boards/unix.py as the board file:
+    python -m tools.deploy --board unix --example mqtt_sensor.py
+    micropython build/unix/main.py <tty> <broker> <port> [readings]
 """
 import sys
 
+import board  # the board file (boards/, copied as board.py): pins, power key, baud
 from cellmodem.compat import ticks_ms, ticks_diff
-from cellmodem.modem import Modem
 from cellmodem.mqtt import MQTTClient
 
 APN = "internet"
 BROKER, PORT = "broker.example", 1883
 ID = "sensor1"
 PERIOD_S = 5
-
-
-def open_port():
-    if len(sys.argv) > 1:  # unix: a serial device or the simulator's pty
-        from cellmodem.ports import open_serial
-        return open_serial(sys.argv[1])
-    from machine import UART  # a board: adjust the pins to your wiring
-    return UART(1, 115200, tx=17, rx=18, rxbuf=2048)
 
 
 def read_sensor(n):
@@ -100,7 +96,7 @@ def main():
         broker, port = sys.argv[2], int(sys.argv[3])
     if len(sys.argv) > 4:
         readings = int(sys.argv[4])
-    modem = Modem(open_port())
+    modem = board.modem()
     print("IP address:", modem.connect(apn=APN))
     Sensor(modem, broker, port, readings).run()
     modem.disconnect()

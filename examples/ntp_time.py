@@ -1,8 +1,12 @@
 """NTP time: set the module's clock (and the board's RTC) from an NTP server.
 
-On a board: set the UART pins, APN, NTP_SERVER and TZ below; copy lib/cellmodem and
-this file as main.py.
-On unix: micropython examples/ntp_time.py <tty> [<ntp server>]
+On a board: set APN, NTP_SERVER and TZ below, then
+    python -m tools.deploy --board <board> --example ntp_time.py --port <usb port>
+copies it as main.py with the board file, whose pins, power key and baud bring
+the modem up (boards/README.md).
+On a PC, with boards/unix.py as the board file:
+    python -m tools.deploy --board unix --example ntp_time.py
+    micropython build/unix/main.py <tty> [<ntp server>]
 Yuge modules have an NTP client (manual 7.1 AT+CNTP): cellmodem.native.yuge_services
 ntp_sync() sets the module clock and machine.RTC where the port has one. The other
 families have no NTP command here: their clock is the network's time (NITZ), read
@@ -10,26 +14,18 @@ with modem.network_time() (AT+CCLK?), which this prints.
 """
 import sys
 
-from cellmodem.modem import Modem
+import board  # the board file (boards/, copied as board.py): pins, power key, baud
 
 APN = "internet"
 NTP_SERVER = "pool.ntp.org"
 TZ = 0  # the local zone in quarter hours (+32 is UTC+8)
 
 
-def open_port():
-    if len(sys.argv) > 1:  # unix: a serial device or the simulator's pty
-        from cellmodem.ports import open_serial
-        return open_serial(sys.argv[1])
-    from machine import UART  # a board: adjust the pins to your wiring
-    return UART(1, 115200, tx=17, rx=18, rxbuf=2048)
-
-
 def main():
     global NTP_SERVER
     if len(sys.argv) > 2:
         NTP_SERVER = sys.argv[2]
-    modem = Modem(open_port())
+    modem = board.modem()
     print("modem:", modem.model(), "dialect", modem.dialect.NAME)
     print("IP address:", modem.connect(apn=APN))
     if modem.dialect.NAME == "yuge":

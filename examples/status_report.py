@@ -4,24 +4,21 @@ A compact report, one fact per line, for a first look at a new board or a field
 check. A question the module cannot answer shows as "-" with the reason; the rest
 of the report goes on.
 
-On a board: set the UART pins and APN below; copy lib/cellmodem and this file (as
-main.py).
-On unix: micropython examples/status_report.py <tty>
+On a board: set APN below, then
+    python -m tools.deploy --board <board> --example status_report.py --port <usb port>
+copies it as main.py with the board file, whose pins, power key and baud bring
+the modem up (boards/README.md).
+On a PC, with boards/unix.py as the board file:
+    python -m tools.deploy --board unix --example status_report.py
+    micropython build/unix/main.py <tty>
 """
 import sys
 
+import board  # the board file (boards/, copied as board.py): pins, power key, baud
 from cellmodem.errors import ModemError
-from cellmodem.modem import Modem, REG_STAT
+from cellmodem.modem import REG_STAT
 
 APN = "internet"
-
-
-def open_port():
-    if len(sys.argv) > 1:  # unix: a serial device or the simulator's pty
-        from cellmodem.ports import open_serial
-        return open_serial(sys.argv[1])
-    from machine import UART  # a board: adjust the pins to your wiring
-    return UART(1, 115200, tx=17, rx=18, rxbuf=2048)
 
 
 def show(name, fn):
@@ -44,7 +41,7 @@ def named(stat):
 
 
 def main():
-    modem = Modem(open_port())
+    modem = board.modem()
     show("dialect", lambda: modem.dialect.NAME)
     show("maker", modem.manufacturer)
     show("model", modem.model)

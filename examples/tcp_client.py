@@ -5,15 +5,19 @@ without a line. A failure says what went wrong by its errno name (ECONNREFUSED:
 nothing listens there, EHOSTUNREACH: the name did not resolve, ETIMEDOUT, ...) with
 the module's own result, and the script exits with status 1.
 
-On a board: set the UART pins, APN, HOST, PORT and REQUEST below; copy lib/cellmodem
-and this file (as main.py).
-On unix: micropython examples/tcp_client.py <tty> <host> <port> [<request line>]
+On a board: set APN, HOST, PORT and REQUEST below, then
+    python -m tools.deploy --board <board> --example tcp_client.py --port <usb port>
+copies it as main.py with the board file, whose pins, power key and baud bring
+the modem up (boards/README.md).
+On a PC, with boards/unix.py as the board file:
+    python -m tools.deploy --board unix --example tcp_client.py
+    micropython build/unix/main.py <tty> <host> <port> [<request line>]
 (the request line is sent with CR LF after it).
 """
 import errno
 import sys
 
-from cellmodem.modem import Modem
+import board  # the board file (boards/, copied as board.py): pins, power key, baud
 import cellmodem.socket as socket
 
 APN = "internet"
@@ -21,14 +25,6 @@ HOST, PORT = "example.com", 80
 REQUEST = b"HEAD / HTTP/1.0\r\nHost: example.com\r\n\r\n"
 IDLE_S = 10  # the answer is over after this long without a line
 MAX_LINES = 100
-
-
-def open_port():
-    if len(sys.argv) > 1:  # unix: a serial device or the simulator's pty
-        from cellmodem.ports import open_serial
-        return open_serial(sys.argv[1])
-    from machine import UART  # a board: adjust the pins to your wiring
-    return UART(1, 115200, tx=17, rx=18, rxbuf=2048)
 
 
 def errname(e):
@@ -73,7 +69,7 @@ def main():
         HOST, PORT = sys.argv[2], int(sys.argv[3])
     if len(sys.argv) > 4:
         REQUEST = sys.argv[4].encode() + b"\r\n"
-    modem = Modem(open_port())
+    modem = board.modem()
     print("IP address:", modem.connect(apn=APN))
     try:
         n = talk(HOST, PORT, REQUEST)

@@ -5,28 +5,24 @@ another the script says so and exits normally. A client reaches the module at th
 IP address printed, which needs an APN giving a reachable address (many operators'
 default APNs hand out private addresses behind a NAT that lets nothing in).
 
-On a board: set the UART pins, APN and PORT below; copy lib/cellmodem and this file
-(as main.py).
-On unix: micropython examples/tcp_server.py <tty> [port [accept_timeout_s]]
+On a board: set APN and PORT below, then
+    python -m tools.deploy --board <board> --example tcp_server.py --port <usb port>
+copies it as main.py with the board file, whose pins, power key and baud bring
+the modem up (boards/README.md).
+On a PC, with boards/unix.py as the board file:
+    python -m tools.deploy --board unix --example tcp_server.py
+    micropython build/unix/main.py <tty> [port [accept_timeout_s]]
 """
 import errno
 import sys
 
-from cellmodem.modem import Modem
+import board  # the board file (boards/, copied as board.py): pins, power key, baud
 import cellmodem.socket as socket
 
 APN = "internet"
 PORT = 5000
 ACCEPT_S = 600  # give up when no client comes within this long
 IDLE_S = 60  # close a client silent for this long
-
-
-def open_port():
-    if len(sys.argv) > 1:  # unix: a serial device or the simulator's pty
-        from cellmodem.ports import open_serial
-        return open_serial(sys.argv[1])
-    from machine import UART  # a board: adjust the pins to your wiring
-    return UART(1, 115200, tx=17, rx=18, rxbuf=2048)
 
 
 def errname(e):
@@ -82,7 +78,7 @@ def main():
         PORT = int(sys.argv[2])
     if len(sys.argv) > 3:
         ACCEPT_S = float(sys.argv[3])
-    modem = Modem(open_port())
+    modem = board.modem()
     if not modem.dialect.SERVER:
         print("the %s family has no TCP server: nothing to do" % modem.dialect.NAME)
         return

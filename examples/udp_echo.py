@@ -6,29 +6,25 @@ one is reported, not waited for forever). Replies that are not the datagram just
 sent (a late echo of an earlier one) are skipped. Exits with status 1 unless every
 datagram came back intact from the server's address.
 
-On a board: set the UART pins, APN, HOST and PORT below; copy lib/cellmodem and
-this file (as main.py).
-On unix: micropython examples/udp_echo.py <tty> <host> <port> [count [timeout_s]]
+On a board: set APN, HOST and PORT below, then
+    python -m tools.deploy --board <board> --example udp_echo.py --port <usb port>
+copies it as main.py with the board file, whose pins, power key and baud bring
+the modem up (boards/README.md).
+On a PC, with boards/unix.py as the board file:
+    python -m tools.deploy --board unix --example udp_echo.py
+    micropython build/unix/main.py <tty> <host> <port> [count [timeout_s]]
 """
 import errno
 import sys
 
+import board  # the board file (boards/, copied as board.py): pins, power key, baud
 from cellmodem.compat import ticks_ms, ticks_diff
-from cellmodem.modem import Modem
 import cellmodem.socket as socket
 
 APN = "internet"
 HOST, PORT = "example.com", 7
 COUNT = 3
 TIMEOUT_S = 5
-
-
-def open_port():
-    if len(sys.argv) > 1:  # unix: a serial device or the simulator's pty
-        from cellmodem.ports import open_serial
-        return open_serial(sys.argv[1])
-    from machine import UART  # a board: adjust the pins to your wiring
-    return UART(1, 115200, tx=17, rx=18, rxbuf=2048)
 
 
 def datagram(n):
@@ -63,7 +59,7 @@ def main():
         COUNT = int(sys.argv[4])
     if len(sys.argv) > 5:
         TIMEOUT_S = float(sys.argv[5])
-    modem = Modem(open_port())
+    modem = board.modem()
     print("IP address:", modem.connect(apn=APN))
     addr = socket.getaddrinfo(HOST, PORT, 0, socket.SOCK_DGRAM)[0][-1]
     print("echo server %s:%d (%s)" % (HOST, PORT, addr[0]))

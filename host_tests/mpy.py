@@ -1,14 +1,18 @@
 """Helpers to run code in the real MicroPython unix binary and to compile with mpy-cross."""
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = os.path.join(ROOT, "lib")
 SCENARIOS = os.path.join(ROOT, "host_tests", "scenarios")
+EXAMPLES = os.path.join(ROOT, "examples")
 BOARDS = os.path.join(ROOT, "boards")
 BIN = os.path.dirname(sys.executable)
+_board_dir = []
 
 
 def tool(name):
@@ -31,6 +35,36 @@ def run_micropython(args, path=(LIB, SCENARIOS), heapsize=None, timeout=300, cwd
         cmd += ["-X", "heapsize=%s" % heapsize]
     return subprocess.run(cmd + list(args), env=env, cwd=cwd or ROOT, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def unix_board_dir():
+    """A directory holding boards/unix.py as board.py, as tools.deploy --board unix
+    lays it out: on the path, `import board` in an example is the unix board file."""
+    if not _board_dir:
+        d = tempfile.mkdtemp(prefix="cellmodem-unix-board-")
+        shutil.copy(os.path.join(BOARDS, "unix.py"), os.path.join(d, "board.py"))
+        atexit.register(shutil.rmtree, d, True)
+        _board_dir.append(d)
+    return _board_dir[0]
+
+
+def example_path():
+    """MICROPYPATH entries under which examples/*.py run through the unix board file."""
+    return (LIB, unix_board_dir())
+
+
+def example_cmd(name, *args):
+    """(argv, env) that run examples/<name> in micropython through the unix board
+    file, args after the tty (for subprocess.Popen)."""
+    env = dict(os.environ, MICROPYPATH=":".join(list(example_path()) + [".frozen"]))
+    return [tool("micropython"), os.path.join(EXAMPLES, name)] + [str(a) for a in args], env
+
+
+def run_example(name, *args, timeout=60, heapsize=None):
+    """Run examples/<name> in micropython through the unix board file: args start
+    with the tty (the simulator's pty), then the example's own."""
+    return run_micropython([os.path.join(EXAMPLES, name)] + [str(a) for a in args],
+                           path=example_path(), heapsize=heapsize, timeout=timeout)
 
 
 def run_cases(module, heapsize=None, path=(LIB, SCENARIOS)):

@@ -158,14 +158,12 @@ def test_example_asyncio_mqtt_runs_two_tasks_in_micropython(mosquitto, peers):
     peer = peers(mosquitto, subscribe=[("sensor2/reading", 1)])
     sim = get_personality("sim7600")(seed=6, hosts={"broker.example": LOOPBACK})
     import subprocess
-    import threading
-    from mpy import tool
+    from mpy import example_cmd
     try:
         pty = sim.open_pty()
-        env = dict(os.environ, MICROPYPATH=":".join([LIB, ".frozen"]))
-        proc = subprocess.Popen([tool("micropython"), os.path.join(os.path.dirname(LIB), "examples",
-                                 "asyncio_mqtt.py"), pty, "broker.example", str(mosquitto[1]), "200"],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cmd, env = example_cmd("asyncio_mqtt.py", pty, "broker.example", mosquitto[1], 200)
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
         got = [peer.get(timeout=30).payload for _ in range(3)]
         peer.publish("sensor2/cmd", b"stop", qos=1)
         out, _ = proc.communicate(timeout=60)

@@ -127,7 +127,7 @@ DEPLOY = [
      "machine, sys, time"),
     ("lilygo_t_a7670", "xtensawin", "lilygo_t_a7670.py", "asyncio_mqtt.py", None,
      "asyncio, machine, sys, time"),
-    ("unix", "host", "unix.py", "hello_modem.py", None, "machine, os, sys"),
+    ("unix", "host", "unix.py", "hello_modem.py", None, "os, sys"),
 ]
 
 

@@ -2,8 +2,9 @@
 
 Each test starts the real servers an example talks to on free loopback ports, a
 simulator personality on a pty, and runs examples/<name>.py in the micropython
-binary with the pty and the servers' addresses on its command line (on a board the
-same files take them from their settings). The assertions are the facts the example
+binary through the unix board file (boards/unix.py as board.py: `board.modem()`
+opens the pty given first on the command line), with the servers' addresses after
+it (on a board the same files take them from their settings). The assertions are the facts the example
 claims: the bytes that came back are the bytes sent (checked on the server's side
 too), the checksum is the server's, the identity is the simulated module's, and a
 failure is reported by its errno name with exit status 1.
@@ -12,29 +13,32 @@ Not covered here: tcp_server.py's "this family has no TCP server" branch, becaus
 every family the library has (sim7080, sim7600, quectel, yuge) has one.
 """
 import calendar
+import json
 import os
 import re
 import socket
 import socketserver
+import subprocess
 import threading
 import time
 
 import pytest
 
 from httpserver import BIG, BIG_SHA256, HTTPTestServer
-from mpy import LIB, ROOT, run_micropython
+from mpy import EXAMPLES, ROOT, example_cmd, run_example
 from simfixtures import LOOPBACK, free_port
 from tools.modemsim import get_personality
 
 DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
-EXAMPLES = os.path.join(ROOT, "examples")
-HOSTS = {"lines.example": LOOPBACK, "echo.example": LOOPBACK, "web.example": LOOPBACK}
+HERE = os.path.dirname(os.path.abspath(__file__))
+HOSTS = {"lines.example": LOOPBACK, "echo.example": LOOPBACK, "web.example": LOOPBACK,
+         "broker.example": LOOPBACK}
 
 
 def run(example, pty, *args, timeout=60):
-    """Run examples/<example> in micropython with lib/ on its path only."""
-    return run_micropython([os.path.join(EXAMPLES, example), pty] + [str(a) for a in args],
-                           path=(LIB,), timeout=timeout)
+    """Run examples/<example> in micropython through the unix board file (board.py:
+    boards/unix.py, which opens the pty given first on the command line)."""
+    return run_example(example, pty, *args, timeout=timeout)
 
 
 def output(p):
@@ -53,6 +57,68 @@ def sims():
     yield make
     for sim in made:
         sim.close()
+
+
+# ---------------------------------------------------------------- every example
+def test_every_example_gets_its_modem_from_the_board_file_and_a_test_runs_it():
+    """No example opens a port itself: each imports board and calls board.modem()
+    (on a board its pins, power key and baud; here boards/unix.py). Each is run by a
+    test through the unix board file (run_example / example_cmd in mpy.py), or by
+    make demo's (tools/demo.py, also through boards/unix.py)."""
+    names = sorted(f for f in os.listdir(EXAMPLES) if f.endswith(".py"))
+    runners = []
+    for f in sorted(os.listdir(HERE)):
+        if f.startswith("test_") and f.endswith(".py"):
+            with open(os.path.join(HERE, f)) as fh:
+                text = fh.read()
+            if "run_example" in text or "example_cmd" in text:
+                runners.append(text)
+    with open(os.path.join(ROOT, "tools", "demo.py")) as fh:
+        runners.append(fh.read())  # its test: host_tests/test_demo.py
+    for name in names:
+        with open(os.path.join(EXAMPLES, name)) as fh:
+            text = fh.read()
+        assert "\nimport board" in text and "board.modem(" in text, name
+        for opener in ("UART(", "open_serial", "from machine", "import machine"):
+            assert opener not in text, (name, opener)
+        assert any('"%s"' % name in r for r in runners), "no test runs " + name
+
+
+# ---------------------------------------------------------------- hello_modem.py
+@pytest.mark.parametrize("dialect", ["sim7080", "quectel"])
+def test_hello_modem_shows_the_module_and_gets_its_echo_back_intact(sims, tcp_echo, dialect):
+    sim, pty = sims(dialect)
+    p = run("hello_modem.py", pty, "echo.example", tcp_echo[1])
+    assert p.returncode == 0, output(p)
+    assert "dialect %s" % dialect in p.stdout and "IMEI %s" % sim.imei in p.stdout, output(p)
+    assert "IP address: %s" % sim.ip in p.stdout, output(p)
+    assert "echo intact: True" in p.stdout, output(p)
+
+
+# ---------------------------------------------------------------- mqtt_sensor.py
+def test_mqtt_sensor_publishes_answers_a_ping_and_stops_on_command(sims, mosquitto, peers):
+    sim, pty = sims("sim7600")
+    peer = peers(mosquitto, subscribe=[("sensor1/#", 1)])
+    cmd, env = example_cmd("mqtt_sensor.py", pty, "broker.example", mosquitto[1])
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    got = []
+    try:
+        while b"pong" not in [m.payload for m in got if m.topic == "sensor1/status"]:
+            m = peer.get(timeout=30)
+            got.append(m)
+            if m.topic == "sensor1/reading":
+                peer.publish("sensor1/cmd", b"ping", qos=1)
+        peer.publish("sensor1/cmd", b"stop", qos=1)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    readings = [json.loads(m.payload) for m in got if m.topic == "sensor1/reading"]
+    assert readings[0]["n"] == 1 and isinstance(readings[0]["value"], float), got
+    assert b"online" in [m.payload for m in got if m.topic == "sensor1/status"], got
+    assert proc.returncode == 0, out
+    assert "command: b'ping'" in out and "command: b'stop'" in out, out
+    assert out.rstrip().endswith("sensor done"), out
 
 
 # ---------------------------------------------------------------- tcp_client.py

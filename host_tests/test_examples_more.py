@@ -1,14 +1,15 @@
-"""examples/ntp_time.py and examples/https_get.py in real MicroPython against the
-simulator on a pty (as host_tests/test_examples.py runs the others): the NTP time
-comes from a real SNTP responder on loopback (servicefixtures.ntp_server), the HTTPS
-page from a real TLS server (simfixtures.https_server).
+"""examples/ntp_time.py, https_get.py and data_mode_download.py in real MicroPython
+against the simulator on a pty, through the unix board file (as
+host_tests/test_examples.py runs the others): the NTP time comes from a real SNTP
+responder on loopback (servicefixtures.ntp_server), the HTTPS page from a real TLS
+server (simfixtures.https_server).
 """
 import os
 import re
 
 import pytest
 
-from mpy import LIB, ROOT, run_micropython
+from mpy import run_example
 from servicefixtures import FIXED_UTC, ntp_server  # noqa: F401 (fixture)
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
@@ -16,13 +17,12 @@ from tools.modemsim import get_personality
 import time
 
 DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
-EXAMPLES = os.path.join(ROOT, "examples")
 HOSTS = {"ntp.example": LOOPBACK, "secure.example": LOOPBACK, "localhost": LOOPBACK}
 
 
 def run(example, *args, timeout=60):
-    return run_micropython([os.path.join(EXAMPLES, example)] + [str(a) for a in args],
-                           path=(LIB,), timeout=timeout)
+    """examples/<example> in micropython through the unix board file; args[0] is the pty."""
+    return run_example(example, *args, timeout=timeout)
 
 
 def output(p):

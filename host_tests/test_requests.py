@@ -21,7 +21,7 @@ from cellmodem.fakeuart import FakeUART
 from cellmodem.httpbase import HTTPError, IncompleteRead, TooManyRedirects
 from cellmodem.modem import Modem
 from httpserver import BIG, BIG_SHA256, HTTPTestServer
-from mpy import LIB, ROOT, SCENARIOS, compile_tree, run_micropython, tool
+from mpy import LIB, SCENARIOS, compile_tree, run_example, run_micropython, tool
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
 
@@ -332,13 +332,12 @@ def test_2_mib_download_in_micropython_from_mpy_in_a_bounded_heap(mpy_tree, serv
 def test_examples_http_get_and_post_json_run_in_micropython(server, pty_sim, dialect, tmp_path):
     base = "http://web.example:%d" % server.port
     out = tmp_path / "chunked.bin"
-    p = run_micropython([os.path.join(ROOT, "examples", "http_get.py"), pty_sim(dialect),
-                         base + "/hello", base + "/chunked", str(out)], path=(LIB,), timeout=120)
+    p = run_example("http_get.py", pty_sim(dialect), base + "/hello", base + "/chunked", out,
+                    timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "status 200 OK type text/plain" in p.stdout and "hello world" in p.stdout
     assert out.read_bytes() == b"chunk one|chunk two|last"
-    p = run_micropython([os.path.join(ROOT, "examples", "http_post_json.py"), pty_sim(dialect),
-                         base + "/echo", "3"], path=(LIB,), timeout=120)
+    p = run_example("http_post_json.py", pty_sim(dialect), base + "/echo", 3, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.count("-> 200") == 3 and "'n': 2" in p.stdout
     assert "connections opened: 1" in p.stdout

@@ -1,5 +1,6 @@
 """The README's main command (`make demo`), in two parts, each in real MicroPython
-against the modem simulator on a pty:
+against the modem simulator on a pty, through the unix board file (boards/unix.py as
+board.py, as on a PC):
 1. examples/hello_modem.py: bring-up and a TCP echo through a loopback echo server,
    printing the AT conversation and whether the bytes came back intact;
 2. examples/mqtt_sensor.py against Debian's mosquitto on a free loopback port, with a
@@ -56,6 +57,14 @@ def echo_server():
     return srv.getsockname()[1], stop
 
 
+def board_path(tmp):
+    """MICROPYPATH for the examples: lib/ and a directory holding boards/unix.py as
+    board.py (what tools.deploy --board unix lays out), whose modem() opens the pty
+    given first on the example's command line."""
+    shutil.copy(os.path.join(ROOT, "boards", "unix.py"), os.path.join(tmp, "board.py"))
+    return os.path.join(ROOT, "lib") + ":" + tmp
+
+
 def micropython():
     path = os.path.join(os.path.dirname(sys.executable), "micropython")
     if not os.path.exists(path):
@@ -105,7 +114,7 @@ def mqtt_part(args):
     peer.loop_start()
     print("\n== MQTT: examples/mqtt_sensor.py, mosquitto on 127.0.0.1:%d, simulated %s on %s"
           % (port, args.dialect, pty))
-    env = dict(os.environ, MICROPYPATH=os.path.join(ROOT, "lib"))
+    env = dict(os.environ, MICROPYPATH=args.path)
     proc = subprocess.Popen([micropython(), os.path.join(ROOT, "examples", "mqtt_sensor.py"), pty,
                              "broker.example", str(port)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -152,20 +161,25 @@ def main():
     ap.add_argument("--baud", type=int, default=None, help="pace the simulated UART (default: unpaced)")
     ap.add_argument("--no-mqtt", action="store_true", help="only the first part (hello_modem.py)")
     args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="cellmodem-demo-board-")
+    args.path = board_path(tmp)
     port, stop = echo_server()
     sim = get_personality(args.dialect)(seed=1, hosts={"echo.example": "127.0.0.1"}, baud=args.baud)
     pty = sim.open_pty()
     print("simulated %s on %s; echo server on 127.0.0.1:%d" % (args.dialect, pty, port))
-    print("running examples/hello_modem.py in", micropython())
+    print("running examples/hello_modem.py in %s, board file boards/unix.py" % micropython())
     try:
-        env = dict(os.environ, MICROPYPATH=os.path.join(ROOT, "lib"))
+        env = dict(os.environ, MICROPYPATH=args.path)
         rc = subprocess.run([micropython(), os.path.join(ROOT, "examples", "hello_modem.py"), pty,
                              "echo.example", str(port)], env=env, timeout=120).returncode
     finally:
         sim.close()
         stop.set()
-    if rc == 0 and not args.no_mqtt:
-        rc = mqtt_part(args)
+    try:
+        if rc == 0 and not args.no_mqtt:
+            rc = mqtt_part(args)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     sys.exit(rc)
 
 
