@@ -7,8 +7,9 @@ board drives is printed with its time. The test plays the module's wires from th
 lines: a PWRKEY press at least as long as the module's documented minimum switches
 the simulated module on (or off, when it runs), STATUS follows, a RESET pulse reboots
 it, the LilyGO S3's DC3 rail cuts it. So a board that presses too briefly, the wrong
-pin or with the wrong level gets no modem. Press lengths are checked from below only
-(the board's own clock, never an upper bound).
+pin or with the wrong level gets no modem. The board waits after each pin change until
+the test has reacted (lock-step, whatever the machine's speed); press lengths are
+checked from below only (the board's own clock, never an upper bound).
 """
 import os
 import subprocess
@@ -89,8 +90,8 @@ class Wires:
             f.write("import %s as board\n" % board + script)
         env = dict(os.environ, MICROPYPATH=":".join([FAKE, BOARDS, LIB, ".frozen"]),
                    FAKEMACHINE_TTY=self.pty, FAKEMACHINE_DIR=self.dir)
-        proc = subprocess.Popen([tool("micropython"), path], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen([tool("micropython"), path], env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
         def read():
             for line in proc.stdout:
@@ -103,6 +104,13 @@ class Wires:
                     self.on_pin(int(words[2]), int(words[3]), int(words[4]))
                 elif words[1] == "i2c":
                     self.on_i2c(int(words[2]), int(words[3]), int(words[4]))
+                else:
+                    continue
+                try:  # the module has reacted: the board goes on
+                    proc.stdin.write("\n")
+                    proc.stdin.flush()
+                except OSError:
+                    pass
         t = threading.Thread(target=read, daemon=True)
         t.start()
         try:

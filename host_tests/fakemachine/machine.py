@@ -7,11 +7,15 @@ test to read as the pins of a real module would see them:
     MACHINE input <id>                     an input pin made
     MACHINE uart <id> <baud> <tx> <rx>     a UART opened
     MACHINE i2c <addr> <reg> <value> <ms>  a register written
+After a pin or register line the board waits for a line on stdin: the test answers
+once the module has reacted (powered on, off, rebooted), so the board never reads
+STATUS or sends AT ahead of the wires, however slowly the test runs.
 An input pin reads $FAKEMACHINE_DIR/pin<id> ("1" or "0"; missing: 0), which the
 test writes (STATUS). UART() opens $FAKEMACHINE_TTY (the simulator's pty) with
 cellmodem.ports.open_serial. I2C registers start at 0.
 """
 import os
+import sys
 import time
 
 from cellmodem.ports import open_serial
@@ -19,6 +23,10 @@ from cellmodem.ports import open_serial
 
 def _say(*words):
     print("MACHINE", *words)
+
+
+def _wait():
+    sys.stdin.readline()  # the test has played the module's side of the change
 
 
 def _id(pin):
@@ -49,6 +57,7 @@ class Pin:
             return self._level
         self._level = 1 if level else 0
         _say("pin", self.id, self._level, time.ticks_ms())
+        _wait()
 
     __call__ = value
 
@@ -76,3 +85,4 @@ class I2C:
         for i, b in enumerate(buf):
             self.regs[(addr, reg + i)] = b
             _say("i2c", addr, reg + i, b, time.ticks_ms())
+            _wait()
