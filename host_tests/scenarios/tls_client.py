@@ -13,6 +13,10 @@ Run: micropython tls_client.py <mode> <tty> [args]
          prints "AIO TLS OK <lines>"
   plain  <tty> <host> <port> <bytes> <ca>  MicroPython's own idiom: ssl.SSLContext
          .wrap_socket(cellmodem socket with a 0.1 s timeout); prints "PLAIN TLS OK <bytes>"
+  secret <tty> <host> <port> <ca> <user> <password> <trace file>  MQTT CONNECT with a
+         user name and password over host TLS, then DISCONNECT; every byte the UART
+         carries (at.trace) goes to <trace file>; prints "SECRET CONNECTED" or
+         "SECRET REFUSED <str(e)> | <repr(e)>"
 Certificates are file names (PEM or DER).
 """
 import sys
@@ -137,7 +141,9 @@ def mqtt(host, port, ca, cert, key, count):
                    ssl=tls.context(ca, cert, key))
     c.set_callback(lambda t, m: down.append(m))
     c.connect()
-    c.subscribe(b"tls/down", 1)
+    granted = c.subscribe(b"tls/down", 1)
+    if granted != 1:
+        raise SystemExit("tls/down granted QoS %r, not 1" % granted)
     for i in range(count):
         c.publish(b"tls/up", b"up %d" % i, qos=1)
         c.check_msg()
@@ -149,6 +155,23 @@ def mqtt(host, port, ca, cert, key, count):
     if set(down) != want:
         raise SystemExit("MQTT missing %r" % sorted(want - set(down))[:5])
     print("MQTT TLS OK", count, len(down))
+
+
+def secret(host, port, ca, user, password, trace):
+    from cellmodem.mqtt import MQTTClient, MQTTException
+    f = open(trace, "wb")
+    modem.at.trace = lambda d, data, ms: f.write(bytes(data))
+    c = MQTTClient("mp-secret", host, int(port), user=user, password=password,
+                   reconnect=False, ssl=tls.context(ca))
+    try:
+        c.connect()
+        c.disconnect()
+        print("SECRET CONNECTED")
+    except (MQTTException, OSError) as e:
+        print("SECRET REFUSED", str(e), "|", repr(e))
+    finally:
+        modem.at.trace = None
+        f.close()
 
 
 def https(url, ca):
@@ -193,5 +216,6 @@ def aio(host, port, ca, lines):
 
 modem = Modem(open_serial(tty), sock_rxbuf=4096)
 modem.connect(apn="internet")
-{"echo": echo, "plain": plain, "refuse": refuse, "mqtt": mqtt, "https": https, "aio": aio}[mode](*args)
+{"echo": echo, "plain": plain, "refuse": refuse, "mqtt": mqtt, "https": https, "aio": aio,
+ "secret": secret}[mode](*args)
 modem.disconnect()
