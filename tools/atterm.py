@@ -2,7 +2,10 @@ r"""An interactive AT terminal to a modem: a serial port or the simulator's pty.
 
 Each line typed is sent with CR; every line the modem sends is printed with a
 timestamp and a label (echo, response, final, prompt, URC); URCs are highlighted
-in colour on a terminal. --log writes everything in tools.trace's format, so
+in colour on a terminal. The data prompt "> " shows the moment it arrives; bytes
+sent with ~raw show at once on their own line (payload after a prompt, raw
+otherwise); what the modem sends without a line end (raw data) shows as data once
+it has been quiet for QUIET_MS. --log writes everything in tools.trace's format, so
 `python -m tools.trace LOG` shows it again. Lines starting with ~ are local:
     ~wait MS        wait (and print what arrives) for MS milliseconds
     ~raw TEXT       send TEXT as is, no CR; escapes \r \n \t \\ \xNN (payloads, Ctrl-Z \x1a)
@@ -26,6 +29,7 @@ from tools import trace  # noqa: E402
 COLOURS = {"URC": "\x1b[1;33m", "final": "\x1b[32m", "prompt": "\x1b[36m", "echo": "\x1b[2m"}
 ERROR_COLOUR = "\x1b[1;31m"
 RESET = "\x1b[0m"
+QUIET_MS = 200  # the modem silent this long: show a line it has not ended (raw data)
 
 
 def stamp():
@@ -65,28 +69,40 @@ class Terminal:
         self.out.write(text + "\n")
         self.out.flush()
 
-    def _event(self, direction, data):
+    def _event(self, direction, data, raw=False):
         with self.lock:
             if self.log:
                 self.log(direction.encode(), data, trace.ticks_ms())
-            for d, label, line in self.cls.feed(direction, data):
+            for d, label, line in self.cls.feed(direction, data, raw):
+                self.show(d, label, line)
+
+    def _quiet(self):
+        """The modem has been silent for QUIET_MS: show what it sent without a line end."""
+        with self.lock:
+            for d, label, line in self.cls.partial():
                 self.show(d, label, line)
 
     def _read(self):
         buf = bytearray(1024)
+        last = None  # when the modem last sent something not yet shown in full
         while not self.stopped:
             try:
                 if not self.port.wait(50):
+                    if last is not None and time.monotonic() - last >= QUIET_MS / 1000.0:
+                        last = None
+                        self._quiet()
                     continue
                 n = self.port.readinto(buf)
             except (OSError, ValueError):
                 return
             if n:
                 self._event("<", bytes(buf[:n]))
+                last = time.monotonic()
 
-    def send(self, data):
-        """Write data to the modem (logged and labelled like everything else)."""
-        self._event(">", data)
+    def send(self, data, raw=False):
+        """Write data to the modem (logged and labelled like everything else).
+        raw: bytes sent as they are (~raw), shown at once on their own line."""
+        self._event(">", data, raw)
         view = memoryview(data)
         while view:
             n = self.port.write(view) or 0
@@ -106,10 +122,13 @@ class Terminal:
             if word == "wait":
                 time.sleep(int(arg) / 1000.0)
             elif word == "raw":
-                self.send(trace.unescape(arg))
+                self.send(trace.unescape(arg), raw=True)
             else:
                 self.out.write("unknown directive ~%s (wait, raw, quit)\n" % word)
             return True
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        while self.cls.payload and time.monotonic() < deadline:
+            time.sleep(0.01)  # after a prompt: the payload's result before the next command
         self.send(line.encode() + b"\r")
         deadline = time.monotonic() + timeout_ms / 1000.0
         while self.busy() and time.monotonic() < deadline:

@@ -176,22 +176,26 @@ def is_final(line):
 
 class Classifier:
     """Splits both directions into lines and labels them: host lines are
-    "command" (or "payload" after a prompt); modem lines are "echo", "response",
-    "final", "prompt" or "URC" (a line while no command is pending, or a +X: line
-    that is not the pending command's answer)."""
+    "command" (or "payload" after a prompt, "raw" for bytes sent as they are);
+    modem lines are "echo", "response", "final", "prompt" ("> " or ">", shown as
+    soon as it arrives) or "URC" (a line while no command is pending, or a +X: line
+    that is not the pending command's answer); partial() gives a line the modem has
+    not ended yet as "data"."""
 
     def __init__(self):
         self.pending = None  # the command awaiting its final result
         self.host = bytearray()
         self.modem = bytearray()
         self.payload = False
+        self.eat_space = False  # a ">" prompt came alone: its space may come next
 
-    def feed(self, direction, data):
-        """Returns [(direction, label, line bytes)] for the lines data completes."""
+    def feed(self, direction, data, raw=False):
+        """Returns [(direction, label, line bytes)] for the lines data completes.
+        raw: host bytes sent as they are (no command line): shown at once, whole."""
         out = []
         if direction == ">":
-            if self.payload:
-                out.append((">", "payload", bytes(data)))
+            if self.payload or raw:
+                out.append((">", "payload" if self.payload else "raw", bytes(data)))
                 return out
             self.host.extend(data)
             while True:
@@ -204,6 +208,12 @@ class Classifier:
                     self.pending = line
                     out.append((">", "command", line))
             return out
+        if self.eat_space:
+            self.eat_space = False
+            if data[:1] == b" ":  # the rest of a "> " prompt
+                data = data[1:]
+                if not data:
+                    return out
         self.payload = False
         self.modem.extend(data)
         while True:
@@ -214,11 +224,21 @@ class Classifier:
             del self.modem[:i + 1]
             if line:
                 out.append(("<", self.label(line), line))
-        if self.modem.strip(b"\r\n") == b">" and self.modem.endswith(b"> "):
+        rest = self.modem.lstrip(b"\r\n")
+        if rest == b"> " or rest == b">" and self.pending is not None:
             out.append(("<", "prompt", b"> "))
+            self.eat_space = rest == b">"
             self.modem = bytearray()
             self.payload = True
         return out
+
+    def partial(self):
+        """[("<", "data", bytes)] for what the modem sent after its last line end
+        (raw data, a line it has not ended yet), which then counts as shown; []
+        if there is none. For a display when the modem has gone quiet."""
+        rest = bytes(self.modem).strip(b"\r\n")
+        self.modem = bytearray()
+        return [("<", "data", rest)] if rest else []
 
     def label(self, line):
         pending = self.pending
@@ -248,6 +268,8 @@ def timeline(events):
         last = ms
         for d, label, line in cls.feed(direction, data):
             yield "%9.3f  %s  %-8s %s" % (t / 1000.0, d, label, escape(line))
+    for d, label, line in cls.partial():  # the log ends inside a line
+        yield "%9.3f  %s  %-8s %s" % (t / 1000.0, d, label, escape(line))
 
 
 # ---- replay ----
