@@ -49,10 +49,12 @@ class Sensor:
         self.client = c
 
     def on_status(self, status, detail):
-        print("link:", status, detail)
-        if status == "connected":
+        if status == "connected":  # detail: True if the broker kept the session
+            print("link: connected,", "session kept" if detail else "new session")
             # after a reconnect too: the broker published the will when the link died
             self.announce = True
+        else:
+            print("link:", status, detail)
 
     def on_command(self, topic, msg):
         print("command:", msg)

@@ -5,12 +5,20 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_demo_runs_the_example_in_micropython_against_the_simulator():
-    p = subprocess.run([sys.executable, "-m", "tools.demo"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=200)
+@pytest.fixture(scope="module")
+def demo():
+    """One run of `python -m tools.demo` for the tests below."""
+    return subprocess.run([sys.executable, "-m", "tools.demo"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=200)
+
+
+def test_demo_runs_the_example_in_micropython_against_the_simulator(demo):
+    p = demo
     assert p.returncode == 0, p.stdout + p.stderr
     assert "dialect sim7080" in p.stdout
     assert "-> b'AT+CASEND=0,28'" in p.stdout  # the AT conversation is shown
@@ -24,3 +32,11 @@ def test_demo_runs_the_example_in_micropython_against_the_simulator():
     assert "peer got sensor1/status b'offline'" in out  # the will, while the device was away
     assert "peer got sensor1/status b'pong'" in out
     assert out.rstrip().endswith("sensor done")
+
+
+def test_demo_says_whether_the_broker_kept_the_session(demo):
+    out = demo.stdout.splitlines()
+    # a new session at first, the kept one after the reconnect; not "connected False"
+    assert "link: connected, new session" in out and "link: connected, session kept" in out, \
+        demo.stdout
+    assert not [l for l in out if l.startswith("link: connected F")], demo.stdout
