@@ -20,25 +20,10 @@ from cellmodem.ports import open_serial
 from cellmodem.compat import ticks_ms, ticks_diff
 import cellmodem.socket as socket
 from cellmodem import tls
+from verified_echo import echo as verified_echo
 
 family, mode, tty = sys.argv[1], sys.argv[2], sys.argv[3]
 args = sys.argv[4:]
-
-
-class Stream:
-    """xorshift32 bytes: the same sequence for the sender and the checker."""
-
-    def __init__(self):
-        self.x = 2463534242
-
-    def fill(self, buf, n):
-        x = self.x
-        for i in range(n):
-            x ^= (x << 13) & 0xFFFFFFFF
-            x ^= x >> 17
-            x ^= (x << 5) & 0xFFFFFFFF
-            buf[i] = x & 255
-        self.x = x
 
 
 def store(ca, cert=None, key=None):
@@ -62,24 +47,7 @@ def connect(host, port, ca, cert=None, key=None):
 def echo(host, port, total, ca, cert=None, key=None):
     t0 = ticks_ms()
     s = connect(host, port, ca, cert, key)
-    total = int(total)
-    out, back, want = bytearray(1024), bytearray(1024), bytearray(1024)
-    tx, rx = Stream(), Stream()
-    sent = got = 0
-    while got < total:
-        if sent < total and sent - got < 4096:
-            n = min(1024, total - sent)
-            tx.fill(out, n)
-            s.write(out, n)
-            sent += n
-            continue
-        n = s.recv_into(back, min(1024, sent - got))
-        if not n:
-            raise SystemExit("EOF after %d bytes" % got)
-        rx.fill(want, n)
-        if back[:n] != want[:n]:
-            raise SystemExit("MISMATCH at byte %d" % got)
-        got += n
+    got = verified_echo(s, int(total))
     s.close()
     print("MODULE TLS ECHO OK", got, ticks_diff(ticks_ms(), t0))
 

@@ -26,25 +26,10 @@ from cellmodem.ports import open_serial
 from cellmodem.compat import ticks_ms, ticks_diff
 import cellmodem.socket as socket
 from cellmodem import tls
+from verified_echo import Stream, echo as verified_echo
 
 mode, tty = sys.argv[1], sys.argv[2]
 args = sys.argv[3:]
-
-
-class Stream:
-    """xorshift32 bytes: the same sequence for the sender and the checker."""
-
-    def __init__(self):
-        self.x = 2463534242
-
-    def fill(self, buf, n):
-        x = self.x
-        for i in range(n):
-            x ^= (x << 13) & 0xFFFFFFFF
-            x ^= x >> 17
-            x ^= (x << 5) & 0xFFFFFFFF
-            buf[i] = x & 255
-        self.x = x
 
 
 def open_tls(host, port, ctx):
@@ -58,24 +43,7 @@ def open_tls(host, port, ctx):
 
 def echo(host, port, total, ca, cert=None, key=None):
     ss, hs = open_tls(host, int(port), tls.context(ca, cert, key))
-    total = int(total)
-    out, back, want = bytearray(1024), bytearray(1024), bytearray(1024)
-    tx, rx = Stream(), Stream()
-    sent = got = 0
-    while got < total:
-        if sent < total and sent - got < 2048:
-            n = min(1024, total - sent)
-            tx.fill(out, n)
-            ss.write(out, n)
-            sent += n
-            continue
-        n = ss.recv_into(back, min(1024, sent - got))
-        if not n:
-            raise SystemExit("EOF after %d bytes" % got)
-        rx.fill(want, n)
-        if back[:n] != want[:n]:
-            raise SystemExit("MISMATCH at byte %d" % got)
-        got += n
+    got = verified_echo(ss, int(total), 2048)
     c = ss.cipher()
     ss.close()
     print("TLS ECHO OK", got, c[0] if c else "?", hs)
