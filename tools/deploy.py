@@ -221,7 +221,11 @@ def main(argv=None):
     if firmware:
         print("from the firmware: %s" % ", ".join(firmware))
     if local:
-        run = "micropython %s <tty> ..." % os.path.join(_shown(dest), "main.py")
+        try:
+            exe = _shown(tool("micropython"))
+        except RuntimeError:
+            exe = "micropython"
+        run = "%s %s <tty> ..." % (exe, os.path.join(_shown(dest), "main.py"))
         if a.dry_run:
             print("then: " + run)
             return 0
