@@ -105,23 +105,43 @@ def recorder(path, replay=None):
 
 class Tap:
     """A port wrapper that reports every write and read to fn(direction, data, ms),
-    so a log starts before Modem() syncs. Other attributes pass through."""
+    so a log starts before Modem() syncs. Other attributes pass through.
+    Writes that add up to one line (a command, then its CR) are one event: a write
+    without a line end is held until the next write joins it, or the next read or
+    close() reports it, at the time of its first byte."""
 
     def __init__(self, port, fn):
         self.port = port
         self.fn = fn
+        self.held = None  # [ms, bytearray]: written, no line end yet
 
     def write(self, buf):
         n = self.port.write(buf)
         if n:
-            self.fn(b">", bytes(buf[:n]), ticks_ms())
+            if self.held is None:
+                self.held = [ticks_ms(), bytearray()]
+            self.held[1].extend(buf[:n])
+            if self.held[1][-1:] in (b"\r", b"\n"):
+                self.flush()
         return n
 
+    def flush(self):
+        """Report a held write now."""
+        if self.held is not None:
+            ms, data = self.held
+            self.held = None
+            self.fn(b">", bytes(data), ms)
+
     def readinto(self, buf):
+        self.flush()
         n = self.port.readinto(buf)
         if n:
             self.fn(b"<", bytes(buf[:n]), ticks_ms())
         return n
+
+    def close(self):
+        self.flush()
+        return self.port.close()
 
     def __getattr__(self, name):
         return getattr(self.port, name)
