@@ -392,7 +392,7 @@ class StreamPeer:
 
 
 N1, N2, FAULTS = 1000, 200, 100
-MP_HEAP = "160k"  # smallest that passed on this 64-bit binary: 128k-144k (see the test)
+MP_HEAP = "176k"  # 168k smallest that passed for yuge after module TLS (160k: MemoryError for the client buffer right after connect); see the test
 
 
 def check_stream(dialect, up, counts, reconnects, raised, chaos, lines):

@@ -188,14 +188,15 @@ def from_params(params):
 
 
 # ---- module TLS: certificates stored on the module, per-connection settings ----
-def _certs(modem, op):
-    # A family with module TLS has cert_upload(name, data, kind), cert_list() and
-    # cert_delete(name) hooks on its dialect.
-    f = getattr(modem.dialect, op, None)
-    if f is None:
+def _certs(modem):
+    # A family with module TLS names, in its dialect's TLS attribute, the module
+    # that holds its certificate commands - cert_upload(d, name, data, kind),
+    # cert_list(d), cert_delete(d, name) - imported only when one is used.
+    name = getattr(modem.dialect, "TLS", None)
+    if name is None:
         from cellmodem.dialects.base import _NO_MODULE_TLS
         raise OSError(errno.EOPNOTSUPP, _NO_MODULE_TLS % modem.dialect.NAME)
-    return f
+    return __import__(name, None, None, ("cert_list",))
 
 
 def cert_upload(modem, name, data, kind="cert"):
@@ -208,18 +209,18 @@ def cert_upload(modem, name, data, kind="cert"):
     if kind not in ("ca", "cert", "key"):
         raise ValueError("kind must be 'ca', 'cert' or 'key', not %r" % (kind,))
     name = at_string(name, "certificate file name", 64, False)
-    return _certs(modem, "cert_upload")(name, load(data, kind), kind)
+    return _certs(modem).cert_upload(modem.dialect, name, load(data, kind), kind)
 
 
 def cert_list(modem):
     """Names of the certificates and keys stored on the module."""
-    return _certs(modem, "cert_list")()
+    return _certs(modem).cert_list(modem.dialect)
 
 
 def cert_delete(modem, name):
     """Remove a stored certificate or key; OSError(ENOENT) if there is none."""
     name = at_string(name, "certificate file name", 64, False)
-    return _certs(modem, "cert_delete")(name)
+    return _certs(modem).cert_delete(modem.dialect, name)
 
 
 class ModuleTLS:

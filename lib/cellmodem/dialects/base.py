@@ -22,7 +22,7 @@ class Dialect:
     MAX_RECV = 1460  # largest payload one pull returns
     RX_MODES = ("buffered",)  # receive modes the family has; the first is the default
     SERVER = False  # has a TCP server (listen/accept)
-    TLS = False  # can open TLS connections
+    TLS = None  # module TLS: the module holding its commands (cellmodem.tls), if any
     # Power and sleep (Modem.power_down/set_functionality/sleep/wake/power_features):
     #   "power_down": (command, line that ends it or None for OK, OK comes first, max ms)
     #   "sleep": the UART sleep command (value 1 enables it), "uart_wakes": a line on

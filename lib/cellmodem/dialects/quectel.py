@@ -13,7 +13,7 @@ Sockets: AT+QIOPEN with <access_mode> 0 (buffer: +QIURC: "recv",<id> then AT+QIR
 pulls) or 1 (direct push: +QIURC: "recv",<id>,<len> followed by the data), result
 URC +QIOPEN: <id>,<err>; AT+QISEND after a ">" prompt, SEND OK / SEND FAIL;
 +QIURC: "closed",<id> when the peer closes; "TCP LISTENER" and
-+QIURC: "incoming",... for a server. No TLS (that is the AT+QSSL* family).
++QIURC: "incoming",... for a server. Module TLS (the AT+QSSL* family) is not covered: host TLS (cellmodem.tls) only.
 Usage: Modem(uart, dialect="quectel")
 """
 import errno

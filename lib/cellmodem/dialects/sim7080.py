@@ -44,6 +44,7 @@ class SIM7080(Dialect):
     MAX_SEND = 1460  # AT+CASEND=? answers (1-1460)
     MAX_RECV = 1460  # AT+CARECV=? answers (1-1460)
     SERVER = True
+    TLS = "cellmodem.dialects.sim7080_tls"  # module TLS: settings, certificates
     # Not in the CA TCP/IP manual; the SIM7080 AT manual (family): AT+CPOWD=1 answers
     # only "NORMAL POWER DOWN"; no maximum time is given, 15 s covers the network
     # log-off. AT+CSCLK=1: sleeps while DTR is high, DTR low wakes it (about 50 ms),
@@ -141,7 +142,8 @@ class SIM7080(Dialect):
         out = []
         try:
             if tls is not None or self._tls.get(cid, (0,))[0]:
-                self._ssl(cid, host, tls)
+                from cellmodem.dialects.sim7080_tls import ssl
+                ssl(self, cid, host, tls)
             self.at.command('AT+CAOPEN=%d,%d,"%s","%s",%d' % (cid, _PDP, link.kind, host, port),
                             resp=b"+CAOPEN:", on_line=lambda l: out.append(l.int(1, -1)))
         except Exception:
@@ -159,23 +161,6 @@ class SIM7080(Dialect):
             raise OSError(code, text)
         link.open = True
         link.peer = (host, port)
-
-    # ---- module TLS (cellmodem.dialects.sim7080_tls, imported on first use) ----
-    def _ssl(self, cid, host, tls):
-        from cellmodem.dialects.sim7080_tls import ssl
-        ssl(self, cid, host, tls)
-
-    def cert_upload(self, name, data, kind):
-        from cellmodem.dialects.sim7080_tls import cert_upload
-        cert_upload(self, name, data, kind)
-
-    def cert_list(self):
-        from cellmodem.dialects.sim7080_tls import cert_list
-        return cert_list(self)
-
-    def cert_delete(self, name):
-        from cellmodem.dialects.sim7080_tls import cert_delete
-        cert_delete(self, name)
 
     # Transparent mode (C1811): AT+CASWITCH=<cid>,1 on an open connection answers OK,
     # then CONNECT; other connections stay usable in command mode; after "+++" the

@@ -57,7 +57,7 @@ def ssl(d, cid, host, tls):
     d._tls[cid] = (1, ca, cert)
 
 
-# ---- certificates (the dialect's cert_upload/cert_list/cert_delete hooks) ----
+# ---- certificates (cellmodem.tls reaches them through the dialect's TLS) ----
 # Not in our manual (the CA TCP/IP one): the family's file system commands as the
 # SIM7080 series is publicly known to work. AT+CFSINIT takes the file system's
 # buffer, AT+CFSTERM frees it (sent after every use, also after an error).

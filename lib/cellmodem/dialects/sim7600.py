@@ -16,7 +16,7 @@ AT+CIPRXGET=2,<link>,<len> returns the bytes; the default here) and direct push
 "+RECEIVE,<link>,<len>" - the plain "+IPD<len>" does not say which link, L1113).
 "+IPCLOSE: <link>,<reason>" says the peer closed; AT+SERVERSTART listens and
 "+CLIENT: <link>,<server>,<ip>:<port>" reports each accepted client (L1114).
-TLS (the AT+CCH* family) is not covered: TLS = False.
+Module TLS (the AT+CCH* family) is not covered: host TLS (cellmodem.tls) only.
 Usage: Modem(uart, dialect="sim7600")
 """
 import errno

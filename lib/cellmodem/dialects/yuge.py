@@ -80,6 +80,7 @@ class Yuge(Dialect):
     MAX_RECV = 1460  # 9.27 <len> 1-1460 (text reads)
     RX_MODES = ("buffered", "push")
     SERVER = True
+    TLS = "cellmodem.native.yuge_tls"  # module TLS: SSL contexts, certificate files
     # Manual 4.2: AT+CPOWD=1 answers only "NORMAL POWER DOWN" (1.4: 9 s, the default).
     # 4.12: AT+CSCLK=1 sleeps while AP_WAKEUP_MODULE (the board's DTR line) is high;
     # pulling it low "大概50ms" or AT commands on the UART wake it (the first may be
@@ -314,20 +315,6 @@ class Yuge(Dialect):
             return self._result
         finally:
             self._opening = None
-
-    # ---- module TLS certificates (cellmodem.tls.cert_upload/cert_list/cert_delete):
-    # files in the flash root (13.14), cellmodem.native.yuge_tls, imported on first use
-    def cert_upload(self, name, data, kind):
-        from cellmodem.native.yuge_tls import cert_upload
-        cert_upload(self.at, name, data, kind)
-
-    def cert_list(self):
-        from cellmodem.native.yuge_tls import cert_list
-        return cert_list(self.at)
-
-    def cert_delete(self, name):
-        from cellmodem.native.yuge_tls import cert_delete
-        cert_delete(self.at, name)
 
     def sock_listen(self, link, port):
         if _SERVER in self.modem.links:

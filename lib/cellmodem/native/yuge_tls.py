@@ -49,11 +49,12 @@ def sslcfg(at, ctx, tls, host):
     c(q % ("hostname", ctx, host if tls.sni else ""))
 
 
-# ---- certificate files: the dialect's cert_upload/cert_list/cert_delete hooks. Files
+# ---- certificate files: cert_upload/cert_list/cert_delete, reached through the dialect's TLS. Files
 # in the flash root, by name. AT+FSWRITE=<name>,0,<len>,<s> (8.4, as 13.14) writes
 # after "> "; the old file is deleted and created again first (8.4 does not say mode
 # 0 drops an old tail), so the same name is replaced. The module's TLS takes PEM.
-def cert_upload(at, name, data, kind):
+def cert_upload(d, name, data, kind):
+    at = d.at
     if "/" in name or ":" in name:
         raise ValueError("certificate file name: a name, not a path: %r" % name)
     from cellmodem.tls import pem, send_secret
@@ -70,14 +71,14 @@ def cert_upload(at, name, data, kind):
                 timeout=_WRITE_S * 1000 + 5000)
 
 
-def cert_list(at):
+def cert_list(d):
     """Every file in the flash root (AT+FSLS, 8.6; a trailing \\ marks a directory):
     where certificates are stored, with whatever else the application put there."""
-    return [ln.decode() for ln in at.command('AT+FSLS="/"') if ln[-1:] != b"\\"]
+    return [ln.decode() for ln in d.at.command('AT+FSLS="/"') if ln[-1:] != b"\\"]
 
 
-def cert_delete(at, name):
+def cert_delete(d, name):
     try:
-        at.command('AT+FSDEL="%s"' % name)
+        d.at.command('AT+FSDEL="%s"' % name)
     except ATError as e:  # 8.10: ERROR when there is no such file
         raise OSError(errno.ENOENT, "%s: no such file on the module (%s)" % (name, e))
