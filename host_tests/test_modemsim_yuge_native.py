@@ -376,12 +376,14 @@ def fs_steps(cert, timeout):
 def test_transcript_11_15_https_get_and_head(modem, https_server, cert):
     """11.15 "带 SSL 证书验证功能的 HTTPS 过程" (GET) and "HTTP HEAD 过程". The
     AT+FSCREATE/AT+FSWRITE lines (ch.8 file system) are replayed only where the
-    personality has those commands (yuge.py does not); the AT+SSLCFG lines (ch.9,
-    yuge.py) are taken as written, but the simulator does not check certificates
-    (its TLS client accepts any server). The clientrandom value is the manual's,
-    without the line break of the PDF copy. Adapted: the URL is the local HTTPS
-    server, so the lengths are 21 and 0; the HEAD example does not print the
-    +HTTPACTION URC but it does come (we wait for it before AT+HTTPHEAD)."""
+    personality has those commands; the AT+SSLCFG lines (ch.9, yuge.py) are taken
+    as written, and the simulator verifies the server with them (seclevel 2: the
+    ca.crt file, the name in the URL; the HEAD process sets nothing new, so context
+    153 still verifies). The clientrandom value is the manual's, without the line
+    break of the PDF copy. Adapted: both URLs are the local HTTPS server under the
+    name its self-signed certificate carries (localhost), so the lengths are 21
+    and 0; the HEAD example does not print the +HTTPACTION URC but it does come (we
+    wait for it before AT+HTTPHEAD)."""
     sim, uart, at = modem(opts={"httpaction_space": False, "httpread_space": False,
                                 "http_typo_aliases": True})
     port = https_server[1]
@@ -404,7 +406,7 @@ def test_transcript_11_15_https_get_and_head(modem, https_server, cert):
          '01B12C3141516171F19202122232425262728293031323334353637D', ["OK"]),
         ("AT+HTTPINIT", ["OK"]),
         ('AT+HTTPPARA="CID",1', ["OK"]),
-        ('AT+HTTPPARA="URL","https://127.0.0.1:%d/json"' % port, ["OK"]),
+        ('AT+HTTPPARA="URL","https://localhost:%d/json"' % port, ["OK"]),
         ("AT+HTTPACTION=0", ["OK", "+HTTPACTION:0,200,21"]),
         ("AT+HTTPREAD", ["+HTTPREAD:21", b'{"ok": true, "n": 42}', "OK"]),
         ("AT+HTTPTERM", ["OK"]),
@@ -415,7 +417,7 @@ def test_transcript_11_15_https_get_and_head(modem, https_server, cert):
         ("AT+SAPBR=2,1", ["+SAPBR: 1,1,%s" % ip, "OK"]),
         ("AT+HTTPINIT", ["OK"]),
         ('AT+HTTTPARA="CID",1', ["OK"]),
-        ('AT+HTTTPARA="URL","https://www.baidu.com:%d/hello"' % port, ["OK"]),
+        ('AT+HTTTPARA="URL","https://localhost:%d/hello"' % port, ["OK"]),
         ("AT+HTTPACTION=2", ["OK", "+HTTPACTION:2,200,0"]),
     ]
     replay(at, steps)

@@ -8,6 +8,7 @@ http_server's /echo sends back the body only, not the headers). Each test is one
 behaviour. Bad-input tests check that nothing at all was written to the UART.
 """
 import errno
+import hashlib
 import re
 import socket
 import threading
@@ -17,6 +18,7 @@ import tracemalloc
 import pytest
 
 from cellmodem import modem as modem_mod
+from cellmodem import tls
 from cellmodem.errors import ATError
 from cellmodem.fakeuart import FakeUART
 from cellmodem.httpbase import HTTPError, Response
@@ -332,13 +334,87 @@ def test_body_too_large_for_the_module_is_enomem_602(yuge, http_server):
 
 
 # ---------------------------------------------------------------- TLS
-def test_https_get_uses_httpssl_and_sni(yuge, https_server):
+def test_https_unverified_by_name_uses_httpssl_seclevel_0_and_sni(yuge, https_server):
     sim, modem = yuge()
     out = written_by(modem)
-    r = yuge_http.get(url(https_server, "/json", "secure.example", "https"), modem=modem)
+    r = yuge_http.get(url(https_server, "/json", "secure.example", "https"), modem=modem,
+                      verify=False)
     assert r.json() == {"ok": True, "n": 42}
     assert b"AT+HTTPSSL=1" in out
+    assert b'AT+SSLCFG="seclevel",153,0' in out
     assert b'AT+SSLCFG="hostname",153,"secure.example"' in out
+
+
+def test_https_without_a_module_tls_or_verify_false_is_refused_before_the_uart(yuge):
+    sim, modem = yuge()
+    out = written_by(modem)
+    with pytest.raises(ValueError) as e:
+        yuge_http.get("https://secure.example/json", modem=modem)
+    assert "ModuleTLS" in str(e.value) and "verify=False" in str(e.value)
+    with pytest.raises(TypeError):
+        yuge_http.get("https://secure.example/json", modem=modem, context=object())
+    with pytest.raises(ValueError):  # seclevel 2 verifies the server too (9.7)
+        yuge_http.get("https://secure.example/json", modem=modem,
+                      context=tls.ModuleTLS(cert="c.crt", key="c.key", verify=False))
+    assert out == []
+
+
+def test_https_verifies_the_server_with_the_ca_uploaded_to_the_module(yuge, pki, https_ca):
+    sim, modem = yuge()
+    tls.cert_upload(modem, "ca.crt", pki.ca_pem, "ca")
+    out = written_by(modem)
+    r = yuge_http.get(https_ca.url("/bytes/70000?seed=3"), modem=modem,
+                      context=tls.ModuleTLS(ca="ca.crt"))
+    body = r.content
+    assert r.status_code == 200 and len(body) == 70000
+    assert hashlib.sha256(body).hexdigest() == r.headers["X-SHA256"]
+    assert https_ca.handshake_errors == []
+    # context 153 (9.7) set from the ModuleTLS before the action
+    for line in (b'AT+SSLCFG="sslversion",153,3', b'AT+SSLCFG="seclevel",153,1',
+                 b'AT+SSLCFG="cacert",153,"ca.crt"', b'AT+SSLCFG="hostname",153,"localhost"'):
+        assert line in out
+
+
+def test_https_mutual_tls_presents_the_uploaded_client_certificate(yuge, pki, https_ca):
+    sim, modem = yuge()
+    tls.cert_upload(modem, "ca.crt", pki.ca_pem, "ca")
+    tls.cert_upload(modem, "client.crt", pki.client_cert_der, "cert")
+    tls.cert_upload(modem, "client.key", pki.client_key_der, "key")
+    out = written_by(modem)
+    r = yuge_http.get(https_ca.url("/bytes/100?seed=1"), modem=modem,
+                      context=tls.ModuleTLS(ca="ca.crt", cert="client.crt", key="client.key"))
+    assert r.status_code == 200 and len(r.content) == 100
+    assert b'AT+SSLCFG="seclevel",153,2' in out
+    assert b'AT+SSLCFG="clientkey",153,"client.key"' in out
+
+
+def test_https_server_the_uploaded_ca_does_not_sign_is_605_as_econnaborted(yuge, pki,
+                                                                             https_ca):
+    sim, modem = yuge()
+    tls.cert_upload(modem, "other.crt", pki.other_ca_pem, "ca")
+    with pytest.raises(OSError) as e:
+        yuge_http.get(https_ca.url("/bytes/10"), modem=modem,
+                      context=tls.ModuleTLS(ca="other.crt"))
+    assert e.value.args[0] == errno.ECONNABORTED
+    assert str(e.value).endswith("TLS handshake failed: +HTTPACTION: 0,605,0 (SSL channel "
+                                 "set-up failed, manual 11.5)")
+    assert https_ca.requests == 0
+    # the module's HTTP works again after the refusal
+    tls.cert_upload(modem, "ca.crt", pki.ca_pem, "ca")
+    r = yuge_http.get(https_ca.url("/bytes/10"), modem=modem, context=tls.ModuleTLS(ca="ca.crt"))
+    assert r.status_code == 200
+
+
+def test_https_to_another_name_than_the_certificates_is_605(yuge, pki, https_ca):
+    # the server's certificate is for localhost; the module checks the name it
+    # was asked for (sent as SNI: AT+SSLCFG "hostname")
+    sim, modem = yuge()
+    tls.cert_upload(modem, "ca.crt", pki.ca_pem, "ca")
+    with pytest.raises(OSError) as e:
+        yuge_http.get("https://secure.example:%d/bytes/10" % https_ca.port, modem=modem,
+                      context=tls.ModuleTLS(ca="ca.crt"))
+    assert e.value.args[0] == errno.ECONNABORTED and "605" in str(e.value)
+    assert https_ca.requests == 0
 
 
 # ---------------------------------------------------------------- errors

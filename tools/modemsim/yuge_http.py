@@ -4,8 +4,10 @@
 
 Source: /work/shared/manuals/yuge-ec716s-cat1-at-manual-zh.txt, cited "manual 11.x".
 Every HTTPACTION is a REAL HTTP/1.1 exchange over a real TCP socket (TLS with the
-stdlib ssl module for https / AT+HTTPSSL=1, no certificate check: the manual's
-"不需要验证证书" path) to 127.0.0.0/8 only: host names go through the simulator's
+stdlib ssl module for https / AT+HTTPSSL=1, configured from SSL context 153 as
+YugeMQTT.module_tls reads any context: seclevel unset, the manual's "不需要验证证书"
+path, verifies nothing; 1-2 verify the server with the uploaded CA file, a refusal
+is 605) to 127.0.0.0/8 only: host names go through the simulator's
 `hosts` table (self.net.resolve), never real DNS. The exchange runs in a worker
 thread so the modem keeps answering commands while it is under way; the result comes
 back under the simulator lock as the +HTTPACTION URC, as on the module.
@@ -48,6 +50,7 @@ import threading
 import time
 
 from .core import ModemSim, NetError, command
+from .tlsclient import TLSFailure
 
 HTTP_DEFAULTS = {
     "httpaction_space": True,
@@ -145,9 +148,11 @@ def parse_url(url, tls):
     return tls, host, port, target
 
 
-def http_exchange(ip, port, tls, sni, request, head_only, timeout, body_max):
+def http_exchange(ip, port, tls, sni, request, head_only, timeout, body_max, tlscfg=None):
     """One real HTTP/1.1 request/response on a fresh connection (Connection: close).
 
+    tlscfg: (SSLContext, SNI, name to check or None, check dates, refused) from SSL
+    context 153 (YugeMQTT.module_tls and tls_refused); None: nothing verified.
     Returns (status, head_bytes, body_bytes); raises HTTPFail. Blocking: call it
     outside the simulator lock.
     """
@@ -167,9 +172,12 @@ def http_exchange(ip, port, tls, sni, request, head_only, timeout, body_max):
         raise HTTPFail(S_NETWORK, "connect: %s" % e)
     try:
         if tls:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
+            if tlscfg is None:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            else:
+                ctx, sni = tlscfg[0], tlscfg[1] or sni
             try:
                 s.settimeout(left())
                 s = ctx.wrap_socket(s, server_hostname=None if _is_ip(sni) else sni)
@@ -177,6 +185,9 @@ def http_exchange(ip, port, tls, sni, request, head_only, timeout, body_max):
                 if isinstance(e, socket.timeout):
                     raise HTTPFail(S_TIMEOUT, "tls timeout")
                 raise HTTPFail(S_SSL, "tls: %s" % e)
+            why = tlscfg and tlscfg[4](s, tlscfg[2], tlscfg[3])
+            if why:  # a verified certificate with other dates or another name
+                raise HTTPFail(S_SSL, "tls: %s" % why)
         buf = bytearray()
         eof = [False]
 
@@ -617,8 +628,13 @@ class YugeHTTP(ModemSim):
         status, head, data = S_NETWORK, b"", b""
         try:
             for _ in range(6):
+                tlscfg = None
+                if tls:
+                    with self.lock:
+                        tlscfg = self._http_tls(host)
                 status, head, data = http_exchange(ip, port, tls, host, req, method == 2,
-                                                   timeout, self.opts["http_body_max"])
+                                                   timeout, self.opts["http_body_max"],
+                                                   tlscfg)
                 if not (redirects and status in (301, 302, 303, 307, 308)):
                     break
                 # REDIR=1 (11.3): follow the Location with a new request
@@ -646,6 +662,18 @@ class YugeHTTP(ModemSim):
             if self.closed:
                 return
             self._http_done(h, token, method, status, head, data, ex)
+
+    def _http_tls(self, host):
+        """TLS for AT+HTTPSSL=1 from SSL context 153 (manual 9.7; the 11.15 HTTPS
+        example sets its "hostname"): configured as module_tls() reads any context -
+        seclevel unset or 0 verifies nothing, 1-2 the server against the "cacert"
+        file, its dates and name; 2 presents the client certificate. Unusable settings
+        (a missing file) fail the request with 605, as a failed handshake does."""
+        try:
+            sc, sni, name, dates = self.module_tls(153, host)
+        except TLSFailure as e:
+            raise HTTPFail(S_SSL, "tls: %s" % e)
+        return sc, sni, name, dates, self.tls_refused
 
     def _http_done(self, h, token, method, status, head, body, ex=False):
         """Worker finished (lock held): store the response, report it."""

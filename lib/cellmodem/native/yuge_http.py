@@ -18,16 +18,18 @@ What the module cannot do, and how this client says so:
     Transfer-Encoding are written by the module and refused (ValueError);
   * redirects are followed by the module itself (REDIR=1, 11.3); it does not say
     where it ended up, so Response.url is the URL asked for;
-  * TLS: AT+HTTPSSL=1 with the host name as SNI (AT+SSLCFG="hostname",153, 9.7 and
-    the 11.15 example); certificates are checked only if the application configured
-    SSL context 153 (AT+SSLCFG cacert/seclevel) - by default nothing is verified;
+  * TLS: AT+HTTPSSL=1 with SSL context 153 (9.7) set for every request: from a
+    cellmodem.tls.ModuleTLS (context=; the server verified with a CA file stored by
+    tls.cert_upload, its name as SNI and checked) or, with verify=False by name,
+    seclevel 0 and the host name as SNI (the 11.15 example); neither is a ValueError;
   * the module keeps the whole response body in its RAM: a body too large for it is
     status 602, raised as OSError(ENOMEM);
   * one session per module: a new request ends the previous one, whose unread body
     then raises OSError(ENOTCONN).
 Module results 600-606 (11.5) are OSError with the status and the manual's text:
 601 (network error: refused, reset, no bearer) ECONNREFUSED (ECONNABORTED when the
-data link went down), 603 (DNS) EHOSTUNREACH, 602 ENOMEM, 604 EAGAIN, 605/606 (TLS)
+data link went down), 603 (DNS) EHOSTUNREACH, 602 ENOMEM, 604 EAGAIN, 605 (TLS
+set-up: a refused server too) ECONNABORTED "TLS handshake failed: ...", 606 (TLS)
 and 600 (not HTTP) EIO. Commands the module refuses raise ATError with the 11.14 code
 and text (`ERROR: 3` -> code 3, "HTTP is busy").
 
@@ -69,7 +71,7 @@ _ERR_TEXT = ("Unknown session id", "File is too short", "DNS is fail", "HTTP is 
 _STATUS_6XX = ("Not HTTP PDU", "Network Error", "No memory", "DNS Error", "Stack Busy",
                "SSL channel set-up failed", "SSL alert")
 _ERRNO_6XX = (errno.EIO, errno.ECONNREFUSED, errno.ENOMEM, errno.EHOSTUNREACH,
-              errno.EAGAIN, errno.EIO, errno.EIO)
+              errno.EAGAIN, errno.ECONNABORTED, errno.EIO)
 
 _open = {}  # id(modem.at) -> the _Body whose session the module holds
 
@@ -350,7 +352,7 @@ def _bearer(at, settings):
                       % (_CID, st[0] if st else "missing"))
 
 
-def _session(at, plan, ms):
+def _session(at, plan, ms, tls):
     """AT+HTTPINIT .. AT+HTTPACTION; returns the _Action with the URC's values."""
     m, scheme, host, full, body, ctype, ua, userdata, timeout = plan
     try:
@@ -364,9 +366,16 @@ def _session(at, plan, ms):
         _cmd(at, "AT+HTTPINIT")
     _cmd(at, "AT+HTTPSSL=%d" % (1 if scheme == "https" else 0))  # 11.2
     if scheme == "https":
-        # SNI (9.7 "hostname", 11.15 HTTPS POST example); "<n>," erases it for an IP
-        ip = host.replace(".", "").isdigit()
-        _cmd(at, 'AT+SSLCFG="hostname",%d,%s' % (_SSL_CTX, "" if ip else '"%s"' % host))
+        if tls is not None:
+            # a ModuleTLS: context 153 from it (9.7: version, seclevel, files, name)
+            from cellmodem.native.yuge_tls import sslcfg
+            sslcfg(at, _SSL_CTX, tls, host)
+        else:
+            # verify=False, by name: seclevel 0 (9.7) whatever an earlier use set
+            _cmd(at, 'AT+SSLCFG="seclevel",%d,0' % _SSL_CTX)
+            # SNI (9.7 "hostname", 11.15 HTTPS POST example); "<n>," erases it for an IP
+            ip = host.replace(".", "").isdigit()
+            _cmd(at, 'AT+SSLCFG="hostname",%d,%s' % (_SSL_CTX, "" if ip else '"%s"' % host))
     _cmd(at, 'AT+HTTPPARA="CID",%d' % _CID)
     _cmd(at, 'AT+HTTPPARA="URL","%s"' % full)
     # 11.3 TIMEOUT (whole s): over a second more than ours, so our deadline decides
@@ -405,7 +414,7 @@ def _session(at, plan, ms):
 
 
 def request(method, url, data=None, json=None, headers=None, params=None, auth=None,
-            timeout=None, stream=False, modem=None):
+            timeout=None, stream=False, modem=None, verify=True, context=None):
     """One HTTP request by the module; returns an httpbase.Response.
 
     method: GET, POST or HEAD (others: NotImplementedError). url: http:// or https://.
@@ -415,6 +424,11 @@ def request(method, url, data=None, json=None, headers=None, params=None, auth=N
     the URL's query. auth: (user, password) for Basic auth. timeout: seconds (default
     120, the module's own, 11.3) to wait for +HTTPACTION, and again per AT+HTTPREAD.
     stream: accepted; the body is always read on demand (the module holds it).
+    https: the module's TLS (AT+HTTPSSL, SSL context 153) verifies the server when
+    context is a cellmodem.tls.ModuleTLS naming a CA file stored on the module with
+    tls.cert_upload (and a client certificate and key); verify=False, by name,
+    connects unverified; neither is a ValueError before anything is sent. A refused
+    server is OSError 605/606 (the module does not say why).
     modem: a Modem with the yuge dialect whose data link is up (default: the one
     connected last).
     Response.status_code is the server's; headers come from AT+HTTPHEAD (empty if the
@@ -422,6 +436,18 @@ def request(method, url, data=None, json=None, headers=None, params=None, auth=N
     OSError(ENOTCONN) without a data link, OSError(ETIMEDOUT), OSError for results
     600-606 (see the module docstring), ATError when the module refuses a command."""
     plan = _plan(method, url, data, json, headers, params, auth, timeout)
+    if plan[1] != "https":
+        context = None
+    elif context is not None:
+        if not hasattr(context, "sni"):
+            raise TypeError("context= takes a cellmodem.tls.ModuleTLS: the module does "
+                            "the TLS of its own HTTP client")
+        from cellmodem.native.yuge_tls import level
+        level(context)  # ValueError for what the module cannot do
+    elif verify is not False:
+        raise ValueError("https through the module's HTTP verifies the server: give "
+                         "context=tls.ModuleTLS(ca=<a CA stored with tls.cert_upload>), "
+                         "or verify=False to connect unverified")
     if modem is None:
         modem = _modem.current()
     if modem is None:
@@ -451,7 +477,7 @@ def request(method, url, data=None, json=None, headers=None, params=None, auth=N
     at.poll()  # URCs already waiting (a lost link) are seen before we start
     try:
         _bearer(at, (apn, user, pwd))
-        act = _session(at, plan, ms)
+        act = _session(at, plan, ms, context)
     except BaseException:
         try:
             _cmd(at, "AT+HTTPTERM")  # a request still under way is abandoned (11.13)
@@ -468,8 +494,9 @@ def request(method, url, data=None, json=None, headers=None, params=None, auth=N
         num = _ERRNO_6XX[k]
         if status == 601 and modem.ip is None:
             num = errno.ECONNABORTED
-        raise OSError(num, "+HTTPACTION: %d,%d,%d (%s, manual 11.5)"
-                      % (act.method, status, act.length, _STATUS_6XX[k]))
+        raise OSError(num, "%s+HTTPACTION: %d,%d,%d (%s, manual 11.5)"
+                      % ("TLS handshake failed: " if status == 605 else "", act.method,
+                         status, act.length, _STATUS_6XX[k]))
     head = _Head(at)
     try:
         _cmd(at, "AT+HTTPHEAD", ms, on_line=head.on_line)
