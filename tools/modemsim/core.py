@@ -162,6 +162,21 @@ class Faults:
     hangup=NAME[:N]  the port goes away (a USB modem unplugged) when command NAME (e.g.
                      +CASEND) arrives for the N-th time (default the first): no answer;
                      on a pty the host reads end of file and its writes fail with EIO
+    short=P[:COUNT]  with probability P a counted payload (+CARECV, +CIPRXGET 2/3, +IPD,
+                     +RECEIVE, +QIRD, +QIURC "recv", +HTTPREAD) is shorter than its
+                     header says: 1-16 bytes from a random place are lost (a UART
+                     overrun); at most COUNT payloads (default: no limit). The header,
+                     the line end and the OK that follow are unchanged
+    fail=NAME:CODE[:COUNT]  the family's own result of command NAME reports failure
+                     CODE, COUNT times (default: always): +CAOPEN/+CASEND results
+                     (sim7080), +CIPOPEN <err> (sim7600), +QIOPEN <err> (quectel),
+                     CONNECT FAIL / SEND FAIL (yuge +CIPSTART / +CIPSEND; CODE unused)
+    vwarn=MS[:KIND]  a supply voltage warning URC MS ms after power-on and every MS ms
+                     after that; KIND under (default), over, or both (in turn)
+    brownout=MS[:RESTART_MS]  MS ms after power-on the supply sags: the under-voltage
+                     warning, then the under-voltage power down line, and the module is
+                     off (sockets gone); with RESTART_MS it boots again that much later
+                     (banner), else it stays off until power_on()
     """
 
     def __init__(self, specs=()):
@@ -179,8 +194,19 @@ class Faults:
         self.garbage = 0.0
         self.noeol = 0.0
         self.hangup = None  # [command name, arrivals left before the port goes]
+        self.short = None  # [probability, payloads left (None: no limit)]
+        self.fail = {}  # command name -> [code, count left (None: always)]
+        self.vwarn = None  # (period ms, kind)
+        self.brownout = None  # (ms, restart ms or None)
         for s in specs:
             self.parse(s)
+
+    @staticmethod
+    def _name(name):
+        name = name.strip().upper()
+        if not name.startswith(("+", "&")) and len(name) > 1:
+            name = "+" + name
+        return name
 
     @staticmethod
     def _range(v):
@@ -224,6 +250,24 @@ class Faults:
             if not name.startswith(("+", "&")) and len(name) > 1:
                 name = "+" + name
             self.hangup = [name, int(n) if n else 1]
+        elif key == "short":
+            p, _, n = val.partition(":")
+            self.short = [float(p), int(n) if n else None]
+        elif key == "fail":
+            parts = val.split(":")
+            if len(parts) < 2:
+                raise ValueError("fault %r: fail=NAME:CODE[:COUNT]" % spec)
+            self.fail[self._name(parts[0])] = [int(parts[1]),
+                                               int(parts[2]) if len(parts) > 2 else None]
+        elif key == "vwarn":
+            ms, _, kind = val.partition(":")
+            kind = kind or "under"
+            if kind not in ("under", "over", "both"):
+                raise ValueError("fault %r: KIND is under, over or both" % spec)
+            self.vwarn = (int(ms), kind)
+        elif key == "brownout":
+            ms, _, restart = val.partition(":")
+            self.brownout = (int(ms), int(restart) if restart else None)
         else:
             raise ValueError("unknown fault %r (see --help)" % spec)
         return self
@@ -407,6 +451,91 @@ class GuardedEscape:
         self._cancel()
 
 
+class Ms:
+    """A time in a quirk's settings: ms, plus the personality attribute named `plus`
+    (e.g. its manual's open_max_ms), times the quirks' scale (at least 1 ms)."""
+
+    def __init__(self, ms, plus=None):
+        self.ms = ms
+        self.plus = plus
+
+    def value(self, sim, scale):
+        ms = self.ms + (getattr(sim, self.plus) if self.plus else 0)
+        return max(1, int(round(ms * scale)))
+
+
+# Options every personality has (opts= / --opt), off by default. They model what real
+# modules are publicly known to do beyond their manuals (issue 19); see ModemSim.
+CORE_DEFAULTS = {
+    "boot_stagger_ms": 0,
+    "boot_cpin_error": False,
+    "boot_lost_cmds": 0,
+    "stale_answers": 0,
+    "fail_late_ms": 0,
+}
+
+# Quirks every personality has: name -> settings ("fault:<knob>" keys are fault knobs,
+# set only where the knob is not set already). Personalities add theirs in a
+# `quirk_table` class attribute; quirks= turns them on (see parse_quirks).
+CORE_QUIRKS = {
+    "boot_stagger": {"boot_stagger_ms": Ms(3000)},
+    "boot_cpin_error": {"boot_stagger_ms": Ms(3000), "boot_cpin_error": True},
+    "boot_lost_cmds": {"boot_stagger_ms": Ms(3000), "boot_lost_cmds": 2},
+    "stale_answers": {"stale_answers": 1},
+    "short_payload": {"fault:short": 0.005},
+    "late_fail": {"fail_late_ms": Ms(500, plus="open_max_ms")},
+    "power_warnings": {"fault:vwarn": Ms(60000), "fault:vwarn:kind": "both"},
+}
+
+
+def parse_quirks(spec):
+    """quirks= (constructor) / --quirks (CLI): a string of comma separated items, or a
+    list of them. Items:
+      real       every quirk of the personality on with probability 0.5, chosen by a
+                 random generator seeded from the simulator's seed (or seed=)
+      real=P     the same with probability P
+      all        every quirk on
+      NAME       that quirk on (see ModemSim.quirk_names())
+      -NAME      that quirk off (after real / all)
+      seed=N     seed of the random choice (default: the simulator's seed)
+      scale=F    multiplies the real-world times the quirks use (boot stagger 3 s, the
+                 manual's open limit + 0.5 s for late failures, the voltage warnings'
+                 60 s period); default 1, tests use e.g. 0.01
+    None, "" and "off" turn nothing on. Returns a dict (mode, p, on, off, seed, scale).
+    """
+    q = {"mode": None, "p": 0.5, "on": [], "off": [], "seed": None, "scale": 1.0}
+    if spec is None:
+        return q
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    for item in items:
+        item = str(item).strip()
+        if not item or item == "off":
+            continue
+        key, eq, val = item.partition("=")
+        key = key.strip().lower().replace("-", "_") if not key.startswith("-") else key
+        if key == "real":
+            q["mode"] = "real"
+            if eq:
+                q["p"] = float(val)
+                if not 0.0 <= q["p"] <= 1.0:
+                    raise ValueError("quirks %r: P is 0..1" % item)
+        elif key == "all":
+            q["mode"] = "all"
+        elif key == "seed" and eq:
+            q["seed"] = int(val)
+        elif key == "scale" and eq:
+            q["scale"] = float(val)
+            if q["scale"] <= 0:
+                raise ValueError("quirks %r: the scale is > 0" % item)
+        elif key.startswith("-") and not eq:
+            q["off"].append(key[1:].strip().lower().replace("-", "_"))
+        elif not eq:
+            q["on"].append(key)
+        else:
+            raise ValueError("bad quirks item %r" % item)
+    return q
+
+
 class ModemSim:
     """Base simulator: 3GPP basics shared by every personality.
 
@@ -415,7 +544,32 @@ class ModemSim:
       sim ("ready" | "locked" | "absent"), pin ("1234"), reg_delay_ms, boot_ms,
       verbose (log lines to stderr), opts (personality options, see `defaults`),
       reject_apns (APNs the network refuses: activation fails the dialect's way;
-      personalities ask apn_rejected(apn)).
+      personalities ask apn_rejected(apn)), quirks (real modules' behaviours beyond
+      their manuals, turned on by name or at random: see parse_quirks; self.quirks
+      lists the ones on).
+
+    Options of every personality (opts=, beside the personality's own; all off by
+    default). They come from what real modules are publicly known to do, not from
+    the manuals:
+      boot_stagger_ms  0. After power-on only the first banner line (RDY) comes at
+                 once; the others (+CFUN: 1, +CPIN: READY, Call Ready, SMS Ready, ...)
+                 follow one by one at random moments within this many ms, each either
+                 on its own or inside the reply to whatever command is under way (before
+                 its echo, between its lines or before its final result). The module
+                 answers commands meanwhile; registration starts once its +CPIN line
+                 is out. AT+CPIN? before that answers +CME ERROR: 14 (SIM busy), or:
+      boot_cpin_error  False. True: ... a plain ERROR (seen on real modules).
+      boot_lost_cmds   0. Up to N commands that come while boot lines are still
+                 pending get no answer at all (not even the echo): the next boot line
+                 comes out at once instead, as if it were the command's answer.
+      stale_answers    0. The answers (echo and result) of the first N commands after
+                 each power-on are held back and come out right in front of the next
+                 command's echo: a late echo / OK of the previous command before the
+                 next reply (the host usually retried after a timeout).
+      fail_late_ms     0. An open that fails (refused, unreachable, fail= fault)
+                 reports its failure this long after the command instead of at once:
+                 CONNECT FAIL later than the manual's maximum (real: 75.5 s after a
+                 75 s limit). Each personality's open_max_ms is its manual's limit.
     """
 
     name = "base"
@@ -438,6 +592,14 @@ class ModemSim:
     noise_urcs = ("+CTZV: +32,0",)
     garbage_lines = (b"\xff\xfe", b"+CPSI: NO SERVICE", b"\x00")
     defaults = {}  # personality options, overridden by opts=
+    quirk_table = {}  # personality quirks (see CORE_QUIRKS), merged along the MRO
+    open_max_ms = 0  # the manual's longest wait for an open's result (late_fail quirk)
+    # Supply voltage URCs (vwarn= / brownout= faults, voltage_warning()): SIMCom's
+    # forms, misspelt "WARNNING" as SIM800 and SIM7000 firmware prints it (public
+    # knowledge: hardware design documents and users' logs, not our manuals).
+    power_urcs = {"under": "UNDER-VOLTAGE WARNNING", "over": "OVER-VOLTAGE WARNNING",
+                  "under_down": "UNDER-VOLTAGE POWER DOWN",
+                  "over_down": "OVER-VOLTAGE POWER DOWN"}
 
     _table = {}
 
@@ -463,7 +625,7 @@ class ModemSim:
 
     def __init__(self, seed=0, faults=None, hosts=None, baud=None, sim="ready",
                  pin="1234", reg_delay_ms=0, boot_ms=0, verbose=False, opts=None,
-                 log=None, reject_apns=()):
+                 log=None, reject_apns=(), quirks=None):
         self.lock = threading.RLock()
         self.reject_apns = set(a.lower() for a in reject_apns)
         self.rng = random.Random(seed)
@@ -482,12 +644,15 @@ class ModemSim:
         self.boot_ms = boot_ms
         self.verbose = verbose
         self._log = log or sys.stderr
-        self.opts = dict(self.defaults)
+        self.opts = dict(CORE_DEFAULTS)
+        self.opts.update(self.defaults)
         for k, v in (opts or {}).items():
             if k not in self.opts:
                 raise ValueError("unknown option %r for %s; known: %s"
                                  % (k, self.name, ", ".join(sorted(self.opts)) or "none"))
             self.opts[k] = v
+        self.explicit_opts = set(opts or ())  # options opts= gave (quirks never change them)
+        self.quirks = self._apply_quirks(parse_quirks(quirks), seed, self.explicit_opts)
         self.generation = 0
         self.closed = False
         self.hung_up = False  # the hangup fault took the port away
@@ -509,6 +674,13 @@ class ModemSim:
         self.powered = False
         self.dtr = 0  # the host's DTR line (set_dtr); not reset by a reboot
         self._sleep_timer = None
+        self._boot_queue = []  # banner lines not out yet (boot_stagger_ms)
+        self._lost_left = 0  # boot_lost_cmds left in this boot
+        self._stale_left = 0  # stale_answers left in this boot
+        self._stale = b""  # a held answer, out before the next command's echo
+        self.sim_starting = False  # the +CPIN banner line is not out yet
+        self._boot_reg = False  # registration waits for the staggered banner
+        self.short_cuts = []  # short= fault: (header length, bytes lost) per cut
         self.reset_state()
 
     # ------------------------------------------------------------------ state
@@ -548,12 +720,60 @@ class ModemSim:
         import traceback
         self._log.write("modemsim: exception in %s\n%s" % (what, traceback.format_exc()))
 
+    # ------------------------------------------------------------------ quirks
+    @classmethod
+    def quirk_names(cls):
+        """{name: settings} of every quirk this personality knows."""
+        table = dict(CORE_QUIRKS)
+        for base in reversed(cls.__mro__):
+            table.update(base.__dict__.get("quirk_table", {}))
+        return table
+
+    def _apply_quirks(self, q, seed, explicit):
+        """Turn on the quirks of a parsed quirks= spec; returns their sorted names.
+        Options given in opts= and fault knobs already set win over a quirk's."""
+        table = self.quirk_names()
+        for name in q["on"] + q["off"]:
+            if name not in table:
+                raise ValueError("unknown quirk %r for %s; known: %s"
+                                 % (name, self.name, ", ".join(sorted(table))))
+        on = set()
+        if q["mode"] == "all":
+            on = set(table)
+        elif q["mode"] == "real":
+            r = random.Random("quirks:%s" % (seed if q["seed"] is None else q["seed"]))
+            on = set(n for n in sorted(table) if r.random() < q["p"])
+        on.update(q["on"])
+        on.difference_update(q["off"])
+        faults = {}
+        for name in sorted(on):
+            for key, val in table[name].items():
+                if isinstance(val, Ms):
+                    val = val.value(self, q["scale"])
+                if key.startswith("fault:"):
+                    faults[key[6:]] = val
+                elif key not in explicit:
+                    self.opts[key] = val
+        f = self.faults
+        if "short" in faults and f.short is None:
+            f.parse("short=%s" % faults["short"])
+        if "vwarn" in faults and f.vwarn is None:
+            f.parse("vwarn=%d:%s" % (faults["vwarn"], faults.get("vwarn:kind", "under")))
+        return sorted(on)
+
     # ------------------------------------------------------------------ lifecycle
     def start(self):
         """Power the modem on: banner, then registration. Called by the transports."""
         with self.lock:
-            if self.faults.reboot_ms is not None:
-                self.after(self.faults.reboot_ms, self.reboot, gen=None)
+            if self.quirks:
+                self.log("-- quirks: %s" % ", ".join(self.quirks))
+            f = self.faults
+            if f.reboot_ms is not None:
+                self.after(f.reboot_ms, self.reboot, gen=None)
+            if f.vwarn is not None:
+                self.after(f.vwarn[0], self._vwarn_tick, 0, gen=None)
+            if f.brownout is not None:
+                self.after(f.brownout[0], self._brownout, gen=None)
             self._power_on()
 
     def _power_on(self):
@@ -565,12 +785,64 @@ class ModemSim:
 
     def _boot_done(self):
         self.powered = True
-        for line in self.banner_lines():
-            # banner lines are never held or cut: they mark the reboot for the host
-            self.log("<- banner %r" % (line,))
-            self._emit(b"\r\n" + self._b(line) + b"\r\n")
+        lines = list(self.banner_lines())
+        self._stale_left = int(self.opts["stale_answers"])
+        self._stale = b""
+        stagger = int(self.opts["boot_stagger_ms"])
+        if stagger > 0 and len(lines) > 1:
+            # boot_stagger_ms: RDY now, the rest one by one (see the class docstring)
+            self._banner_line(lines[0])
+            self._boot_queue = lines[1:]
+            self._lost_left = int(self.opts["boot_lost_cmds"])
+            self.sim_starting = any(ln.startswith("+CPIN:") for ln in self._boot_queue)
+            self._boot_reg = True
+            for t in sorted(self.rng.uniform(1, stagger) for _ in self._boot_queue):
+                self.after(t, self._boot_next)
+            return
+        for line in lines:
+            self._banner_line(line)
         if self.pin_ok:
             self.start_registration()
+
+    def _banner_line(self, line):
+        # banner lines are never held or cut: they mark the reboot for the host
+        self.log("<- banner %r" % (line,))
+        self._emit(b"\r\n" + self._b(line) + b"\r\n")
+
+    def release_boot_line(self, inside_reply=None):
+        """boot_stagger_ms: put out the next pending banner line now instead of at its
+        random moment (tests): inside_reply True holds it for the next command's
+        reply, False sends it on its own, None chooses as the timer does. Returns the
+        line, or None when none is pending."""
+        with self.lock:
+            line = self._boot_queue[0] if self._boot_queue else None
+            self._boot_next(hold=inside_reply)
+            return line
+
+    def _boot_next(self, now=False, hold=None):
+        """The next pending banner line (boot_stagger_ms): on its own, or (half of the
+        time) inside the next reply; now=True: at once (a lost command's answer)."""
+        if not self._boot_queue:
+            return
+        line = self._boot_queue.pop(0)
+        if hold is None:
+            hold = not now and not self._in_cmd and self.rng.random() < 0.5
+        if self._held and not now:
+            hold = True  # an earlier line still waits there: the order stays
+        if hold:
+            self.log("<- banner (inside the next reply) %r" % (line,))
+            self._held.append(b"\r\n" + self._b(line) + b"\r\n")
+            self.after(max(50, int(self.opts["boot_stagger_ms"])), self._flush_held)
+        else:
+            self._banner_line(line)
+        if line.startswith("+CPIN:"):
+            self.sim_starting = False
+        if self._boot_reg and (not self.sim_starting or not self._boot_queue):
+            # the SIM was read (its +CPIN line is out): registration starts
+            self._boot_reg = False
+            self.sim_starting = False
+            if self.pin_ok:
+                self.start_registration()
 
     def banner_lines(self):
         """Lines printed at power-on. Override per dialect (see the manuals)."""
@@ -586,6 +858,8 @@ class ModemSim:
         with self.lock:
             self.log("-- reboot")
             self.generation += 1
+            self._boot_queue = []
+            self.sim_starting = False
             self.net.close_all()
             self.reset_state()
             self.on_reboot()
@@ -624,7 +898,52 @@ class ModemSim:
             self.urc(line, hold=False)
         self.powered = False
         self.asleep = False
+        self._boot_queue = []
+        self.sim_starting = False
         self.log("-- powered down")
+
+    # ------------------------------------------------------------------ supply voltage
+    def voltage_warning(self, kind="under"):
+        """The supply is out of range: the family's warning URC (power_urcs[kind],
+        kind "under" or "over"); the module keeps running."""
+        with self.lock:
+            if self.powered and not self.closed:
+                self.urc(self.power_urcs[kind])
+
+    def voltage_power_down(self, kind="under", restart_ms=None):
+        """The supply left the range the module runs in: its power down line
+        (power_urcs[kind + "_down"]), then it is off: sockets and contexts gone, the
+        UART ignored. restart_ms: it boots again (banner) that much later, as a board
+        whose supply recovered and whose PWRKEY is held does; None: off until
+        power_on()."""
+        with self.lock:
+            if not self.powered or self.closed:
+                return
+            line = self.power_urcs[kind + "_down"]
+            self.log("<- %s (power lost)" % line)
+            self.streaming = False  # no data mode survives it: the line goes out as is
+            self._collector = None
+            self._in_cmd = False
+            self._emit(b"\r\n" + self._b(line) + b"\r\n")
+            self.generation += 1  # timers of the running module die with it
+            self.net.close_all()
+            self.contexts.clear()
+            self._powered_off(())
+            if restart_ms is not None:
+                self.after(restart_ms, self.power_on, gen=None)
+
+    def _vwarn_tick(self, i):
+        period, kind = self.faults.vwarn
+        if kind == "both":
+            kind = ("under", "over")[i % 2]
+        self.voltage_warning(kind)
+        self.after(period, self._vwarn_tick, i + 1, gen=None)
+
+    def _brownout(self):
+        ms, restart = self.faults.brownout
+        self.voltage_warning("under")
+        # the sag goes on: the module gives up shortly after its warning
+        self.after(50, self.voltage_power_down, "under", restart)
 
     # ------------------------------------------------------------------ UART sleep
     # What a personality says (the manuals differ, see each one):
@@ -858,6 +1177,39 @@ class ModemSim:
         """End a command without a final result line (rare dialect forms)."""
         self._in_cmd = False
 
+    # ------------------------------------------------------------------ fault helpers
+    def short_payload(self, data):
+        """A counted payload as it reaches the host: with the short= fault, 1-16 bytes
+        from a random place are lost (the header the caller prints keeps the full
+        length). Personalities pass every counted payload through this."""
+        rule = self.faults.short
+        if rule is None or not data or rule[1] == 0 or self.rng.random() >= rule[0]:
+            return data
+        if rule[1] is not None:
+            rule[1] -= 1
+        n = len(data)
+        lost = self.rng.randint(1, min(n, 16))
+        at = self.rng.randint(0, n - lost)
+        self.short_cuts.append((n, lost))
+        self.log("-- short payload: %d of %d bytes lost at %d" % (lost, n, at))
+        return data[:at] + data[at + lost:]
+
+    def fail_code(self, name):
+        """The fail= fault's code for command `name` (e.g. "+CAOPEN") if it fires now,
+        else None."""
+        rule = self.faults.fail.get(name)
+        if rule is None or rule[1] == 0:
+            return None
+        if rule[1] is not None:
+            rule[1] -= 1
+        return rule[0]
+
+    def fail_delay(self, ms=0):
+        """How long a failed open waits before its result: fail_late_ms if set, else
+        `ms` (the personality's connect delay)."""
+        late = int(self.opts["fail_late_ms"])
+        return late if late else ms
+
     # ------------------------------------------------------------------ data mode
     def collect(self, on_done, n=None, prompt=None, ctrlz=None, etx=False, timeout_ms=None):
         """Enter data mode: show `prompt`, then gather host bytes.
@@ -992,6 +1344,38 @@ class ModemSim:
             return
         if text[:2].upper() != "AT":
             return  # not a command: modems ignore stray bytes
+        if self._boot_queue and self._lost_left > 0:
+            # boot_lost_cmds: still starting, the command is lost; what the host gets
+            # back is the next boot line
+            self._lost_left -= 1
+            self.log("   (starting: command lost)")
+            self._boot_next(now=True)
+            return
+        if self._stale:
+            # stale_answers: the previous command's late answer, before this echo
+            self.log("<- (late answer of the previous command)")
+            stale, self._stale = self._stale, b""
+            self._emit(stale)
+        if self._stale_left > 0:
+            self._stale_left -= 1
+            self._capture = []
+            gen = self.generation
+            try:
+                self._command(raw, text)
+            finally:
+                cap, self._capture = self._capture, None
+                held = b"".join(p for p in (cap or ()) if isinstance(p, bytes))
+                if self._in_cmd or self._collector is not None or self.streaming \
+                        or gen != self.generation:
+                    self._emit(held)  # not answered at once: nothing to hold back
+                else:
+                    self.log("   (answer held back until the next command)")
+                    self._stale = held
+            return
+        self._command(raw, text)
+
+    def _command(self, raw, text):
+        """A command line from the host (powered, awake, starts with AT)."""
         self._ncmds += 1
         self._in_cmd = True
         self._final = None
@@ -1027,13 +1411,13 @@ class ModemSim:
 
     def _reboot_mid_reply(self, text):
         """reboot=N fault: start answering, then the modem resets part way through."""
-        self._capture = []
+        outer, self._capture = self._capture, []
         try:
             for c in self.parse_line(text) or []:
                 self.dispatch(c)
         except Exception:
             pass
-        cap, self._capture = self._capture, None
+        cap, self._capture = self._capture, outer
         for piece in cap[:len(cap) // 2]:
             self._emit(piece)
         self._in_cmd = False
@@ -1169,13 +1553,21 @@ class ModemSim:
         """True if the network refuses activation with this APN (reject_apns=)."""
         return (apn or "").lower() in self.reject_apns
 
-    def network_drop(self):
-        """The network takes the PDP contexts away: sockets die, dialect URC follows."""
+    drop_cause = "nw"  # during on_network_drop: "nw" the network, "me" the module
+
+    def network_drop(self, cause="nw"):
+        """The network takes the PDP contexts away: sockets die, dialect URC follows.
+        cause "me": the module gave them up itself (AT+CFUN=0, AT+CGATT=0); the
+        hook sees it in self.drop_cause (3GPP +CGEV: ME ... instead of NW ...)."""
         with self.lock:
             lost = dict(self.contexts)
             conns = self.net.conns()
             self.contexts.clear()
-            self.on_network_drop(lost, conns)
+            self.drop_cause = cause
+            try:
+                self.on_network_drop(lost, conns)
+            finally:
+                self.drop_cause = "nw"
             for conn in conns:
                 conn.close()
 
@@ -1289,6 +1681,12 @@ class ModemSim:
     def at_cpin(self, c):
         if c.kind == "test":
             return self.ok()
+        if self.sim_starting and c.kind in ("read", "set"):
+            # boot_stagger_ms: the SIM is still being read. 27.007 says SIM busy;
+            # real modules often answer a plain ERROR (boot_cpin_error)
+            if self.opts["boot_cpin_error"]:
+                return self.error()
+            return self.cme_error(14)
         if self.sim_state == "absent":
             return self.cme_error(10)
         if c.kind == "read":
@@ -1414,7 +1812,7 @@ class ModemSim:
             # radio off: registration and every PDP context go, with the dialect's
             # URCs (on_network_drop)
             self.set_reg(0)
-            self.network_drop()
+            self.network_drop(cause="me")
 
     @command("+CPOWD")
     def at_cpowd(self, c):

@@ -477,7 +477,7 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
             self.cgatt = 0
             self.ok()
             # manual 9.40: AT+CGATT=0 releases the context, state PDP DEACT
-            self.network_drop()
+            self.network_drop(cause="me")
             return
         if not self.registered:
             return self.cme_error(E_NO_SERVICE)
@@ -532,7 +532,7 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
             return
         self.ok()
         if cid == 1 and 1 in self.contexts:
-            self.network_drop()
+            self.network_drop(cause="me")
         else:
             self.context_down(cid)
 

@@ -328,10 +328,10 @@ class YugeHTTP(ModemSim):
                 return self.ip
         return None
 
-    def network_drop(self):
+    def network_drop(self, cause="nw"):
         with self.lock:
             was = [cid for cid in (1, 2, 3) if self.bearer_ip(cid)]
-            super().network_drop()
+            super().network_drop(cause)
             self.sapbr_open.clear()
             self.sapbr_owned.clear()
             self.sapbr_net_down = True

@@ -315,9 +315,9 @@ class YugeMQTT(ModemSim):
                 m.shutdown()
         super().close()
 
-    def network_drop(self):
+    def network_drop(self, cause="nw"):
         with self.lock:
-            super().network_drop()
+            super().network_drop(cause)
             m = self.mq
             if m is not None and (m.connected or m.sock is not None):
                 self._mq_lost(m)
