@@ -23,8 +23,10 @@ name the tools where `make demo` installs them.
 """
 import os
 import re
+import select
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -152,14 +154,19 @@ def run_sh(block, ws, env):
     try:
         for line in commands(block["text"]):
             if SIM.match(line):
+                log = tempfile.TemporaryFile("w+")  # its stderr (a pipe could fill up)
                 p = subprocess.Popen(["sh", "-c", "exec " + line], cwd=ws, env=env, text=True,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+                                     stderr=log)
+                p.log = log
                 sims.append(p)
-                pty = p.stdout.readline().strip()  # its first line; "" if it ended instead
+                # its first line is the pty's path ("" if it ended instead)
+                ready = select.select([p.stdout], [], [], TIMEOUT)[0]
+                pty = p.stdout.readline().strip() if ready else ""
                 if not pty.startswith("/dev/"):
                     p.kill()
-                    return "%s\nprinted no pty path: %r %s" % (line, pty, p.stderr.read())
+                    log.seek(0)
+                    return "%s\nprinted no pty path: %r %s" % (line, pty, log.read())
                 continue
             if "<pty>" in line.partition("#")[0]:
                 if pty is None:
@@ -171,12 +178,15 @@ def run_sh(block, ws, env):
                 return "%s\nexit %d\n%s%s" % (line, r.returncode, r.stdout, r.stderr)
         for p in sims:
             if p.poll() is not None:
-                return "the simulator ended before its block did:\n%s" % p.stderr.read()
+                p.log.seek(0)
+                return "the simulator ended before its block did:\n%s" % p.log.read()
         return None
     finally:
         for p in sims:
             p.terminate()
             p.wait(10)
+            p.stdout.close()
+            p.log.close()
 
 
 def run_python(block, ws, env):
