@@ -30,9 +30,9 @@ LAST_BANNER = {"sim7080": "SMS Ready", "sim7000": "SMS Ready", "sim7600": "PB DO
 
 # The families each cross-family test below runs on: the personalities that have
 # the behaviour (short= payloads, fail= results, fail_late_ms)
-SHORT_READ = ()
+SHORT_READ = ("sim7080",)
 SHORT_PUSH = ()
-FAILING = ()
+FAILING = ("sim7080",)
 # each family's manual limit for an open's result (the late_fail quirk adds 0.5 s)
 OPEN_LIMIT = {"sim7080": 150000, "sim7600": 120000, "quectel": 150000, "yuge": 75000}
 
@@ -529,3 +529,112 @@ def test_cli_quirks_flag_runs_the_personality_with_them():
     r = subprocess.run([sys.executable, "-m", "tools.modemsim", "--quirks", "nope"],
                        cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "unknown quirk" in r.stderr
+
+
+# ==== section sim7080: SIM7080 and the SIM7000 variant
+def test_caopen_failure_without_ok(modem_factory, sink):
+    # caopen_fail_no_ok + fail=+CAOPEN:11: "+CAOPEN: 0,11" ends the command, no OK
+    sim, uart, at = booted(modem_factory, "sim7080", opts={"caopen_fail_no_ok": True},
+                           faults=["fail=+CAOPEN:11:1"])
+    online(at, "sim7080")
+    port = sink.getsockname()[1]
+    replay(at, [('AT+CAOPEN=0,0,"TCP","%s",%d' % (LOOP, port), ["+CAOPEN: 0,11"])])
+    assert not sim._in_cmd
+    replay(at, [("AT", ["OK"]),
+                # the fault fired once: the next open works and has its OK
+                ('AT+CAOPEN=0,0,"TCP","%s",%d' % (LOOP, port), ["+CAOPEN: 0,0", "OK"])])
+
+
+def test_caopen_failure_with_ok_by_default(modem_factory):
+    sim, uart, at = booted(modem_factory, "sim7080")
+    online(at, "sim7080")
+    replay(at, [('AT+CAOPEN=0,0,"TCP","%s",%d' % (LOOP, closed_port()),
+                 ["+CAOPEN: 0,23", "OK"])])
+
+
+def test_sim7080_casend_failure_is_error(modem_factory, sink):
+    # the SIM7080's real form has no result line: a failed send is ERROR
+    sim, uart, at = booted(modem_factory, "sim7080", faults=["fail=+CASEND:1:1"])
+    online(at, "sim7080")
+    port = sink.getsockname()[1]
+    replay(at, [('AT+CAOPEN=0,0,"TCP","%s",%d' % (LOOP, port), ["+CAOPEN: 0,0", "OK"])])
+    peer, _ = sink.accept()
+    replay(at, [("AT+CASEND=0,2", [b"\r\n> "]), (b"hi", ["ERROR"])])
+    peer.close()
+
+
+def test_sim7000_identity(modem_factory):
+    sim, uart, at = booted(modem_factory, "sim7000")
+    replay(at, [("AT+CGMM", ["SIMCOM_SIM7000G", "OK"]),
+                ("AT+CGMR", ["Revision:1529B11SIM7000G", "OK"]),
+                ("ATI", ["SIM7000G R1529", "OK"])])
+    assert get_personality("sim7080")(opts={"variant": "sim7000"}).model == "SIMCOM_SIM7000G"
+    sim = get_personality("sim7080")()
+    assert sim.opts["variant"] == "sim7080" and not sim.opts["caopen_fail_no_ok"]
+    with pytest.raises(ValueError):
+        get_personality("sim7080")(opts={"variant": "sim7070"})
+
+
+def test_sim7000_cnact_one_context_without_cid(modem_factory):
+    sim, uart, at = booted(modem_factory, "sim7000")
+    ip = sim.ip
+    replay(at, [("AT+CNACT?", ['+CNACT: 0,"0.0.0.0"', "OK"]),
+                ('AT+CNACT=1,"internet"', ["OK", "+APP PDP: ACTIVE"]),
+                ("AT+CNACT?", ['+CNACT: 1,"%s"' % ip, "OK"]),
+                ('AT+CNACT=1,"internet"', ["ERROR"]),  # active already
+                ("AT+CNACT=0", ["OK", "+APP PDP: DEACTIVE"]),
+                ("AT+CNACT?", ['+CNACT: 0,"0.0.0.0"', "OK"])])
+
+
+def test_sim7000_cnact_apn_from_cncfg_and_refused_apn(modem_factory):
+    sim, uart, at = booted(modem_factory, "sim7000", reject_apns=["blocked"])
+    replay(at, [('AT+CNCFG=1,"blocked"', ["OK"]),
+                ("AT+CNACT=1", ["OK", "+APP PDP: DEACTIVE"]),
+                ('AT+CNACT=1,"internet"', ["OK", "+APP PDP: ACTIVE"])])
+
+
+def test_sim7000_refuses_sim7080_forms(modem_factory, sink):
+    sim, uart, at = booted(modem_factory, "sim7000")
+    port = sink.getsockname()[1]
+    replay(at, [("AT+CNACT=0,1", ["ERROR"]),  # <pdpidx>,<action>: not SIM7000's
+                ('AT+CNACT=1,"internet"', ["OK", "+APP PDP: ACTIVE"]),
+                ('AT+CAOPEN=0,0,"TCP","%s",%d' % (LOOP, port), ["ERROR"]),
+                ('AT+CASERVER=1,0,"TCP",0', ["ERROR"]),
+                ('AT+CAOPEN=0,"TCP","%s",%d' % (LOOP, port), ["+CAOPEN: 0,0", "OK"])])
+
+
+def test_sim7000_casend_result_after_ok(modem_factory, sink):
+    sim, uart, at = booted(modem_factory, "sim7000")
+    online(at, "sim7000")
+    port = sink.getsockname()[1]
+    replay(at, [('AT+CAOPEN=0,"TCP","%s",%d' % (LOOP, port), ["+CAOPEN: 0,0", "OK"])])
+    peer, _ = sink.accept()
+    peer.settimeout(5)
+    replay(at, [("AT+CASEND=0,5", [b"\r\n> "]),
+                (b"hello", ["OK", "+CASEND: 0,0,5"])])
+    assert peer.recv(100) == b"hello"
+    peer.close()
+
+
+def test_sim7000_casend_failure_injected(modem_factory, sink):
+    # fail=+CASEND:1: the send is not made, the result after OK says so
+    sim, uart, at = booted(modem_factory, "sim7000", faults=["fail=+CASEND:1:1"])
+    online(at, "sim7000")
+    port = sink.getsockname()[1]
+    replay(at, [('AT+CAOPEN=0,"TCP","%s",%d' % (LOOP, port), ["+CAOPEN: 0,0", "OK"])])
+    peer, _ = sink.accept()
+    peer.settimeout(5)
+    replay(at, [("AT+CASEND=0,5", [b"\r\n> "]),
+                (b"hello", ["OK", "+CASEND: 0,1,0"]),
+                ("AT+CASEND=0,3", [b"\r\n> "]),
+                (b"abc", ["OK", "+CASEND: 0,0,3"])])
+    assert peer.recv(100) == b"abc"
+    peer.close()
+
+
+def test_cli_lists_quirks():
+    r = subprocess.run([sys.executable, "-m", "tools.modemsim", "--dialect", "sim7080",
+                        "--list-quirks"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "caopen_fail_no_ok" in r.stdout and "fail_late_ms=150500" in r.stdout

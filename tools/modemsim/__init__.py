@@ -4,8 +4,8 @@
     sim = get_personality("sim7080")(seed=1).attach(uart)
 
 Personalities live in tools/modemsim/<name>.py and name their class in a module
-attribute PERSONALITY. They are imported lazily, so a missing one only fails when
-it is asked for.
+attribute PERSONALITY (or "<module>:<Class>" below names another class of a module).
+They are imported lazily, so a missing one only fails when it is asked for.
 """
 import importlib
 
@@ -18,6 +18,7 @@ PERSONALITIES = {
     "sim7600": "sim7600",
     "quectel": "quectel",
     "yuge": "yuge",
+    "sim7000": "sim7080:Sim7000",  # the sim7080 personality with variant="sim7000"
 }
 
 
@@ -27,7 +28,7 @@ class PersonalityError(LookupError):
 
 def get_personality(name):
     """The ModemSim subclass for a dialect name (e.g. 'sim7080')."""
-    mod_name = PERSONALITIES.get(name, name)
+    mod_name, _, cls_name = PERSONALITIES.get(name, name).partition(":")
     if not mod_name.replace("_", "").isalnum():
         raise PersonalityError("bad personality name %r" % name)
     try:
@@ -38,7 +39,7 @@ def get_personality(name):
                 "modem personality %r is not available (no module tools/modemsim/%s.py); "
                 "known names: %s" % (name, mod_name, ", ".join(sorted(PERSONALITIES))))
         raise
-    cls = getattr(mod, "PERSONALITY", None)
+    cls = getattr(mod, cls_name or "PERSONALITY", None)
     if cls is None:
         raise PersonalityError("tools/modemsim/%s.py defines no PERSONALITY class" % mod_name)
     return cls

@@ -33,6 +33,27 @@ Options (sim(opts={...}) or --opt key=value):
                 CA manual gives no figures; this is the family's (SIM7600/A7600 manual
                 1.2: "more than 1000 milliseconds", 900 ms between the characters).
                 Tests make it short.
+  variant       "sim7080" (default) or "sim7000": SIM7000 firmware's forms of the same
+                CA family (public knowledge: drivers written for the SIM7000 and users'
+                logs, not our manual). AT+CGMM "SIMCOM_SIM7000G", AT+CGMR
+                "Revision:1529B11SIM7000G", ATI "SIM7000G R1529"; one data context with
+                no index: AT+CNACT=<mode>[,"<apn>"] (mode 0 off, 1 on, 2 auto; an APN
+                must be quoted), AT+CNACT? -> +CNACT: <status>,"<ip>", AT+CNCFG=
+                <ip_type>,"<apn>"...; the defaults of app_pdp_cid (False: +APP PDP:
+                ACTIVE) and casend_form ("sim7000") change with it. AT+CAOPEN and
+                AT+CASERVER take no <pdp_index> (a line with one is refused with ERROR).
+                Also the personality "sim7000".
+  casend_form   (see above) "sim7000": the prompt, the data, OK, then
+                `+CASEND: <cid>,<result>,<sendlen>` (result 0, else the failure: the
+                fail=+CASEND:CODE fault, or 1 when the connection could not send).
+  caopen_fail_no_ok  False. True: a failed synchronous AT+CAOPEN ends with
+                `+CAOPEN: <cid>,<result>` alone, no OK (seen on real modules, e.g. with
+                result 11, which the manual's table does not even list).
+
+Injected failures (fault knobs, see core.Faults): fail=+CAOPEN:CODE opens fail with
+result CODE; fail=+CASEND:CODE sends fail (casend_form real: ERROR; manual and sim7000:
+the +CASEND URC carries CODE); short= cuts +CARECV payloads; fail_late_ms (core option)
+delays a failed open's +CAOPEN result (the late_fail quirk: open_max_ms + 0.5 s).
 
 Transparent (data) mode, manual C1810/C1811 (the manual shows only the command forms;
 the rest is the SIMCom family's behaviour, as the SIM7600 personality has it):
@@ -122,6 +143,12 @@ class Link:
         return self.conn.rx if self.conn is not None else bytearray()
 
 
+# variant="sim7000" (public knowledge, see the module docstring)
+SIM7000_MODEL = "SIMCOM_SIM7000G"
+SIM7000_REVISION = "Revision:1529B11SIM7000G"
+SIM7000_DEFAULTS = {"app_pdp_cid": False, "casend_form": "sim7000"}
+
+
 class Sim7080(ModemSim):
     name = "sim7080"
     manufacturer = "SIMCOM INCORPORATED"
@@ -143,11 +170,30 @@ class Sim7080(ModemSim):
         "prompt": "\r\n> ",
         "max_recv": 1460,
         "guard_ms": 1000,  # family (SIM7600/A7600 manual 1.2): the CA manual is silent
+        "variant": "sim7080",
+        "caopen_fail_no_ok": False,
     }
+    quirk_table = {"caopen_fail_no_ok": {"caopen_fail_no_ok": True}}
+    # The CA manual gives no limit for AT+CAOPEN; the family's AT manuals and public
+    # drivers wait 150 s (late_fail quirk: a failure 0.5 s after that)
+    open_max_ms = 150000
 
     def __init__(self, **kw):
+        variant = (kw.get("opts") or {}).get("variant", self.defaults["variant"])
+        if variant not in ("sim7080", "sim7000"):  # before any thread starts
+            raise ValueError("variant is sim7080 or sim7000, not %r" % (variant,))
         super().__init__(**kw)
+        if self.sim7000:
+            for k, v in SIM7000_DEFAULTS.items():
+                if k not in self.explicit_opts:
+                    self.opts[k] = v
+            self.model = SIM7000_MODEL
+            self.revision = SIM7000_REVISION
         self.prompt = self.opts["prompt"].encode("latin-1")
+
+    @property
+    def sim7000(self):
+        return self.opts["variant"] == "sim7000"
 
     # Power and sleep (not in the CA TCP/IP manual; the SIM7080 AT manual and hardware
     # design): AT+CPOWD=1 prints "NORMAL POWER DOWN" (the core's form) and the module
@@ -193,6 +239,10 @@ class Sim7080(ModemSim):
 
     @command("I")
     def at_i(self, c):
+        if self.sim7000:
+            # SIM7000: "<model> R<revision>" on one line (public knowledge, users' logs;
+            # the SIM800 family prints the same shape, e.g. "SIM800 R14.18")
+            return self.answer("SIM7000G R" + self.revision.split(":", 1)[1][:4])
         self.answer(*self.ati_lines())
 
     # ---------------------------------------------------------------- helpers
@@ -228,6 +278,8 @@ class Sim7080(ModemSim):
     # manual): AT+CNACT=<pdpidx>,<action> -> OK, then "+APP PDP: <pdpidx>,ACTIVE".
     @command("+CNACT")
     def at_cnact(self, c):
+        if self.sim7000:
+            return self._cnact_sim7000(c)
         if c.kind == "test":
             return self.answer("+CNACT: (0-3),(0-2)")
         if c.kind == "read":
@@ -266,6 +318,40 @@ class Sim7080(ModemSim):
             self.ok()
             self._app_pdp(pdp, "DEACTIVE")
 
+    def _cnact_sim7000(self, c):
+        """SIM7000 firmware: one application context, no index (public knowledge:
+        AT+CNACT=<mode>[,"<apn>"], +CNACT: <status>,"<ip>", +APP PDP: ACTIVE)."""
+        if c.kind == "test":
+            return self.answer('+CNACT: (0-2),"APN"')
+        if c.kind == "read":
+            ip = self.pdp_active.get(0)
+            return self.answer('+CNACT: %d,"%s"' % (1 if ip else 0, ip or "0.0.0.0"))
+        if c.kind != "set" or len(c) > 2 or (len(c) == 2 and not c.quoted[1]):
+            # the SIM7080 form AT+CNACT=0,1 has an unquoted second field: refused
+            return self.error()
+        mode = c.int(0)
+        if mode not in (0, 1, 2):
+            return self.error()
+        if mode == 0:
+            if 0 not in self.pdp_active:
+                return self.error()
+            del self.pdp_active[0]
+            self.context_down(0)
+            for link in list(self.links.values()):
+                self._close_link(link)
+            self.ok()
+            return self._app_pdp(0, "DEACTIVE")
+        if 0 in self.pdp_active or not self.registered:
+            return self.error()
+        cfg = self.cncfg.get(0, "").split(",")
+        apn = c.str(1, "") if len(c) == 2 else (cfg[1].strip('"') if len(cfg) > 1 else "")
+        self.ok()
+        if self.apn_rejected(apn):
+            return self._app_pdp(0, "DEACTIVE")
+        self.pdp_active[0] = self.ip
+        self.context_up(0, self.ip)
+        self._app_pdp(0, "ACTIVE")
+
     @command("+CNCFG")
     def at_cncfg(self, c):
         if c.kind == "test":
@@ -274,6 +360,12 @@ class Sim7080(ModemSim):
             return self.answer(*['+CNCFG: %d,%s' % (k, v) for k, v in sorted(self.cncfg.items())]
                                or ['+CNCFG: 0,1,"","","",0'])
         if c.kind == "set":
+            if self.sim7000:
+                # SIM7000: AT+CNCFG=<ip_type>,"<apn>"[,...] for its one context
+                c.int(0)
+                self.cncfg[0] = ",".join('"%s"' % a if q else a
+                                         for a, q in zip(c.args, c.quoted))
+                return self.ok()
             self.cncfg[c.int(0)] = ",".join(
                 '"%s"' % a if q else a for a, q in zip(c.args[1:], c.quoted[1:]))
             return self.ok()
@@ -380,6 +472,8 @@ class Sim7080(ModemSim):
         n = len(c)
         cid = self._cid(c)
         pdp = 0
+        if n >= 5 and self.sim7000:
+            return self.error()  # SIM7000: no <pdp_index> field
         if n >= 5:
             pdp = c.int(1)
             ctype, server, port = c.str(2), c.str(3), c.int(4)
@@ -400,6 +494,9 @@ class Sim7080(ModemSim):
             return self._open_result(cid, R_PARAM)
         if pdp not in self.pdp_active:
             return self._open_result(cid, R_NONET)
+        code = self.fail_code("+CAOPEN")
+        if code is not None:
+            return self._open_result(cid, code)  # fail= fault
         early = b""
         if self._ssl(cid)["ssl"] == "1":
             if ctype != "TCP":
@@ -477,6 +574,8 @@ class Sim7080(ModemSim):
         """Report a CAOPEN result in the sync or ASYNCOPEN form (manual C1803)."""
         line = "+CAOPEN: %d,%d" % (cid, result)
         delay = int(self.opts["connect_ms"])
+        if result != R_OK:
+            delay = self.fail_delay(delay)  # fail_late_ms
         if self.cacfg.get("ASYNCOPEN") == "1":
             # "Otherwise: OK, then +CAOPEN: <cid>,<result>"
             self.ok()
@@ -499,14 +598,16 @@ class Sim7080(ModemSim):
             if link is not None:
                 link.open_timer = t
             return
+        def finish():
+            self.reply(line)
+            if result != R_OK and self.opts["caopen_fail_no_ok"]:
+                # seen on real modules: the result line alone ends the command
+                return self.done()
+            self.ok()
         if delay:
-            def late():
-                self.reply(line)
-                self.ok()
-            self.after(delay, late)
+            self.after(delay, finish)
             return
-        self.reply(line)
-        self.ok()
+        finish()
 
     # ---------------------------------------------------------------- C1804 CASERVER
     @command("+CASERVER")
@@ -524,6 +625,8 @@ class Sim7080(ModemSim):
         # after <cid>. (The manual's "AT+CASERVER<cid>,..." lacks the '=': a typo of
         # the web copy; the module needs the '=' like every write command.)
         cid = self._cid(c)
+        if len(c) >= 4 and self.sim7000:
+            return self.error()  # SIM7000: no <pdp_index> field
         if len(c) >= 4:
             pdp, ctype, port = c.int(1), c.str(2).upper(), c.int(3)
         elif len(c) == 3:
@@ -588,11 +691,17 @@ class Sim7080(ModemSim):
             if reason != "len":
                 # input time ran out: the module drops the partial data
                 return self.error()
-            sent = link.conn.send(data) if link.conn is not None and link.conn.open else 0
-            if self.opts["casend_form"] == "manual":
+            code = self.fail_code("+CASEND")  # fail= fault: nothing goes out
+            if code is not None:
+                sent = 0
+            else:
+                sent = link.conn.send(data) if link.conn is not None and link.conn.open else 0
+                code = R_OK if sent == n else R_SOCKET
+            if self.opts["casend_form"] in ("manual", "sim7000"):
+                # manual C1805 and SIM7000 firmware: OK, then the send's result
                 self.ok()
-                self.urc("+CASEND: %d,%d,%d" % (cid, R_OK if sent == n else R_SOCKET, sent))
-            elif sent == n:
+                self.urc("+CASEND: %d,%d,%d" % (cid, code, sent))
+            elif code == R_OK:
                 self.ok()
             else:
                 self.error()
@@ -615,15 +724,19 @@ class Sim7080(ModemSim):
         link = self.links.get(cid)
         if link is None or link.listener or want < 1:
             return self.error()
+        # (UDP: datagrams wait joined and a read may take several or part of one: the
+        # reply carries no sender and no datagram length, so a host cannot tell them
+        # apart; whether the firmware stops a read at a datagram's end is not known)
         data = link.conn.read(min(want, self.opts["max_recv"])) if link.conn else b""
         link.armed = True  # a read re-arms +CADATAIND for later arrivals
+        wire = self.short_payload(data)  # short= fault: the header keeps len(data)
         if self.opts["carecv_form"] == "manual":
             self.reply("+CARECV: %d,%d" % (cid, len(data)))
             if data:
-                self.raw(data + b"\r\n")
+                self.raw(wire + b"\r\n")
         elif data:
             # real form: payload straight after the comma, any bytes, then CR LF
-            self.raw(b"\r\n+CARECV: %d," % len(data) + data + b"\r\n")
+            self.raw(b"\r\n+CARECV: %d," % len(data) + wire + b"\r\n")
         else:
             self.reply("+CARECV: 0")
         self.ok()
@@ -1031,6 +1144,12 @@ class Sim7080(ModemSim):
         if c.kind == "read" and c.name == "+CGNAPN":
             return self.answer('+CGNAPN: 1,"%s"' % self.cgdcont.get(1, ("IP", ""))[1])
         self.ok()
+
+
+class Sim7000(Sim7080):
+    """The SIM7000 variant (variant="sim7000"), also a personality of its own."""
+    name = "sim7000"
+    defaults = dict(Sim7080.defaults, variant="sim7000")
 
 
 PERSONALITY = Sim7080
