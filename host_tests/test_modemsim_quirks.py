@@ -30,9 +30,9 @@ LAST_BANNER = {"sim7080": "SMS Ready", "sim7000": "SMS Ready", "sim7600": "PB DO
 
 # The families each cross-family test below runs on: the personalities that have
 # the behaviour (short= payloads, fail= results, fail_late_ms)
-SHORT_READ = ("sim7080",)
-SHORT_PUSH = ()
-FAILING = ("sim7080",)
+SHORT_READ = ("sim7080", "sim7600")
+SHORT_PUSH = ("sim7600",)
+FAILING = ("sim7080", "sim7600")
 # each family's manual limit for an open's result (the late_fail quirk adds 0.5 s)
 OPEN_LIMIT = {"sim7080": 150000, "sim7600": 120000, "quectel": 150000, "yuge": 75000}
 
@@ -638,3 +638,85 @@ def test_cli_lists_quirks():
                        timeout=30)
     assert r.returncode == 0, r.stderr
     assert "caopen_fail_no_ok" in r.stdout and "fail_late_ms=150500" in r.stdout
+
+
+# ==== section sim7600: SIM7600
+def test_netopen_bare_error_when_open(modem_factory):
+    sim, uart, at = booted(modem_factory, "sim7600", opts={"netopen_bare_error": True})
+    replay(at, [("AT+NETOPEN", ["OK", "+NETOPEN: 0"]),
+                ("AT+NETOPEN", ["ERROR"]),
+                ("AT+NETOPEN?", ["+NETOPEN: 1", "OK"]),
+                ("AT+IPADDR", ["+IPADDR: %s" % sim.ip, "OK"])])
+
+
+def test_netopen_already_open_text_by_default(modem_factory):
+    sim, uart, at = booted(modem_factory, "sim7600")
+    replay(at, [("AT+NETOPEN", ["OK", "+NETOPEN: 0"]),
+                ("AT+NETOPEN", ["+IP ERROR: Network is already opened", "ERROR"])])
+
+
+def test_netopen_auto_open_before_the_host_asks(modem_factory):
+    # the netopen_bare_error quirk: open on its own at registration, so the host's
+    # first AT+NETOPEN gets the bare ERROR while the network is in fact open
+    sim, uart, at = booted(modem_factory, "sim7600", quirks="netopen_bare_error")
+    replay(at, [("AT+NETOPEN?", ["+NETOPEN: 1", "OK"]),
+                ("AT+NETOPEN", ["ERROR"]),
+                ("AT+IPADDR", ["+IPADDR: %s" % sim.ip, "OK"])])
+
+
+def test_cgev_sim7600_context_lost_and_regained(modem_factory):
+    sim, uart, at = booted(modem_factory, "sim7600", opts={"cgev_urcs": True})
+    replay(at, [("AT+NETOPEN", ["OK", "+NETOPEN: 0", "+CGEV: EPS PDN ACT 1"]),
+                (sim.network_drop, ["+CGEV: NW PDN DEACT 1",
+                                    "+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY"]),
+                ("AT+NETOPEN", ["OK", "+NETOPEN: 0", "+CGEV: EPS PDN ACT 1"]),
+                ("AT+NETCLOSE", ["OK", "+NETCLOSE: 0", "+CGEV: ME PDN DEACT 1"])])
+
+
+def test_cgev_only_sim7600(modem_factory, sink):
+    # "only": the +CGEV line is the one sign of the lost context
+    sim, uart, at = booted(modem_factory, "sim7600",
+                           opts={"cgev_urcs": "only", "drop_ipclose": True})
+    replay(at, [("AT+NETOPEN", ["OK", "+NETOPEN: 0", "+CGEV: EPS PDN ACT 1"]),
+                ('AT+CIPOPEN=0,"TCP","%s",%d' % (LOOP, sink.getsockname()[1]),
+                 ["OK", "+CIPOPEN: 0,0"]),
+                (sim.network_drop, ["+CGEV: NW PDN DEACT 1"]),
+                ("AT+NETOPEN?", ["+NETOPEN: 0", "OK"]),
+                ("AT+CIPSEND=0,1", ["+CIPERROR: 2", "ERROR"])])  # network not opened
+
+
+def test_udp_push_one_datagram_each_sim7600(modem_factory, udp_peers):
+    # two datagrams from two senders wait in the buffer; back in push mode each
+    # comes on its own with its sender (A7600 1.2)
+    sim, uart, at = booted(modem_factory, "sim7600")
+    online(at, "sim7600")
+    lport = closed_port()
+    replay(at, [("AT+CIPRXGET=1", ["OK"]),
+                ('AT+CIPOPEN=1,"UDP",,,%d' % lport, ["+CIPOPEN: 1,0", "OK"])])
+    a, b = udp_peers
+    a.sendto(b"first", (LOOP, lport))
+    replay(at, [(None, ["+CIPRXGET: 1,1"])])
+    b.sendto(b"second!", (LOOP, lport))
+    wait_for(lambda: len(sim.links[1].rx) == 12)
+    replay(at, [("AT+CIPRXGET=0", ["OK",
+                                    "RECV FROM:%s:%d" % (LOOP, a.getsockname()[1]),
+                                    b"+IPD5\r\nfirst",
+                                    "RECV FROM:%s:%d" % (LOOP, b.getsockname()[1]),
+                                    b"+IPD7\r\nsecond!"])])
+
+
+def test_udp_buffered_read_joins_sim7600(modem_factory, udp_peers):
+    # buffer access mode: AT+CIPRXGET=2 reads bytes, no sender, rest counts the whole
+    # buffer - this family's read cannot tell datagrams apart
+    sim, uart, at = booted(modem_factory, "sim7600")
+    online(at, "sim7600")
+    lport = closed_port()
+    replay(at, [("AT+CIPRXGET=1", ["OK"]),
+                ('AT+CIPOPEN=1,"UDP",,,%d' % lport, ["+CIPOPEN: 1,0", "OK"])])
+    a, b = udp_peers
+    a.sendto(b"first", (LOOP, lport))
+    replay(at, [(None, ["+CIPRXGET: 1,1"])])
+    b.sendto(b"second!", (LOOP, lport))
+    wait_for(lambda: len(sim.links[1].rx) == 12)
+    replay(at, [("AT+CIPRXGET=2,1,100", [b"\r\n+CIPRXGET: 2,1,12,0\r\nfirstsecond!\r\n",
+                                          "OK"])])

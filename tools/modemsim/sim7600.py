@@ -46,6 +46,33 @@ Options (sim(opts={...}) or --opt key=value):
   ping_scale      1.0. Multiplies every AT+CPING interval and wait time (tests: 0.01).
   srip_default    1. AT+CIPSRIP after power-on: both manuals say 1 (show "RECV FROM");
                   0 models firmware that leaves the line out until AT+CIPSRIP=1.
+  netopen_bare_error  False. True: AT+NETOPEN while the network is open answers a
+                  bare ERROR, not "+IP ERROR: Network is already opened" (SIM7600G-H
+                  firmware in users' logs; AT+NETOPEN? still answers +NETOPEN: 1).
+  netopen_auto    False. True: the network is already open when the host first asks
+                  (it opens once the module registers, silently), as after a host
+                  restart that left the module running, or firmware set to open it.
+                  The netopen_bare_error quirk turns both on.
+  cgev_urcs       False. True: 3GPP packet domain URCs (27.007 10.1.19) as A7670 /
+                  A76xx and SIM7600 firmware print them in users' logs: "+CGEV: EPS PDN
+                  ACT <cid>" when the context comes up (AT+NETOPEN, netopen_auto),
+                  "+CGEV: ME PDN DEACT <cid>" when the host closes it (AT+NETCLOSE,
+                  AT+CFUN=0), "+CGEV: NW PDN DEACT <cid>" when the network takes it
+                  (drop= fault), before "+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY".
+                  "only": the +CGEV line without the +CIPEVENT line (a test aid: the
+                  host must act on +CGEV alone).
+
+Injected failures (fault knobs, see core.Faults): fail=+CIPOPEN:CODE opens fail with
+<err> CODE ("+CIPOPEN: <link>,<CODE>" after OK; CONNECT FAIL in transparent mode);
+short= cuts +CIPRXGET 2/3 and +IPD payloads; fail_late_ms (core option) delays a failed
+TCP open's result (late_fail quirk: open_max_ms + 0.5 s).
+
+UDP: direct push reports every datagram on its own ("RECV FROM:<ip>:<port>" and
+"+IPD<len>", A7600 1.2), also the datagrams that waited in the buffer when the host
+switches from buffer mode back to push mode. In buffer access mode the datagrams wait
+joined: AT+CIPRXGET=2/3 reads bytes ("+CIPRXGET: 2,<link>,<read_len>,<rest_len>", no
+sender, rest_len counts the whole buffer: A7600 example 6.3.2.3), so that read cannot
+tell datagrams apart.
 """
 import ipaddress
 import socket
@@ -141,6 +168,17 @@ class Link:
         self.state = "opening"  # "opening" -> "open" -> "closed" (peer gone, data kept)
         self.armed = True  # next arrival raises "+CIPRXGET: 1,<link>"
         self.transparent = False
+        self.dgrams = []  # UDP: [length, sender] of each datagram waiting in conn.rx
+
+    def took(self, n):
+        """n bytes were read from the buffer: the datagrams they came from shrink."""
+        while n > 0 and self.dgrams:
+            d = self.dgrams[0]
+            if d[0] > n:
+                d[0] -= n
+                return
+            n -= d[0]
+            self.dgrams.pop(0)
 
     @property
     def rx(self):
@@ -172,7 +210,15 @@ class Sim7600(ModemSim):
         "guard_ms": 1000,
         "ping_scale": 1.0,
         "srip_default": 1,
+        "netopen_bare_error": False,
+        "netopen_auto": False,
+        "cgev_urcs": False,
     }
+    quirk_table = {
+        "netopen_bare_error": {"netopen_bare_error": True, "netopen_auto": True},
+        "cgev": {"cgev_urcs": True},
+    }
+    open_max_ms = 120000  # 7600 manual L1103: AT+CIPOPEN 120000 ms (AT+CIPTIMEOUT)
 
     # Power and sleep (not in the TCP/IP manuals; the SIM7600/A7600 AT manuals and
     # hardware designs): AT+CPOF answers OK and the module powers off, printing
@@ -335,6 +381,8 @@ class Sim7600(ModemSim):
         if c.kind != "exec":
             return self.error()
         if self.net_open:
+            if self.opts["netopen_bare_error"]:
+                return self.error()  # SIM7600G-H firmware (users' logs): bare ERROR
             return self.ip_error(I_ALREADY_OPEN)  # "+IP ERROR: Network is already opened"
         self.ok()
         if not self.registered or self.cfun != 1:
@@ -349,7 +397,22 @@ class Sim7600(ModemSim):
 
         def report():
             self.urc("+NETOPEN: 0")
+            self.cgev("EPS PDN ACT", self.pdp_cid)
         self._later(self.opts["netopen_ms"], report)
+
+    def cgev(self, event, cid):
+        """cgev_urcs: a 3GPP +CGEV line (see the module docstring)."""
+        if self.opts["cgev_urcs"]:
+            self.urc("+CGEV: %s %d" % (event, cid))
+
+    def on_registration(self, stat):
+        super().on_registration(stat)
+        if self.opts["netopen_auto"] and self.registered and self.cfun == 1 \
+                and not self.net_open:
+            # netopen_auto: open already, without a word (see the module docstring)
+            self.net_open = True
+            self.context_up(self.pdp_cid, self.ip)
+            self.cgev("EPS PDN ACT", self.pdp_cid)
 
     def _later(self, ms, fn, *args):
         if ms:
@@ -377,8 +440,11 @@ class Sim7600(ModemSim):
             self._drop_link(link)
         self._stop_servers()
         self.net_open = False
+        up = self.pdp_cid in self.contexts
         self.context_down(self.pdp_cid)
         self.urc("+NETCLOSE: 0")
+        if up:
+            self.cgev("ME PDN DEACT", self.pdp_cid)
 
     def _stop_servers(self):
         for idx in list(self.servers):
@@ -391,9 +457,13 @@ class Sim7600(ModemSim):
             return
         # a transparent link ends first: CLOSED leaves data mode, then the URCs
         self.leave_data_mode("CLOSED")
-        self.urc("+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY")
+        if self.pdp_cid in lost:
+            self.cgev("%s PDN DEACT" % self.drop_cause.upper(), self.pdp_cid)
+        only = self.opts["cgev_urcs"] == "only"
+        if not only:
+            self.urc("+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY")
         for link in sorted(self.links.values(), key=lambda l: l.num):
-            if self.opts["drop_ipclose"] and link.state == "open":
+            if self.opts["drop_ipclose"] and link.state == "open" and not only:
                 self.urc("+IPCLOSE: %d,1" % link.num)
             link.conn = None
         self.links.clear()
@@ -441,14 +511,16 @@ class Sim7600(ModemSim):
             return self._open_fail(n, E_PARAM)
         # <localPort> (c.args[4]) is accepted but not bound: net.open_tcp picks one
         link = Link(n, "TCP", host, port)
-        err = E_OK
-        try:
-            link.conn = self.net.open_tcp(host, port)
-        except NetError as e:
-            # <err> table: 11 DNS parse failed for AT+CIPOPEN, 10 Timeout, 1 Network
-            # failure (a refused connection; public drivers see 1 or 4 here)
-            err = {"resolve": E_DNS, "timeout": E_TIMEOUT,
-                   "notloopback": E_TIMEOUT}.get(e.kind, E_NET)
+        err = self.fail_code("+CIPOPEN")  # fail= fault
+        if err is None:
+            err = E_OK
+            try:
+                link.conn = self.net.open_tcp(host, port)
+            except NetError as e:
+                # <err> table: 11 DNS parse failed for AT+CIPOPEN, 10 Timeout, 1 Network
+                # failure (a refused connection; public drivers see 1 or 4 here)
+                err = {"resolve": E_DNS, "timeout": E_TIMEOUT,
+                       "notloopback": E_TIMEOUT}.get(e.kind, E_NET)
         if err == E_OK:
             link.conn.tag = link
             self.links[n] = link
@@ -476,7 +548,8 @@ class Sim7600(ModemSim):
                 self._deliver(link)
                 if link.conn.peer_closed:
                     self.net_closed(link.conn)  # the peer left before the result
-        self._later(self.opts["connect_ms"], report)
+        delay = int(self.opts["connect_ms"])
+        self._later(delay if err == E_OK else self.fail_delay(delay), report)
 
     def _open_fail(self, n, err):
         # "+CIPOPEN: <link_num>,<err>" then ERROR (no OK first)
@@ -493,6 +566,9 @@ class Sim7600(ModemSim):
             return self._open_fail(n, E_PARAM)
         if self.cipmode and (not host or not port):
             return self.final("CONNECT FAIL")  # transparent UDP needs the remote
+        code = self.fail_code("+CIPOPEN")  # fail= fault
+        if code is not None:
+            return self.final("CONNECT FAIL") if self.cipmode else self._open_fail(n, code)
         dest = None
         if host:
             try:
@@ -658,15 +734,17 @@ class Sim7600(ModemSim):
             # A7600 6.2.2.3: also for a link that was never established
             return self.ip_error(I_NODATA)
         data = link.conn.read(min(want, limit))
+        link.took(len(data))  # UDP: bytes, joined (see the module docstring)
         if not link.rx:
             link.armed = True  # drained: the next arrival notifies again
         head = b"\r\n+CIPRXGET: %d,%d,%d,%d\r\n" % (mode, n, len(data), len(link.rx))
+        wire = self.short_payload(data)  # short= fault: the header keeps len(data)
         # header and data in one write: the data follows its header line directly,
         # nothing (not even a URC) comes between them
         if mode == 2:
-            self.raw(head + data + b"\r\n")
+            self.raw(head + wire + b"\r\n")
         else:
-            self.raw(head + data.hex().upper().encode() + b"\r\n")
+            self.raw(head + wire.hex().upper().encode() + b"\r\n")
         self.ok()
         if link.state == "closed" and not link.rx:
             self._drop_link(link)  # a peer-closed link is gone once drained
@@ -682,6 +760,8 @@ class Sim7600(ModemSim):
             src = conn.sock.last_from if link.ctype == "UDP" else conn.peer
             return self._push(link, data, src)  # direct push, datagram by datagram
         conn.rx += data
+        if link.ctype == "UDP":
+            link.dgrams.append([len(data), conn.sock.last_from])
         self._deliver(link)
 
     def _deliver(self, link):
@@ -695,8 +775,13 @@ class Sim7600(ModemSim):
                 link.armed = False
                 self.urc("+CIPRXGET: 1,%d" % link.num)
             return
-        src = link.conn.peer if link.ctype == "TCP" else (link.conn.sock.last_from
-                                                          or link.conn.sock.dest)
+        if link.ctype == "UDP":
+            # one push per datagram, each with its own sender (A7600 1.2)
+            while link.rx:
+                size, src = link.dgrams.pop(0) if link.dgrams else (len(link.rx), None)
+                self._push(link, link.conn.read(size), src or link.conn.sock.dest)
+            return
+        src = link.conn.peer
         while link.rx:
             self._push(link, link.conn.read(PUSH_MAX), src)
 
@@ -719,6 +804,8 @@ class Sim7600(ModemSim):
                     out += b"+IPD%d\r\n" % len(piece)
             # the manual's form ends with <data>: no line end follows the payload
             self.log("<- push link %d %d bytes" % (link.num, len(piece)))
+            if self.head:
+                piece = self.short_payload(piece)  # short= fault: +IPD keeps its length
             self.raw(out + piece)
 
     def net_closed(self, conn):
