@@ -30,9 +30,9 @@ LAST_BANNER = {"sim7080": "SMS Ready", "sim7000": "SMS Ready", "sim7600": "PB DO
 
 # The families each cross-family test below runs on: the personalities that have
 # the behaviour (short= payloads, fail= results, fail_late_ms)
-SHORT_READ = ("sim7080", "sim7600")
-SHORT_PUSH = ("sim7600",)
-FAILING = ("sim7080", "sim7600")
+SHORT_READ = ("sim7080", "sim7600", "quectel")
+SHORT_PUSH = ("sim7600", "quectel")
+FAILING = ("sim7080", "sim7600", "quectel")
 # each family's manual limit for an open's result (the late_fail quirk adds 0.5 s)
 OPEN_LIMIT = {"sim7080": 150000, "sim7600": 120000, "quectel": 150000, "yuge": 75000}
 
@@ -720,3 +720,38 @@ def test_udp_buffered_read_joins_sim7600(modem_factory, udp_peers):
     wait_for(lambda: len(sim.links[1].rx) == 12)
     replay(at, [("AT+CIPRXGET=2,1,100", [b"\r\n+CIPRXGET: 2,1,12,0\r\nfirstsecond!\r\n",
                                           "OK"])])
+
+
+# ==== section quectel: Quectel
+def test_cgev_quectel_context_lost(modem_factory):
+    sim, uart, at = booted(modem_factory, "quectel", opts={"cgev_urcs": True})
+    replay(at, [("AT+QIACT=1", ["OK", "+CGEV: EPS PDN ACT 1"]),
+                (sim.network_drop, ["+CGEV: NW PDN DEACT 1", '+QIURC: "pdpdeact",1']),
+                ("AT+QIDEACT=1", ["OK"]),  # gone already: no second +CGEV
+                ("AT+QIACT=1", ["OK", "+CGEV: EPS PDN ACT 1"]),
+                ("AT+QIDEACT=1", ["OK", "+CGEV: ME PDN DEACT 1"])])
+
+
+def test_voltage_warning_quectel_form(modem_factory):
+    sim, uart, at = booted(modem_factory, "quectel")
+    replay(at, [(lambda: sim.voltage_warning("under"), ["UNDER_VOLTAGE WARNING"]),
+                (lambda: sim.voltage_warning("over"), ["OVER_VOLTAGE WARNING"])])
+
+
+def test_udp_qird_one_datagram_per_read_quectel(modem_factory, udp_peers):
+    # UDP SERVICE: each AT+QIRD returns one datagram and its sender
+    sim, uart, at = booted(modem_factory, "quectel")
+    online(at, "quectel")
+    lport = closed_port()
+    replay(at, [('AT+QIOPEN=1,2,"UDP SERVICE","127.0.0.1",0,%d,0' % lport,
+                 ["OK", "+QIOPEN: 2,0"])])
+    a, b = udp_peers
+    a.sendto(b"first", (LOOP, lport))
+    replay(at, [(None, ['+QIURC: "recv",2'])])
+    b.sendto(b"second!", (LOOP, lport))
+    wait_for(lambda: len(sim.links[2].rx) == 12)
+    replay(at, [("AT+QIRD=2,1500", ['+QIRD: 5,"%s",%d' % (LOOP, a.getsockname()[1]),
+                                     b"first\r\n", "OK"]),
+                ("AT+QIRD=2,1500", ['+QIRD: 7,"%s",%d' % (LOOP, b.getsockname()[1]),
+                                     b"second!\r\n", "OK"]),
+                ("AT+QIRD=2,1500", ["+QIRD: 0", "OK"])])

@@ -51,6 +51,23 @@ Options (sim(opts={...}) or --opt key=value):
                 silence before and after; the '+' may come up to that far apart.
   ping_ms       20. Simulated round trip of one AT+QPING echo (loopback hosts).
   dns_ms        0. Delay of the QIDNSGIP / QNTP result URCs.
+  cgev_urcs     False. True: 3GPP packet domain URCs (27.007 10.1.19) as the QI
+                family's LTE modules print them (BG96/EC2x users' logs; on most firmware
+                they follow AT+CGEREP, which this personality does not model): "+CGEV:
+                EPS PDN ACT <ctx>" after AT+QIACT, "+CGEV: ME PDN DEACT <ctx>" for
+                AT+QIDEACT / AT+CFUN=0, "+CGEV: NW PDN DEACT <ctx>" when the network
+                takes it (drop= fault), before +QIURC: "pdpdeact". "only": without the
+                "pdpdeact" line (a test aid: the host must act on +CGEV alone).
+
+Injected failures (fault knobs, see core.Faults): fail=+QIOPEN:CODE opens fail with
+<err> CODE (+QIOPEN: <id>,CODE; ERROR in transparent mode); short= cuts +QIRD and
++QIURC "recv" payloads; fail_late_ms (core option) delays a failed open's result
+(late_fail quirk: open_max_ms + 0.5 s). Supply voltage URCs (vwarn=, brownout=) use the
+family's underscore forms.
+
+UDP keeps its datagrams: AT+QIRD returns one datagram per read (UDP SERVICE with its
+sender: +QIRD: <len>,"<ip>",<port>; a UDP client's peer is known), direct push one
++QIURC "recv" per datagram (family TCP/IP application notes).
 """
 import ipaddress
 import socket
@@ -218,7 +235,15 @@ class Quectel(ModemSim):
         "ping_ms": 20,
         "dns_ms": 0,
         "powerdown_ms": 200,
+        "cgev_urcs": False,
     }
+    quirk_table = {"cgev": {"cgev_urcs": True}}
+    open_max_ms = 150000  # UG 2.4: AT+QIOPEN "Maximum Response Time 150 seconds"
+    # Supply voltage URCs: the QI family's forms with an underscore (its modules'
+    # hardware design documents, public knowledge; the UG TCP/IP manual is silent)
+    power_urcs = {"under": "UNDER_VOLTAGE WARNING", "over": "OVER_VOLTAGE WARNING",
+                  "under_down": "UNDER_VOLTAGE POWER DOWN",
+                  "over_down": "OVER_VOLTAGE POWER DOWN"}
     # Power and sleep (not in the UGxx TCP/IP manual; the QI family's AT manuals and
     # hardware designs): AT+QPOWD=1 answers OK, logs off the network and then prints
     # "POWERED DOWN" (forced after 60 s at the latest); AT+QPOWD=0 powers down at once.
@@ -392,6 +417,7 @@ class Quectel(ModemSim):
             self.dns.setdefault(ctx, ("10.76.0.1", "10.76.0.2"))
             self._good()
             self.ok()
+            self.cgev("EPS PDN ACT", ctx)
         delay = int(self.opts["act_ms"])
         if delay:
             # UG 2.2: "Before the response is returned, other AT commands cannot be
@@ -411,10 +437,18 @@ class Quectel(ModemSim):
         # UG 2.3: deactivates the context and closes every connection in it
         for link in [l for l in self.links.values() if l.ctx == ctx]:
             self._drop_link(link)
+        up = ctx in self.contexts
         self.context_down(ctx)
         self.broken.discard(ctx)
         self._good()
         self.ok()
+        if up:
+            self.cgev("ME PDN DEACT", ctx)
+
+    def cgev(self, event, ctx):
+        """cgev_urcs: a 3GPP +CGEV line (see the module docstring)."""
+        if self.opts["cgev_urcs"]:
+            self.urc("+CGEV: %s %d" % (event, ctx))
 
     # ---------------------------------------------------------------- UG 2.4 QIOPEN
     @command("+QIOPEN")
@@ -457,20 +491,34 @@ class Quectel(ModemSim):
         self.ok()
         delay = int(self.opts["connect_ms"])
         if delay:
-            link.timer = self.after(delay, self._finish_open, link)
+            link.timer = self.after(delay, self._finish_open, link, delay)
         else:
             self._finish_open(link)
 
-    def _finish_open(self, link):
+    def _finish_open(self, link, waited=0):
         link.timer = None
         if self.links.get(link.cid) is not link:
             return  # closed (QICLOSE, QIDEACT, network drop) before it finished
-        err = self._connect(link)
+        err = self.fail_code("+QIOPEN")  # fail= fault
+        if err is None:
+            err = self._connect(link)
         if err:
+            late = int(self.opts["fail_late_ms"]) - waited
+            if late > 0:
+                # fail_late_ms: the failure is reported that long after AT+QIOPEN
+                link.timer = self.after(late, self._fail_open, link, err)
+                return
             del self.links[link.cid]
         self._open_result(link.cid, err)
         if not err and link.conn is not None and link.conn.rx:
             self._notify(link)  # data that came while the result was pending
+
+    def _fail_open(self, link, err):
+        link.timer = None
+        if self.links.get(link.cid) is not link:
+            return
+        del self.links[link.cid]
+        self._open_result(link.cid, err)
 
     def _connect(self, link):
         """Open the real socket of a link; returns 0 or a family error code."""
@@ -528,16 +576,21 @@ class Quectel(ModemSim):
             return self._fail(E_PDP_OPEN)
         link = Link(cid, stype, ctx, host, rport, lport, 2)
 
-        def go():
-            err = self._connect(link)
+        def go(waited=0):
+            err = self.fail_code("+QIOPEN")  # fail= fault
+            if err is None:
+                err = self._connect(link)
             if err:
+                late = int(self.opts["fail_late_ms"]) - waited
+                if late > 0:
+                    return self.after(late, self._fail, err)  # fail_late_ms
                 return self._fail(err)
             self.links[cid] = link
             self._good()
             self._enter_transparent(link)
         delay = int(self.opts["connect_ms"])
         if delay:
-            self.after(delay, go)
+            self.after(delay, go, delay)
         else:
             go()
 
@@ -791,7 +844,8 @@ class Quectel(ModemSim):
         # family (UG 2.8): +QIRD: <read_actual_length><CR><LF><data>. Header and
         # payload go out as one piece: a URC between them would be read as payload.
         self.log("<- %r + %d bytes" % (head, len(data)))
-        self.raw(b"\r\n" + head.encode() + b"\r\n" + data + b"\r\n")
+        wire = self.short_payload(data)  # short= fault: the header keeps len(data)
+        self.raw(b"\r\n" + head.encode() + b"\r\n" + wire + b"\r\n")
         self.ok()
 
     # ---------------------------------------------------------------- incoming data
@@ -828,7 +882,8 @@ class Quectel(ModemSim):
             if link.stype == "UDP SERVICE" and addr:
                 head += ',"%s",%d' % addr
             self.log("<- push %r" % head)
-            self.raw(b"\r\n" + head.encode() + b"\r\n" + piece + b"\r\n")
+            wire = self.short_payload(piece)  # short= fault: the header keeps the length
+            self.raw(b"\r\n" + head.encode() + b"\r\n" + wire + b"\r\n")
             link.read_total += len(piece)
 
     def _notify(self, link):
@@ -905,7 +960,9 @@ class Quectel(ModemSim):
         # family 2.3.5: +QIURC: "pdpdeact",<contextID> for each context the network
         # took; its sockets are dead (state closing) until AT+QICLOSE / AT+QIDEACT
         for ctx in sorted(lost):
-            self.urc('+QIURC: "pdpdeact",%d' % ctx)
+            self.cgev("%s PDN DEACT" % self.drop_cause.upper(), ctx)
+            if self.opts["cgev_urcs"] != "only":
+                self.urc('+QIURC: "pdpdeact",%d' % ctx)
             self.broken.add(ctx)
         if self.transp is not None and self.transp.ctx in lost:
             self.transp.state = S_CLOSING
