@@ -30,9 +30,9 @@ LAST_BANNER = {"sim7080": "SMS Ready", "sim7000": "SMS Ready", "sim7600": "PB DO
 
 # The families each cross-family test below runs on: the personalities that have
 # the behaviour (short= payloads, fail= results, fail_late_ms)
-SHORT_READ = ("sim7080", "sim7600", "quectel")
-SHORT_PUSH = ("sim7600", "quectel")
-FAILING = ("sim7080", "sim7600", "quectel")
+SHORT_READ = ("sim7080", "sim7600", "quectel", "yuge")
+SHORT_PUSH = ("sim7600", "quectel", "yuge")
+FAILING = ("sim7080", "sim7600", "quectel", "yuge")
 # each family's manual limit for an open's result (the late_fail quirk adds 0.5 s)
 OPEN_LIMIT = {"sim7080": 150000, "sim7600": 120000, "quectel": 150000, "yuge": 75000}
 
@@ -755,3 +755,90 @@ def test_udp_qird_one_datagram_per_read_quectel(modem_factory, udp_peers):
                 ("AT+QIRD=2,1500", ['+QIRD: 7,"%s",%d' % (LOOP, b.getsockname()[1]),
                                      b"second!\r\n", "OK"]),
                 ("AT+QIRD=2,1500", ["+QIRD: 0", "OK"])])
+
+
+# ==== section yuge: Yuge
+def test_yuge_quirks_by_name():
+    sim = get_personality("yuge")(quirks="sapbr_quoted,no_tls,cgev,call_ready")
+    assert sim.quirks == ["call_ready", "cgev", "no_tls", "sapbr_quoted"]
+    assert sim.opts["sapbr_ip"] == "quoted" and sim.opts["tls_firmware"] is False
+    assert sim.opts["cgev_urcs"] is True and "Call Ready" in sim.opts["banner"]
+
+
+def test_boot_call_ready_banner_yuge(modem_factory):
+    # the call_ready quirk: the SIM800-family power-on lines
+    sim, uart, at = modem_factory("yuge", quirks="call_ready")
+    replay(at, [(None, ["RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"])])
+
+
+def test_cgev_yuge_with_cgerep_and_cfun(modem_factory):
+    # yuge follows its manual (6.7/6.8): +CGEV once AT+CGEREP=1, EPS PDN DEACT for the
+    # network's deactivation, ME PDN DEACT for the module's (AT+CFUN=0)
+    sim, uart, at = booted(modem_factory, "yuge")
+    # (+SAPBR 1: DEACT is the HTTP bearer's own URC, manual 10.1; after the network
+    # took it, the bearer stays down until AT+SAPBR=1,1, so AT+CFUN=0 has none)
+    replay(at, [("AT+CGEREP=1", ["OK"]),
+                (sim.network_drop, ["+CGEV: EPS PDN DEACT 1", "+PDP DEACT",
+                                    "+SAPBR 1: DEACT"]),
+                ("AT+CGATT=1", ["OK", "+CGEV: EPS PDN ACT 1"]),
+                ("AT+CFUN=0", ["OK", "+CGEV: ME PDN DEACT 1", "+PDP DEACT"])])
+
+
+def test_yuge_sapbr_quoted_address(modem_factory):
+    sim, uart, at = booted(modem_factory, "yuge", quirks="sapbr_quoted")
+    replay(at, [("AT+SAPBR=2,1", ['+SAPBR: 1,1,"%s"' % sim.ip, "OK"])])
+
+
+def test_yuge_cifsr_in_a_composite_line(modem_factory):
+    # AT+CIFSR;E0: the address as a line, E0 runs, OK ends the line
+    sim, uart, at = booted(modem_factory, "yuge", echo=True)
+    replay(at, [("AT+CSTT", [b"AT+CSTT\r", "OK"]), ("AT+CIICR", [b"AT+CIICR\r", "OK"]),
+                ("AT+CIFSR;E0", [b"AT+CIFSR;E0\r", "10.83.172.111", "OK"]),
+                ("AT+CIFSR", ["10.83.172.111"])])  # E0 took effect; alone: no OK
+
+
+def test_yuge_tls_refused_without_tls_firmware(modem_factory):
+    sim, uart, at = booted(modem_factory, "yuge", quirks="no_tls")
+    replay(at, [("AT+HTTPSSL=1", ["ERROR"]), ("AT+HTTPSSL=0", ["OK"]),
+                ("AT+CIPSSL=1", ["ERROR"]), ("AT+CIPSSL?", ["+CIPSSL: 0", "OK"]),
+                ('AT+SSLMIPSTART="127.0.0.1",8883', ["ERROR"])])
+
+
+def test_udp_push_one_datagram_each_yuge(modem_factory, udp_peers):
+    # datagrams that waited in the CIPRXGET buffer come one +RECEIVE each once the
+    # host turns pushing back on
+    sim, uart, at = booted(modem_factory, "yuge")
+    online(at, "yuge")
+    a = udp_peers[0]
+    replay(at, [("AT+CIPRXGET=1", ["OK"]),
+                ('AT+CIPSTART=0,"UDP","%s",%d' % (LOOP, a.getsockname()[1]),
+                 ["OK", "0, CONNECT OK"])])
+    at.write('AT+CIPSEND=0,2\r')
+    at.expect(b"> ")
+    at.write(b"hi")
+    at.wait_line("0, SEND OK")
+    data, addr = a.recvfrom(10)
+    a.sendto(b"first", addr)
+    replay(at, [(None, ["+CIPRXGET: 1,0"])])
+    a.sendto(b"second!", addr)
+    wait_for(lambda: len(sim.links[0].rx) == 12)
+    replay(at, [("AT+CIPRXGET=0", ["OK", b"\r\n+RECEIVE,0,5:\r\nfirst",
+                                    b"\r\n+RECEIVE,0,7:\r\nsecond!"])])
+
+
+# ==== section all: every family, every quirk
+def test_all_quirks_boot_and_answer(modem_factory):
+    # every quirk at once, times scaled down: the module still boots, registers and
+    # answers (what a host must ride through is the library's part)
+    for dialect in ("sim7080", "sim7000", "sim7600", "quectel", "yuge"):
+        sim, uart, at = modem_factory(dialect, quirks="all,-power_warnings,scale=0.01",
+                                      seed=2)
+        wait_for(lambda: sim.registered and not sim._boot_queue)
+        time.sleep(0.05)
+        at.drain()
+        at.write("AT\r")  # the stale answer of this one comes before the next reply
+        wait_for(lambda: sim._ncmds >= 1)
+        at.write("AT+CSQ\r")
+        lines = [at.read_line() for _ in range(5)]
+        assert lines == ["AT", "OK", "AT+CSQ", lines[3], "OK"], (dialect, lines)
+        assert lines[3].startswith("+CSQ: ") and lines[3] != "+CSQ: 99,99", dialect

@@ -64,6 +64,37 @@ Options (sim(opts={...}) or --opt key=value):
                   TTL. Pings are simulated: no packet leaves the machine.
   eat_lf          True (core option): a LF right after the CR ending AT+CIPSEND is taken as
                   part of the line end, exactly as manual 9.14's note warns.
+  tls_firmware    True. False: firmware built without TLS, as SIM800-family builds
+                  without SSL refuse it (public knowledge): AT+CIPSSL=1, AT+HTTPSSL=1
+                  and AT+SSLMIPSTART answer ERROR (=0 and the read forms still work).
+  cgev_urcs       False. True: 3GPP packet domain URCs (manual 6.8) whatever AT+CGEREP
+                  says (with AT+CGEREP=1 they come anyway, manual 6.7): "+CGEV: EPS
+                  PDN ACT 1" when the default bearer comes up, "+CGEV: ME PDN ACT <cid>"
+                  for AT+CGACT=1, "+CGEV: EPS PDN DEACT <cid>" when the network takes it
+                  (manual 6.8: "The network has deactivated a PDN connection"; drop=
+                  fault), "+CGEV: ME PDN DEACT <cid>" for AT+CGACT=0 / AT+CGATT=0 /
+                  AT+CFUN=0; before "+PDP DEACT". "only": without the "+PDP DEACT" line
+                  (a test aid: the host must act on +CGEV alone).
+
+Quirks (quirks=, see core.parse_quirks) of this personality beside the common ones:
+sapbr_quoted (sapbr_ip "quoted": +SAPBR: 1,1,"10.x.x.x" as SIM800 firmware prints it),
+call_ready (banner RDY, +CFUN: 1, +CPIN: READY, Call Ready, SMS Ready as SIM800-family
+modules print it), no_tls (tls_firmware False), cgev (cgev_urcs True).
+
+Composite lines: AT+CIFSR inside a line (AT+CIFSR;E0) prints the address as an
+information line and the rest of the line runs, ending in OK: SIM800-family firmware
+does this and drivers rely on it to get a final result after the address (public
+knowledge); alone (or last) it ends with the address and no OK (manual 9.5).
+
+Injected failures (fault knobs, see core.Faults): fail=+CIPSTART:N makes the open end in
+CONNECT FAIL, fail=+CIPSEND:N makes sends end in SEND FAIL (N unused); short= cuts
++CIPRXGET 2/3, +RECEIVE / +IPD and +HTTPREAD payloads; fail_late_ms (core option)
+delays CONNECT FAIL (late_fail quirk: open_max_ms 75 s + 0.5 s).
+
+UDP: pushed data (+RECEIVE, +IPD, bare) comes one datagram per piece, also what waited
+in the buffer. AT+CIPRXGET=2/3 reads bytes: its reply carries neither a sender nor a
+datagram length (manual 9.27), so the datagrams that wait are joined and a read cannot
+tell them apart.
 
 Notes for the mixins (YugeHTTP, YugeMQTT):
   * Yuge's hooks call super() and pass on connections that are not theirs, so a mixin
@@ -136,6 +167,15 @@ class Link:
         self.tx = 0  # AT+CIPACK <txlen>
         self.timer = None
         self.accepted = False  # came in through AT+CIPSERVER
+        self.dgrams = []  # UDP: [length] of each datagram waiting in conn.rx
+
+    def took(self, n):
+        """n bytes were read from the buffer: the datagrams they came from shrink."""
+        while n > 0 and self.dgrams:
+            if self.dgrams[0] > n:
+                self.dgrams[0] -= n
+                return
+            n -= self.dgrams.pop(0)
 
     @property
     def rx(self):
@@ -203,7 +243,18 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         "ping_ms": "1",
         "ping_ttl": 64,
         "eat_lf": True,
+        "tls_firmware": True,
+        "cgev_urcs": False,
     }
+    quirk_table = {
+        "sapbr_quoted": {"sapbr_ip": "quoted"},
+        "call_ready": {"banner": "RDY|+CFUN: 1|{cpin}|Call Ready|SMS Ready"},
+        "no_tls": {"tls_firmware": False},
+        "cgev": {"cgev_urcs": True},
+    }
+    # The manual's 1.4 table does not list AT+CIPSTART; the SIM800 family it copies
+    # gives up a TCP connect after 75 s (its AT manual; the QI manual says the same)
+    open_max_ms = 75000
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -410,7 +461,27 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
             self.urc(line)
 
     def _pdp_deact_urc(self):
-        self.urc(str(self.opts["pdp_deact"]))
+        if self.opts["cgev_urcs"] != "only":
+            self.urc(str(self.opts["pdp_deact"]))
+
+    def cgev(self, event, cid):
+        """A 3GPP +CGEV line (manual 6.8) when AT+CGEREP=1 or cgev_urcs asks for it."""
+        if self.opts["cgev_urcs"] or self.cgerep[0] == 1:
+            self.urc("+CGEV: %s %d" % (event, cid))
+
+    def context_up(self, cid, ip=None):
+        up = cid in self.contexts
+        super().context_up(cid, ip)
+        if not up:
+            # the default bearer comes with registration (the network's), others by
+            # AT+CGACT=1 (the module's); manual 6.8
+            self.cgev("EPS PDN ACT" if cid == 1 else "ME PDN ACT", cid)
+
+    def context_down(self, cid):
+        up = cid in self.contexts
+        super().context_down(cid)
+        if up:
+            self.cgev("ME PDN DEACT", cid)
 
     # ================================================================ registration / PDP
     def on_registration(self, stat):
@@ -457,6 +528,8 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
             self.server = None
         if self.ip_state != "IP INITIAL":
             self.ip_state = "PDP DEACT"
+        for cid in sorted(lost):
+            self.cgev("%s PDN DEACT" % ("EPS" if self.drop_cause == "nw" else "ME"), cid)
         if 1 in lost:
             self._pdp_deact_urc()
         super().on_network_drop(lost, conns)
@@ -706,6 +779,12 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
             return self.error()  # manual 9.5 / 9.42: ERROR
         if self.ip_state == "IP GPRSACT":
             self.ip_state = "IP STATUS"
+        if self._suppress_ok:
+            # AT+CIFSR;E0: the address, then the rest of the line (SIM800 family,
+            # public knowledge: see the module docstring)
+            self.reply(self._ip_text())
+            self._final = "OK"
+            return
         # the address alone ends the command: no OK (manual 9.5, 9.42)
         self.final(self._ip_text())
 
@@ -725,6 +804,8 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
             return self.answer("+CIPSSL: %d" % self.cipssl)
         if c.kind != "set" or c.int(0) not in (0, 1):
             return self.error()
+        if c.int(0) == 1 and not self.opts["tls_firmware"]:
+            return self.error()  # tls_firmware False: no TLS in this build
         self.cipssl = c.int(0)
         self.ok()
 
@@ -831,16 +912,18 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         self.ok()
         delay = int(self.opts["connect_ms"])
         if delay:
-            link.timer = self.after(delay, self._connect, link)
+            link.timer = self.after(delay, self._connect, link, delay)
         else:
             self._connect(link)
 
-    def _connect(self, link):
+    def _connect(self, link, waited=0):
         link.timer = None
         if self.links.get(link.n) is not link or link.state != "CONNECTING":
             return  # closed or shut meanwhile
         early = b""
         try:
+            if self.fail_code("+CIPSTART") is not None:
+                raise NetError("refused", "fail= fault")
             if link.tls:
                 conn, early = self._tls_open(link)
             elif link.mode == "TCP":
@@ -850,14 +933,12 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
                                          self.clport.get((link.n, "UDP"), 0))
         except NetError as e:
             self.log("-- link %d: %s" % (link.n, e))
-            link.state = "CLOSED"
-            if self.cipmux:
-                self._result_urc(self.link_result(link.n, "CONNECT FAIL"))
-            else:
-                # manual 9.9: "STATE: <sl_state>" then CONNECT FAIL
-                self.ip_state = "%s CLOSED" % link.mode
-                self._result_urc("STATE: %s" % self.ip_state)
-                self._result_urc("CONNECT FAIL")
+            late = int(self.opts["fail_late_ms"]) - waited
+            if late > 0:
+                # fail_late_ms: CONNECT FAIL comes that long after AT+CIPSTART
+                link.timer = self.after(late, self._connect_failed, link)
+                return
+            self._connect_failed(link)
             return
         link.conn = conn
         link.ip = conn.peer[0]
@@ -879,6 +960,19 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
             self._result_urc("CONNECT OK")
         if link.rx:
             self._arrived(link)
+
+    def _connect_failed(self, link):
+        link.timer = None
+        if self.links.get(link.n) is not link or link.state != "CONNECTING":
+            return  # closed or shut meanwhile
+        link.state = "CLOSED"
+        if self.cipmux:
+            self._result_urc(self.link_result(link.n, "CONNECT FAIL"))
+        else:
+            # manual 9.9: "STATE: <sl_state>" then CONNECT FAIL
+            self.ip_state = "%s CLOSED" % link.mode
+            self._result_urc("STATE: %s" % self.ip_state)
+            self._result_urc("CONNECT FAIL")
 
     def _tls_open(self, link):
         """(conn, early plaintext) of a real TLS connection for link (AT+CIPSSL=1);
@@ -1091,7 +1185,9 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
     def _send_result(self, link, data):
         n = link.n
         sent = 0
-        if link.usable:
+        if self.fail_code("+CIPSEND") is not None:
+            data = data or b"-"  # fail= fault: nothing goes out, SEND FAIL below
+        elif link.usable:
             sent = link.conn.send(data)
         link.tx += sent
         if self.cipsprt == 2:
@@ -1208,10 +1304,15 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
     def _push(self, link):
         conn = link.conn
         while conn is not None and conn.rx:
-            data = conn.read(int(self.opts["push_max"]))
+            size = int(self.opts["push_max"])
+            if link.dgrams:
+                size = min(size, link.dgrams[0])  # UDP: one datagram per piece
+            data = conn.read(size)
+            link.took(len(data))
             if self.cipmux:
                 # manual 9.25: header, then the data on a line of its own
-                out = b"\r\n+RECEIVE,%d,%d:\r\n" % (link.n, len(data)) + data
+                out = b"\r\n+RECEIVE,%d,%d:\r\n" % (link.n, len(data)) \
+                    + self.short_payload(data)  # short= fault: the header keeps len
             else:
                 out = b""
                 if self.cipsrip:
@@ -1224,7 +1325,8 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
                     head = "+IPD,%d" % len(data)
                     if self.cipshowtp:
                         head += "," + link.mode  # manual 9.24
-                    out += b"\r\n" + head.encode() + b":" + data  # manual 9.23
+                    # manual 9.23 (short= fault: the header keeps the length)
+                    out += b"\r\n" + head.encode() + b":" + self.short_payload(data)
                 else:
                     out += data  # manual 9.42: the bare data
             if self.ciprxf == 0:
@@ -1236,6 +1338,8 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         if link is None:
             return super().net_data(conn, data)
         conn.rx += data
+        if link.mode == "UDP":
+            link.dgrams.append(len(data))
         self._arrived(link)
 
     def net_overflow(self, conn, lost):
@@ -1284,6 +1388,7 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         if not 1 <= want <= lim:
             return self.error()
         data = conn.read(want)
+        link.took(len(data))  # UDP: bytes, joined (see the module docstring)
         rest = len(conn.rx)
         if self.cipmux:
             body = "%d,%d,%d,%d" % (mode, n, len(data), rest)
@@ -1294,7 +1399,8 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         self.log("<- %r" % (head,))
         out = b"\r\n" + head.encode() + b"\r\n"
         if data:
-            out += (data if mode == 2 else data.hex().upper().encode()) + b"\r\n"
+            wire = self.short_payload(data)  # short= fault: the header keeps len(data)
+            out += (wire if mode == 2 else wire.hex().upper().encode()) + b"\r\n"
         self.raw(out)
         if self.opts["renotify"] == "drained":
             link.armed = rest == 0

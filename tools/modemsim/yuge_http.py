@@ -460,6 +460,10 @@ class YugeHTTP(ModemSim):
         n = c.int(0)
         if n not in (0, 1):
             return self.error()
+        if n == 1 and not self.opts.get("tls_firmware", True):
+            # firmware built without TLS refuses it (SIM800 family, public knowledge;
+            # the yuge personality's tls_firmware option)
+            return self.error()
         self.httpssl = n
         self.ok()
 
@@ -735,7 +739,9 @@ class YugeHTTP(ModemSim):
         sp = " " if self.opts["httpread_space"] else ""
         # header and payload in one piece: a URC injected between them would land
         # inside the body (the module never does that)
-        self.raw(b"\r\n" + self._b("%s:%s%d" % (head, sp, len(data))) + b"\r\n" + bytes(data))
+        # (short= fault: the payload may arrive shorter than the header says)
+        self.raw(b"\r\n" + self._b("%s:%s%d" % (head, sp, len(data))) + b"\r\n"
+                 + self.short_payload(bytes(data)))
         self.ok()
 
     @command("+HTTPHEAD")

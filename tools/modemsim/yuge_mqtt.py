@@ -423,6 +423,9 @@ class YugeMQTT(ModemSim):
 
     @command("+SSLMIPSTART")
     def at_sslmipstart(self, c):
+        if c.kind == "set" and not self.opts.get("tls_firmware", True):
+            # firmware built without TLS (the yuge personality's tls_firmware option)
+            return self.error()
         self._mipstart(c, True)
 
     def _mipstart(self, c, tls):
