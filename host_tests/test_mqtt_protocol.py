@@ -267,6 +267,17 @@ def test_message_over_max_payload_is_acknowledged_dropped_and_counted():
     assert bytes(sock.tx) == b"\x40\x02\x00\x05"
 
 
+def test_message_over_max_payload_reaches_the_status_callback_with_topic_and_size():
+    big = b"\x32\x88\x01\x00\x03big\x00\x05" + bytes(129)  # 136 remaining, 129 payload
+    c, sock = client(big, b"\x30\x04\x00\x01tm", max_payload=0)
+    seen = []
+    c.set_status_callback(lambda status, detail: seen.append((status, detail)))
+    c._rbuf = bytearray(100)  # smaller than the message
+    c._rmv = memoryview(c._rbuf)
+    c.check_msg()
+    assert seen == [("dropped", (b"big", 129))]
+
+
 def test_pingreq_goes_out_after_half_the_keepalive_without_traffic():
     c, sock = client(keepalive=1)
     c._last_tx -= 600

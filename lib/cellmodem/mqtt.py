@@ -22,7 +22,7 @@ from cellmodem.compat import const, ticks_ms, ticks_diff, ticks_add, sleep_ms
 from cellmodem.errors import ModemError
 from cellmodem import socket as _socket
 from cellmodem.mqttbase import (MQTTBase, MQTTException, CONNECTED, DISCONNECTED,
-                                RECONNECTING, OFFLINE, topic_name, topic_filter,
+                                RECONNECTING, OFFLINE, DROPPED, topic_name, topic_filter,
                                 check_qos, message)
 
 # MQTT 3.1.1 section 2.2.1 control packet types (upper nibble of the first byte)
@@ -61,7 +61,8 @@ class MQTTClient(MQTTBase):
     timeout: ms to wait for each broker answer (CONNACK, PUBACK, SUBACK, ...) and
       for the rest of a packet once it has started.
     max_payload: largest message received, bytes (bigger ones are acknowledged,
-      dropped and counted in .dropped).
+      dropped, counted in .dropped and reported to the status callback as
+      DROPPED with (topic, payload size)).
     queue: messages publish() may hold while offline (0: raise OSError instead).
     backoff: (first, longest) ms between reconnect attempts; doubles per failure.
     retry_for: ms publish()/subscribe() keep trying to reconnect before they queue
@@ -712,12 +713,16 @@ class MQTTClient(MQTTBase):
         if qos == 3 or i > n or (qos and not pid):
             raise OSError(errno.EIO, "malformed PUBLISH from the broker")
         if n > size:
+            # the topic came with the head (the buffer holds 256 bytes beyond
+            # max_payload): the application learns what it lost
+            lost = (bytes(self._rmv[2:min(2 + tl, head)]), n - i)
             left = n - size
             while left:  # too big to hold: drain it, acknowledge it, count it
                 k = min(left, size)
                 self._recv(self._rmv[:k], self._timeout)
                 left -= k
             self.dropped += 1
+            self._status(DROPPED, lost)
         elif not (qos == 2 and pid in self._q2rx):  # a QoS 2 resend is not delivered twice
             self._deliver(bytes(self._rmv[2:2 + tl]), bytes(self._rmv[i:n]))
             if qos == 2:

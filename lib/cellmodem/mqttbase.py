@@ -14,6 +14,7 @@ CONNECTED = "connected"  # detail: True if the broker kept the session
 DISCONNECTED = "disconnected"  # detail: the OSError or reason (str)
 RECONNECTING = "reconnecting"  # detail: attempt number (1, 2, ...)
 OFFLINE = "offline"  # reconnect gave up for now; detail: the last error
+DROPPED = "dropped"  # a message over max_payload; detail: (topic bytes, payload bytes)
 
 # MQTT 3.1.1 section 3.2.2.3, CONNACK return codes
 _CONNACK = (None, "unacceptable protocol version", "identifier rejected",
@@ -163,7 +164,9 @@ class MQTTBase:
         self.cb = f
 
     def set_status_callback(self, f):
-        """f(status, detail) on CONNECTED, DISCONNECTED, RECONNECTING and OFFLINE."""
+        """f(status, detail) on CONNECTED, DISCONNECTED, RECONNECTING, OFFLINE and
+        DROPPED (a message too big for the receive buffer: acknowledged, not
+        delivered)."""
         self._on_status = f
 
     def set_last_will(self, topic, msg, retain=False, qos=0):
