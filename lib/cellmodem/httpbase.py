@@ -209,6 +209,11 @@ class Response:
     def text(self):
         return str(self.content, self.encoding)
 
+    @property
+    def ok(self):
+        """True for a status below 400, as in requests."""
+        return self.status_code < 400
+
     def json(self):
         import json
         return json.loads(self.content)

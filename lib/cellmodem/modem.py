@@ -421,6 +421,38 @@ class Modem:
         """(ip, None, None, None) like network.WLAN.ifconfig(); no netmask or DNS is known."""
         return (self.ip or "0.0.0.0", None, None, None)
 
+    # network.WLAN's names, as MicroPython users know them
+    def status(self, param=None):
+        """Without param the link: "got_ip" (data link up), else from the network's
+        registration (AT+CxREG?, queried now): "registered", "searching", "denied" or
+        "idle". status("rssi"): the signal in dBm (None if unknown). ValueError for
+        another param."""
+        if param is not None:
+            if param != "rssi":
+                raise ValueError("status() knows 'rssi' only, not %r" % (param,))
+            return self.signal()
+        if self.isconnected():
+            return "got_ip"
+        return ("idle", "registered", "searching", "denied", "idle", "registered")[
+            self.registration()]
+
+    def ipconfig(self, param):
+        """ipconfig("addr4"): (ip, netmask) as network.ipconfig() gives them; "0.0.0.0"
+        before the data link is up; the netmask of a cellular data context is
+        "255.255.255.255" (point to point). ValueError for another param."""
+        if param != "addr4":
+            raise ValueError("ipconfig() knows 'addr4' only, not %r" % (param,))
+        return (self.ip or "0.0.0.0", "255.255.255.255")
+
+    def active(self, is_active=None):
+        """Whether the radio is on (AT+CFUN? is 1), as network.WLAN.active();
+        active(True) turns it on (AT+CFUN=1), active(False) off (flight mode: AT+CFUN=4,
+        or 0 where the family has no 4; open sockets fail). See set_functionality."""
+        if is_active is None:
+            return self.functionality() == 1
+        self.set_functionality(1 if is_active else
+                               (4 if 4 in self._feature("cfun", "AT+CFUN levels") else 0))
+
     def link_lost(self, reason):
         """Called by the dialect on a network-lost URC: marks the link down and
         fails every open socket with OSError(ECONNABORTED)."""

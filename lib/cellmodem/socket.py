@@ -387,6 +387,15 @@ class socket(_Base):
     def getpeername(self):
         return self._need(None).peer
 
+    def getsockname(self):
+        """(the modem's IP, 0): the module does not say which local port it chose."""
+        return (self._modem.ip or "0.0.0.0", 0)
+
+    def makefile(self, mode="rb", buffering=0):
+        """The socket itself, as MicroPython's makefile() returns: it has read,
+        readinto, readline and write."""
+        return self
+
     def ioctl(self, req, arg):
         """MicroPython stream ioctl: select.poll support (MP_STREAM_POLL)."""
         if req == _GET_FILENO:
