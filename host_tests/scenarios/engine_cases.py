@@ -421,4 +421,61 @@ def case_line_fields_parse_in_place():
     assert line.startswith(b"+CIPOPEN:") and not line.startswith(b"+CIPOPEN: 1,\"TCP\",\"1.2.3.4\",-5, 7 ,yy")
 
 
+# ---- a port that fails ----
+
+class _Dying(FakeUART):
+    """A FakeUART whose write raises (a USB modem unplugged: EIO; or, with exc=
+    ValueError, a port the program closed) from the after-th write on."""
+
+    def __init__(self, after, exc=None):
+        FakeUART.__init__(self)
+        self.after = after
+        self.exc = exc
+        self.path = "/dev/ttyUSB7"
+
+    def write(self, buf):
+        self.after -= 1
+        if self.after < 0:
+            raise self.exc if self.exc else OSError(5, "Input/output error")
+        return FakeUART.write(self, buf)
+
+
+def _port_closed(fn, *args):
+    e = raises(OSError, fn, *args)
+    assert e.args == (5, "port closed: /dev/ttyUSB7"), e.args
+    return e
+
+
+def case_a_port_that_fails_mid_command_gives_one_error_on_every_later_call():
+    # the command line went out, the port died before its payload: that call and every
+    # later one raise OSError(EIO, "port closed: <path>"), never ATBusy for the old one
+    uart = _Dying(2)
+    Responder(uart, [(b"AT+CASEND=0,5", b"\r\n> ")])
+    at = AT(uart)
+    _port_closed(at.send_data, "AT+CASEND=0,5", b"hello")
+    written = len(uart.tx)
+    _port_closed(at.command, "AT+CSQ")
+    _port_closed(at.send_data, "AT+CASEND=0,5", b"hello")
+    _port_closed(at.poll, 10)
+    assert len(uart.tx) == written  # nothing more was tried on the dead port
+    assert at.engine.state == 0 and at.closed == "port closed: /dev/ttyUSB7"
+
+
+def case_a_port_the_program_closed_is_the_same_error():
+    # CPython and MicroPython both raise ValueError for I/O on a closed file
+    uart = _Dying(0, ValueError("I/O operation on closed file"))
+    at = AT(uart)
+    _port_closed(at.command, "AT")
+    _port_closed(at.command, "AT")
+
+
+def case_a_port_whose_reads_fail_names_itself_by_repr_without_a_path():
+    uart = FakeUART()
+    at = AT(uart)
+    uart.hangup()  # the simulator's hangup fault on a FakeUART: EIO both ways
+    for _ in range(2):
+        e = raises(OSError, at.command, "AT")
+        assert e.args == (5, "port closed: FakeUART"), e.args
+
+
 CASES = [name for name in sorted(globals()) if name.startswith("case_")]

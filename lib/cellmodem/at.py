@@ -19,10 +19,16 @@ class AT:
     port: an object with write(buf) and readinto(buf) -> count or None; optional
     any() and wait(ms). rxbuf: receive buffer size in bytes (the longest line).
     idle: callback() run while a call waits (feed a watchdog here).
+
+    A port that fails (OSError such as EIO from a USB modem unplugged, a pty whose
+    other end went away, or the port closed by the program) ends the command in
+    flight, and that call and every later one raise OSError(EIO, "port closed:
+    <path>") before touching the port again.
     """
 
     def __init__(self, port, rxbuf=1024, idle=None):
         self.port = port
+        self.closed = None  # once the port failed: the text every call raises with
         self.engine = Engine(rxbuf)
         self.idle = idle
         self.timeouts = dict(BASE_TIMEOUTS)
@@ -84,33 +90,53 @@ class AT:
                 return ms
         return DEFAULT_TIMEOUT
 
+    # ---- the port failing ----
+    def port_failed(self, exc=None):
+        """The OSError(EIO, "port closed: <path>") to raise for a port that failed (exc:
+        its OSError, or ValueError - both interpreters' I/O on a closed file): ends the
+        command in flight, and every later call raises the same text."""
+        from cellmodem._rare import port_closed
+        return port_closed(self)
+
     # ---- I/O ----
     def write(self, data):
-        """Write all of data to the port (loops over partial writes)."""
-        eng = self.engine
+        """Write all of data to the port (loops over partial writes). OSError(EIO,
+        "port closed: ...") if the port failed, now or before."""
+        if self.closed is not None:
+            raise self.port_failed()
         n = len(data)
-        w = self.port.write(data)
-        if eng.trace:  # after the write: a port that refuses it (a gate) sent nothing
-            eng.trace(b">", bytes(data), ticks_ms())
-        if w is None or w < n:  # partial write: the rest through a view (rare)
-            mv = memoryview(data)
-            i = w or 0
-            while i < n:
-                w = self.port.write(mv[i:])
-                if w is None:  # non-blocking port with a full buffer
-                    w = 0
-                    sleep_ms(1)
-                i += w
+        port = self.port
+        try:  # only the port's own calls: a gate's ModemOff/InDataMode pass through
+            w = port.write(data)
+            if w is None or w < n:  # partial write: the rest through a view (rare)
+                mv = memoryview(data)
+                i = w or 0
+                while i < n:
+                    w = port.write(mv[i:])
+                    if w is None:  # non-blocking port with a full buffer
+                        w = 0
+                        sleep_ms(1)
+                    i += w
+        except (OSError, ValueError) as e:
+            raise self.port_failed(e)
+        if self.engine.trace:  # after the write: a port that refuses it (a gate) sent nothing
+            self.engine.trace(b">", bytes(data), ticks_ms())
 
     def poll(self, timeout_ms=0):
         """Read what the port has and dispatch it, waiting up to timeout_ms for the
-        first byte. Returns True if anything was read."""
+        first byte. Returns True if anything was read. OSError(EIO, "port
+        closed: ...") if the port failed, now or before."""
+        if self.closed is not None:
+            raise self.port_failed()
         eng = self.engine
         port = self.port
         got = False
         deadline = None
         while True:
-            n = port.readinto(eng.rx_window())
+            try:
+                n = port.readinto(eng.rx_window())
+            except (OSError, ValueError) as e:
+                raise self.port_failed(e)
             if n:
                 got = True
                 eng.rx_commit(n)
@@ -180,7 +206,8 @@ class AT:
 
         Returns the response lines (bytes; with resp, only those starting with it).
         Raises ATError with the modem's code and text, ATTimeout after timeout ms
-        (default: the command's maximum response time from the table).
+        (default: the command's maximum response time from the table), OSError(EIO,
+        "port closed: ...") if the port failed.
         """
         cmd = self._start(cmd, resp, finals, ok_final, on_line, False)
         return self._finish(cmd, timeout or self.timeout_for(cmd))

@@ -13,7 +13,10 @@ import termios
 
 # Linux errno numbers (MicroPython's errno has no ENOTTY, ENXIO or EBUSY) and what
 # they mean for a serial port, the same words in both interpreters.
+_EIO = 5
 _ENOTTY = 25
+# poll events of a device that hung up (POLLERR | POLLHUP; the same in both interpreters)
+_GONE = select.POLLERR | select.POLLHUP
 _WHY = {2: "no such file (is the modem plugged in? ls /dev/ttyUSB* /dev/ttyACM*)",
         6: "no such device", 13: "permission denied (is the user in the dialout group?)",
         16: "busy (another program has it open)", 19: "no such device",
@@ -29,11 +32,16 @@ _OSPEED = 5
 
 class SerialPort:
     """A raw tty: write(buf), readinto(buf) -> count (0 when nothing waits), any(),
-    wait(ms) -> True when input is waiting, close()."""
+    wait(ms) -> True when input is waiting, close(); .path is the device.
+    readinto() raises OSError(EIO, "port closed: <path>") once the device hung up (a
+    USB modem unplugged, the other end of a pty closed): its reads would only say 0."""
 
     def __init__(self, path, baud=115200):
         if not isinstance(path, str):
             raise TypeError("path must be a str, not %s" % type(path).__name__)
+        if not isinstance(baud, int) or isinstance(baud, bool):
+            raise TypeError("baud must be an int, not %s" % type(baud).__name__)
+        self.path = path
         err = None
         try:
             if hasattr(os, "open"):  # CPython: O_NOCTTY so the modem never becomes our terminal
@@ -78,10 +86,22 @@ class SerialPort:
     def readinto(self, buf):
         if not len(buf):
             return 0
-        return self._f.readinto(buf) or 0
+        n = self._f.readinto(buf)
+        if not n and self._hung_up():  # end of file: the device went away
+            raise OSError(_EIO, "port closed: %s" % self.path)
+        return n or 0
+
+    def _hung_up(self):
+        if self._ipoll:  # MicroPython: an iterator over a reused tuple, no list
+            for ev in self._poll.ipoll(0):
+                return ev[1] & _GONE
+            return False
+        for ev in self._poll.poll(0):
+            return ev[1] & _GONE
+        return False
 
     def wait(self, ms):
-        if self._ipoll:  # MicroPython: an iterator over a reused tuple, no list
+        if self._ipoll:
             for _ in self._poll.ipoll(ms):
                 return True
             return False
