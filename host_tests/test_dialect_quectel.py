@@ -15,7 +15,7 @@ import pytest
 
 import cellmodem.socket as msocket
 from cellmodem.tls import ModuleTLS
-from cellmodem.errors import ATError
+from cellmodem.errors import NetworkError
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from simfixtures import LOOPBACK, free_port
@@ -79,13 +79,16 @@ def test_user_and_password_ask_for_pap_or_chap(quectel):
     assert b'AT+QICSGP=1,1,"internet","u","p",3' in wire()  # UG 2.1 <authentication> 3
 
 
-def test_refused_apn_raises_aterror_with_the_code_from_qigeterror(quectel):
+def test_refused_apn_is_a_network_error_with_the_code_from_qigeterror(quectel):
     # UG 2.2: AT+QIACT answers ERROR; UG 2.17: AT+QIGETERROR says why
     sim, modem, wire = quectel(connect=False, reject_apns=["blocked.apn"])
     wire()
-    with pytest.raises(ATError) as e:
+    with pytest.raises(NetworkError) as e:
         modem.connect(apn="blocked.apn")
     assert (e.value.code, e.value.text) == (561, "open PDP context failed")
+    assert (e.value.apn, e.value.command) == ("blocked.apn", "AT+QIACT=1")
+    assert str(e.value) == ('data context not activated with APN "blocked.apn": '
+                            'AT+QIACT=1: open PDP context failed (561)')
     assert wire()[-2:] == [b"AT+QIACT=1", b"AT+QIGETERROR"]
     assert not modem.isconnected()
 

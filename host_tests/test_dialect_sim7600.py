@@ -98,7 +98,10 @@ def test_a_refused_apn_is_a_network_error_with_the_netopen_code(sim7600):
     sim, modem, wire = sim7600(connect=False, reject_apns=["blocked.apn"])
     with pytest.raises(NetworkError) as e:
         modem.connect(apn="blocked.apn")
-    assert "error 1" in str(e.value) and not modem.isconnected()
+    assert (e.value.apn, e.value.command, e.value.code) == ("blocked.apn", "AT+NETOPEN", 1)
+    assert str(e.value) == ('data context not activated with APN "blocked.apn": '
+                            'AT+NETOPEN: Network failure (1)')
+    assert not modem.isconnected()
     assert modem.connect(apn="internet") == sim.ip
 
 

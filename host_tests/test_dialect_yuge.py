@@ -12,7 +12,7 @@ import time
 import pytest
 
 import cellmodem.socket as msocket
-from cellmodem.errors import ATError
+from cellmodem.errors import NetworkError
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from simfixtures import LOOPBACK, free_port
@@ -128,9 +128,10 @@ def test_another_apn_shuts_the_context_and_starts_over(yuge):
 def test_a_rejected_apn_is_the_error_of_ciicr(yuge):
     # 9.4: "如果激活失败, 返回: ERROR"
     sim, modem, wire = yuge(connect=False, reject_apns=["blocked.apn"])
-    with pytest.raises(ATError) as e:
+    with pytest.raises(NetworkError) as e:
         modem.connect(apn="blocked.apn")
     assert e.value.command == "AT+CIICR" and e.value.text == "ERROR"
+    assert e.value.apn == "blocked.apn" and e.value.code is None
     assert not modem.isconnected()
     assert modem.connect(apn="internet") == sim.ip
 

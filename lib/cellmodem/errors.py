@@ -64,7 +64,19 @@ class SIMError(ModemError):
 
 
 class NetworkError(ModemError):
-    """Registration denied or not reached in time, or the data context failed."""
+    """Registration denied or not reached in time, or the data context failed.
+
+    A data context the module did not activate (a wrong APN, most often) reads the
+    same on every family: 'data context not activated with APN "<apn>": <command>:
+    <the module's words> (<its code>)', e.g. 'data context not activated with APN
+    "blocked.apn": AT+QIACT=1: open PDP context failed (561)'; then .apn is the APN,
+    .code the module's number (int, or None when it gave none), .text its words and
+    .command the command that failed (None for the other network errors).
+    """
+
+    apn = None
+    code = None
+    text = None
 
 
 class InDataMode(ModemError):

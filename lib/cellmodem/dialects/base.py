@@ -166,6 +166,14 @@ class Dialect:
         raise NotImplementedError
 
 
+def context_error(apn, command, text, code=None):
+    """The NetworkError for a data context the module did not activate with apn,
+    the same shape on every family ('data context not activated with APN "<apn>":
+    <command>: <the module's words> (<code>)', see cellmodem.errors.NetworkError)."""
+    from cellmodem._rare import context_error
+    return context_error(apn, command, text, code)
+
+
 # A family with module TLS has cert_upload(name, data, kind), cert_list(),
 # cert_delete(name) hooks (cellmodem.tls.cert_* call them); the others raise this.
 _NO_MODULE_TLS = ("%s: module TLS is not supported in this family; use host TLS "

@@ -18,7 +18,7 @@ Usage: Modem(uart, dialect="quectel")
 """
 import errno
 
-from cellmodem.dialects.base import Dialect, _NO_MODULE_TLS
+from cellmodem.dialects.base import Dialect, _NO_MODULE_TLS, context_error
 from cellmodem.errors import ATError, ATTimeout, ModemError, NetworkError
 from cellmodem.sockets import Link, TCP, UDP
 
@@ -177,7 +177,9 @@ class Quectel(Dialect):
             try:
                 at.command("AT+QIACT=%d" % _CTX, timeout=timeout if timeout < 150000 else 150000)
             except ATError as e:
-                raise self._qi_error(e)
+                # UG 2.2: ERROR; AT+QIGETERROR's code and words say why (561 for a refused APN)
+                e = self._qi_error(e)
+                raise context_error(apn, e.command, e.text, e.code)
             ip = self._ip()
         if ip is None:
             raise NetworkError("context %d not active after AT+QIACT" % _CTX)

@@ -12,7 +12,7 @@ Usage: Modem(uart, dialect="sim7080")
 """
 import errno
 
-from cellmodem.dialects.base import Dialect
+from cellmodem.dialects.base import Dialect, context_error
 from cellmodem.errors import ATError, NetworkError
 from cellmodem.sockets import Link, TCP, UDP
 from cellmodem.validate import at_string
@@ -55,6 +55,7 @@ class SIM7080(Dialect):
     def __init__(self, modem):
         super().__init__(modem)
         self._pdp_state = None
+        self._pdp_line = None  # the last +APP PDP line
         self._pulling = None  # the Link an AT+CARECV in flight reads for
         self._pulled = 0
         self._dns = None
@@ -77,6 +78,7 @@ class SIM7080(Dialect):
             return
         state = line.field(n - 1)
         self._pdp_state = state
+        self._pdp_line = line.str()  # the module's words, for an activation that failed
         if state != "ACTIVE" and self.link_up:
             self.link_up = False
             self.modem.link_lost("PDP %s" % state)
@@ -96,10 +98,14 @@ class SIM7080(Dialect):
         ip = self._active_ip()
         if ip is None:
             self._pdp_state = None
-            at.command("AT+CNACT=%d,1" % _PDP)
+            try:
+                at.command("AT+CNACT=%d,1" % _PDP)
+            except ATError as e:
+                raise context_error(apn, e.command, e.text, e.code)
             self.wait_for(lambda: self._pdp_state is not None, timeout, "+APP PDP", "AT+CNACT")
             if self._pdp_state != "ACTIVE":
-                raise NetworkError("data context not activated: %s" % self._pdp_state)
+                # a refused APN: OK, then "+APP PDP: 0,DEACTIVE" (no reason code)
+                raise context_error(apn, "AT+CNACT=%d,1" % _PDP, self._pdp_line)
             ip = self._active_ip()
         if ip is None:
             raise NetworkError("data context active but no IP address")

@@ -22,8 +22,8 @@ Usage: Modem(uart, dialect="sim7600")
 import errno
 
 from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
-from cellmodem.dialects.base import Dialect, _NO_MODULE_TLS
-from cellmodem.errors import ATError, ATTimeout, NetworkError
+from cellmodem.dialects.base import Dialect, _NO_MODULE_TLS, context_error
+from cellmodem.errors import ATError, ATTimeout
 from cellmodem.line import parse_int
 from cellmodem.sockets import Link, TCP, UDP, LISTEN
 
@@ -148,7 +148,7 @@ class SIM7600(Dialect):
             at.command("AT+NETOPEN")
         except ATError as e:
             if "already opened" not in e.text and e.code != 4:
-                raise
+                raise context_error(apn, e.command, e.text, e.code)
             if self.link_up:
                 self._net = 0
             else:
@@ -159,7 +159,10 @@ class SIM7600(Dialect):
                 at.command("AT+NETOPEN")
         self.wait_for(lambda: self._net is not None, timeout, "+NETOPEN", "AT+NETOPEN")
         if self._net != 0:
-            raise NetworkError("NETOPEN failed with error %d" % self._net)
+            # "+NETOPEN: <err>" (A7600 ch.4; a refused APN is 1, "Network failure")
+            err = self._net
+            raise context_error(apn, "AT+NETOPEN", _ERR_TEXT.split("|")[err - 1]
+                                if 1 <= err <= len(_ERRNO) else "+NETOPEN: %d" % err, err)
         self.link_up = True
         return self._ip()
 

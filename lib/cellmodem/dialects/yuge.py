@@ -24,7 +24,7 @@ Usage: Modem(uart, dialect="yuge"); then cellmodem.socket as usual
 import errno
 
 from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
-from cellmodem.dialects.base import Dialect
+from cellmodem.dialects.base import Dialect, context_error
 from cellmodem.errors import ATError, ATTimeout
 from cellmodem.line import Line
 from cellmodem.sockets import Link, TCP, LISTEN
@@ -127,7 +127,10 @@ class Yuge(Dialect):
                 self._cipmode = 1
             at.command('AT+CSTT="%s","%s","%s"' % (apn, user, password))
             # 9.4: ERROR when the context is not activated (e.g. the APN is refused)
-            at.command("AT+CIICR", timeout=timeout if timeout < 85000 else 85000)
+            try:
+                at.command("AT+CIICR", timeout=timeout if timeout < 85000 else 85000)
+            except ATError as e:
+                raise context_error(apn, e.command, e.text, e.code)
         # 9.27: 1 holds data until AT+CIPRXGET=2; 0 pushes it as +RECEIVE (9.25)
         at.command("AT+CIPRXGET=%d" % (0 if self.push else 1))
         at.command("AT+CIPQSEND=1")  # 9.11: DATA ACCEPT once the module has the bytes
