@@ -2,11 +2,12 @@
 files built by mpy-cross; a whole session under a 48 KiB heap. A case failing
 there fails here."""
 import os
+import subprocess
 
 import pytest
 
 import engine_cases
-from mpy import LIB, SCENARIOS, compile_tree, run_cases, run_micropython
+from mpy import LIB, SCENARIOS, compile_tree, run_cases, run_micropython, tool
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +32,25 @@ def test_engine_case_in_micropython(from_source, case):
     assert from_source.get(case) == "PASS", from_source.get(case, "not run")
 
 
-def test_a_whole_session_runs_in_a_48k_heap(mpy_lib):
-    # A board loads the library as .mpy (or frozen); so does this run.
-    p = run_micropython([os.path.join(SCENARIOS, "small_heap.py")], path=(mpy_lib,), heapsize="48k")
+def test_a_whole_session_runs_in_a_48k_heap(tmp_path):
+    # A board loads the library as .mpy (or frozen); so does this run. Each module's
+    # source name and __file__ are qstrs on the heap, as long as their paths: compiled
+    # with fixed names (-s cellmodem/...) and run from the directory holding them, the
+    # heap needed is the same wherever the checkout and pytest's tmp_path are (with
+    # full paths this failed once pytest's tmp directory numbers reached 3 digits).
+    # Smallest heap that passes on the 64-bit unix port: 47k before issue 18, 48k
+    # since (the failed-port and time-unit checks in AT, about 0.7 KB).
+    src = os.path.join(LIB, "cellmodem")
+    for base, _, files in os.walk(src):
+        for f in files:
+            if f.endswith(".py"):
+                rel = os.path.relpath(os.path.join(base, f), LIB)
+                os.makedirs(os.path.join(str(tmp_path), os.path.dirname(rel)), exist_ok=True)
+                subprocess.run([tool("mpy-cross"), "-s", rel, "-o",
+                                os.path.join(str(tmp_path), rel[:-3] + ".mpy"),
+                                os.path.join(base, f)], check=True)
+    p = run_micropython([os.path.join(SCENARIOS, "small_heap.py")], path=(".",), heapsize="48k",
+                        cwd=str(tmp_path))
     assert p.returncode == 0 and "SMALL HEAP OK" in p.stdout, p.stdout + p.stderr
 
 
