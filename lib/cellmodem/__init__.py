@@ -9,9 +9,5 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # MicroPython asks a module's __getattr__ before it imports a submodule
-    # (from cellmodem import socket), and passes on its AttributeError: so import it.
-    if name[0] < "a":
-        from cellmodem._names import get
-        return get(name)
-    return __import__("cellmodem." + name, None, None, (name,))
+    from cellmodem._names import get  # the names, and submodules (see there)
+    return get(name)

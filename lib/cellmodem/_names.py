@@ -14,4 +14,8 @@ def get(name):
     if name in _ERRORS:
         import cellmodem.errors
         return getattr(cellmodem.errors, name)
-    raise AttributeError(name)
+    if name[0] < "a":
+        raise AttributeError(name)
+    # MicroPython asks a module's __getattr__ before it imports a submodule
+    # (from cellmodem import socket), and passes on its AttributeError: so import it.
+    return __import__("cellmodem." + name, None, None, (name,))
