@@ -330,8 +330,11 @@ def test_sim7600_data_mode_runs_on_link_0(data_modem, tcp_echo, dialect):
 def test_a_bad_address_is_a_valueerror_with_nothing_sent(data_modem, dialect):
     sim, modem, trace = data_modem(dialect)
     before = len(written(trace))
-    for addr in [('x"\r\nAT+CFUN=0\r\n', 80), ("host", 0), ("host", "80"), ("", 80), "host:80"]:
+    for addr in [('x"\r\nAT+CFUN=0\r\n', 80), ("host", 0), ("", 80), "host:80"]:
         with pytest.raises(ValueError):
+            DataSocket(modem).connect(addr)
+    for addr in [("host", "80"), (80, 80)]:  # the wrong type: TypeError (issue 18)
+        with pytest.raises(TypeError):
             DataSocket(modem).connect(addr)
     assert len(written(trace)) == before
     assert modem.data_socket is None

@@ -272,8 +272,11 @@ def test_bad_input_is_refused_before_the_uart(net_modem, tcp_echo, dialect):
             s.connect((host, 80))
         with pytest.raises(ValueError):
             msocket.getaddrinfo(host, 80)
-    for port in (0, -1, 65536, "80x", None, 8.0):
+    for port in (0, -1, 65536):
         with pytest.raises(ValueError):
+            s.connect((LOOPBACK, port))
+    for port in ("80x", None, 8.0):  # the wrong type: TypeError, as the socket module's
+        with pytest.raises(TypeError):
             s.connect((LOOPBACK, port))
     with pytest.raises(ValueError):
         s.connect(LOOPBACK)
@@ -281,9 +284,9 @@ def test_bad_input_is_refused_before_the_uart(net_modem, tcp_echo, dialect):
     s.connect(tcp_echo)
     written.clear()
     for bad in (42, None, [1, 2], 3.5, {"a": 1}):
-        with pytest.raises(ValueError):
+        with pytest.raises(TypeError):
             s.send(bad)
-        with pytest.raises(ValueError):
+        with pytest.raises(TypeError):
             s.write(bad)
     assert written == []
     s.write(b"still fine")
@@ -299,8 +302,11 @@ def test_bad_apn_user_or_password_is_refused_before_the_uart(net_modem, dialect)
     written = []
     modem.at.trace = lambda d, data, t: written.append(data) if d == b">" else None
     for kw in ({"apn": 'a"b'}, {"apn": "a\r\nAT+CFUN=0"}, {"apn": "x", "user": "u\x07"},
-               {"apn": "x", "password": 'p",1'}, {"apn": 5}, {"apn": "x" * 200}):
+               {"apn": "x", "password": 'p",1'}, {"apn": "x" * 200}):
         with pytest.raises(ValueError):
+            modem.connect(**kw)
+    for kw in ({"apn": 5}, {"apn": "x", "timeout": "5"}, {"apn": "x", "timeout": 5.0}):
+        with pytest.raises(TypeError):  # the wrong type
             modem.connect(**kw)
     assert written == []
     assert modem.isconnected()

@@ -541,10 +541,11 @@ def test_body_with_get_is_refused_before_the_uart(yuge):
     refused(modem, NotImplementedError, "GET", "http://h/", data=b"x")
 
 
-@pytest.mark.parametrize("timeout", [0, -1, "5", True])
-def test_bad_timeout_is_refused_before_the_uart(yuge, timeout):
+@pytest.mark.parametrize("timeout,error", [(0, ValueError), (-1, ValueError),
+                                           ("5", TypeError), (True, TypeError)])
+def test_bad_timeout_is_refused_before_the_uart(yuge, timeout, error):
     sim, modem = yuge()
-    refused(modem, ValueError, "GET", "http://h/", timeout=timeout)
+    refused(modem, error, "GET", "http://h/", timeout=timeout)  # the wrong type: TypeError
 
 
 def test_a_modem_of_another_dialect_is_refused():

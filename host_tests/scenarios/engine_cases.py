@@ -478,4 +478,18 @@ def case_a_port_whose_reads_fail_names_itself_by_repr_without_a_path():
         assert e.args == (5, "port closed: FakeUART"), e.args
 
 
+def case_times_and_ports_of_the_wrong_type_are_refused_before_the_uart():
+    uart = FakeUART()
+    at = AT(uart)
+    for t in ("5", 5.0, True):
+        e = raises(TypeError, at.command, "AT", timeout=t)
+        assert "milliseconds" in e.args[0], e.args
+        raises(TypeError, at.poll, t)
+        raises(TypeError, at.send_data, "AT+CASEND=0,1", b"x", timeout=t)
+    assert bytes(uart.tx) == b""
+    e = raises(TypeError, AT, None)
+    assert e.args == ("port must have write() and readinto() (a machine.UART, "
+                      "open_serial(...), FakeUART), not NoneType",), e.args
+
+
 CASES = [name for name in sorted(globals()) if name.startswith("case_")]

@@ -1,4 +1,4 @@
-"""A whole AT session in a small heap (run with micropython -X heapsize=48k).
+"""A whole AT session in a small heap (micropython -X heapsize=50k -m small_heap).
 
 Echo on, URCs between lines, a prompt send, a raw read of 1 KiB in 1-64 byte
 pieces, an over-long line and recovery, a timeout; prints the heap it needed.

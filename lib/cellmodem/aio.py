@@ -25,6 +25,7 @@ import errno
 from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
 from cellmodem.errors import NetworkError
 import cellmodem.socket as _socket
+from cellmodem.validate import millis
 
 _EAGAIN = errno.EAGAIN
 
@@ -75,7 +76,9 @@ class AsyncModem:
             await self.idle()
 
     async def wait_registered(self, timeout=60000):
-        """Await registration (home or roaming); NetworkError if denied or not in time."""
+        """Await registration (home or roaming); NetworkError if denied or not within
+        timeout ms (an int, as everywhere in the Modem layer)."""
+        millis(timeout)
         m = self.modem
         deadline = ticks_add(ticks_ms(), timeout)
         while True:
@@ -89,7 +92,9 @@ class AsyncModem:
             await sleep_ms(200)
 
     async def connect(self, apn="", user=None, password=None, timeout=60000, rx_mode=None):
-        """Modem.connect(), the wait for registration awaited; returns the local IP."""
+        """Modem.connect(), the wait for registration awaited; returns the local IP.
+        timeout: ms (int), as Modem.connect's."""
+        millis(timeout)
         self.start()
         await self.wait_registered(timeout)
         return self.modem.connect(apn, user, password, timeout, rx_mode)

@@ -13,12 +13,19 @@ from cellmodem.errors import ATTimeout
 from cellmodem.timeouts import BASE_TIMEOUTS, DEFAULT_TIMEOUT, command_name
 
 
+def _refuse(kind, value, what="timeout"):
+    # the TypeError/ValueError for a bad argument (its messages load only then)
+    from cellmodem._rare import refuse
+    refuse(kind, value, what)
+
+
 class AT:
-    """A modem's command channel over a port.
+    """A modem's command channel over a port. Every time here is in milliseconds.
 
     port: an object with write(buf) and readinto(buf) -> count or None; optional
     any() and wait(ms). rxbuf: receive buffer size in bytes (the longest line).
     idle: callback() run while a call waits (feed a watchdog here).
+    Raises TypeError for a port without write/readinto.
 
     A port that fails (OSError such as EIO from a USB modem unplugged, a pty whose
     other end went away, or the port closed by the program) ends the command in
@@ -27,6 +34,8 @@ class AT:
     """
 
     def __init__(self, port, rxbuf=1024, idle=None):
+        if not (hasattr(port, "write") and hasattr(port, "readinto")):
+            _refuse("uart", port, "port")
         self.port = port
         self.closed = None  # once the port failed: the text every call raises with
         self.engine = Engine(rxbuf)
@@ -123,11 +132,13 @@ class AT:
             self.engine.trace(b">", bytes(data), ticks_ms())
 
     def poll(self, timeout_ms=0):
-        """Read what the port has and dispatch it, waiting up to timeout_ms for the
-        first byte. Returns True if anything was read. OSError(EIO, "port
+        """Read what the port has and dispatch it, waiting up to timeout_ms (int, ms)
+        for the first byte. Returns True if anything was read. OSError(EIO, "port
         closed: ...") if the port failed, now or before."""
         if self.closed is not None:
             raise self.port_failed()
+        if type(timeout_ms) is not int:  # (the library's own calls pass ints)
+            _refuse("millis", timeout_ms, "timeout_ms")
         eng = self.engine
         port = self.port
         got = False
@@ -158,7 +169,9 @@ class AT:
                 sleep_ms(1)
 
     def wait_until(self, cond, timeout_ms, what="event", cmd=None):
-        """Pump the port until cond() is true; ATTimeout after timeout_ms."""
+        """Pump the port until cond() is true; ATTimeout after timeout_ms (int, ms)."""
+        if type(timeout_ms) is not int:
+            _refuse("millis", timeout_ms, "timeout_ms")
         deadline = ticks_add(ticks_ms(), timeout_ms)
         while not cond():
             left = ticks_diff(deadline, ticks_ms())
@@ -206,9 +219,12 @@ class AT:
 
         Returns the response lines (bytes; with resp, only those starting with it).
         Raises ATError with the modem's code and text, ATTimeout after timeout ms
-        (default: the command's maximum response time from the table), OSError(EIO,
-        "port closed: ...") if the port failed.
+        (an int; default: the command's maximum response time from the table),
+        OSError(EIO, "port closed: ...") if the port failed; TypeError for a timeout
+        that is no int (nothing sent).
         """
+        if timeout is not None and type(timeout) is not int:
+            _refuse("millis", timeout)
         cmd = self._start(cmd, resp, finals, ok_final, on_line, False)
         return self._finish(cmd, timeout or self.timeout_for(cmd))
 
@@ -220,8 +236,12 @@ class AT:
         as payload wants CR; one that swallows a payload's leading LF wants CR LF).
         Returns the response lines; engine.final holds the final result line.
         Raises ATError if the modem refuses before the prompt, ATTimeout if no prompt
-        within prompt_timeout ms (default 5000) or no result within timeout ms.
+        within prompt_timeout ms (default 5000) or no result within timeout ms (ints).
         """
+        if timeout is not None and type(timeout) is not int:
+            _refuse("millis", timeout)
+        if prompt_timeout is not None and type(prompt_timeout) is not int:
+            _refuse("millis", prompt_timeout, "prompt_timeout")
         eng = self.engine
         cmd = self._start(cmd, resp, finals, ok_final, on_line, True, eol)
         try:

@@ -24,7 +24,7 @@ import errno
 from cellmodem.compat import const, ticks_ms, ticks_diff, ticks_add, sleep_ms
 from cellmodem.errors import ATError, ATTimeout, InDataMode, ModemError
 from cellmodem.sockets import Link, TCP
-from cellmodem.validate import at_string, port_number, payload
+from cellmodem.validate import at_string, port_number, payload, seconds
 
 _DATA = const(1)  # the UART carries the connection's bytes
 _COMMAND = const(2)  # escaped with +++: the connection is open, the module takes AT commands
@@ -217,7 +217,9 @@ class DataSocket:
 
     # ---- set-up ----
     def settimeout(self, t):
-        """None: block; 0: non-blocking; seconds (float) otherwise."""
+        """None: block; 0: non-blocking; else seconds (int or float), as MicroPython's
+        socket. TypeError for another type (a str), ValueError below 0."""
+        t = seconds(t)
         self._timeout = None if t is None else int(t * 1000)
 
     def setblocking(self, flag):

@@ -12,7 +12,7 @@ Usage:
 from cellmodem.at import AT
 from cellmodem.compat import ticks_ms, ticks_diff, ticks_add, sleep_ms
 from cellmodem.errors import ATError, ATTimeout, ModemError, SIMError, NetworkError
-from cellmodem.validate import at_string
+from cellmodem.validate import at_string, millis
 from cellmodem import dialects
 import errno
 
@@ -67,6 +67,10 @@ def _drive(pin, level):
 class Modem:
     """A cellular modem on a port (machine.UART, open_serial(), FakeUART).
 
+    Every time in this layer (Modem, AT, the dialects) is in milliseconds, an int:
+    sync_timeout, timeout= of sync/wait_registered/connect/ping/wake, poll's
+    timeout_ms. A float or str there is a TypeError (most often seconds by mistake).
+
     dialect: "auto" (detected from AT+CGMM / ATI) or one of dialects.NAMES.
     rxbuf: receive buffer bytes (the longest line the modem may send).
     idle: callback() run while any call waits, e.g. to feed a watchdog.
@@ -75,11 +79,16 @@ class Modem:
     sockets: receive rings to make now, one per socket the application keeps open
       at once; a device that runs for months should set it, so reconnects reuse them
       instead of asking a fragmented heap for new blocks (0: made as needed).
-    Raises ATTimeout if the module never answers, ValueError for an unknown dialect.
+    Raises ATTimeout if the module never answers; before anything is sent, TypeError
+    for an argument of the wrong type (a port without write/readinto), ValueError for
+    an unknown dialect; OSError(EIO, "port closed: ...") once the port failed.
     """
 
     def __init__(self, port, dialect="auto", rxbuf=1536, idle=None, sync_timeout=15000,
                  sock_rxbuf=4096, sockets=0):
+        if dialect != "auto" and dialect not in dialects.NAMES:
+            dialects.load(dialect)  # its TypeError/ValueError, before anything is sent
+        millis(sync_timeout, "sync_timeout")
         self.at = AT(port, rxbuf=rxbuf, idle=idle)
         self.reg = {}  # "+CEREG" -> last stat seen, from URCs and queries
         self.ip = None
@@ -110,16 +119,17 @@ class Modem:
         self.at.urc(prefix, callback)
 
     def poll(self, timeout_ms=0):
-        """Read and dispatch what the modem sent (URCs), waiting up to timeout_ms.
-        Sockets, commands and waits do this by themselves."""
-        return self.at.poll(timeout_ms)
+        """Read and dispatch what the modem sent (URCs), waiting up to timeout_ms (int,
+        ms). Sockets, commands and waits do this by themselves."""
+        return self.at.poll(millis(timeout_ms, "timeout_ms"))
 
     # ---- bring-up ----
     def sync(self, timeout=15000):
         """Send AT until the module answers OK (it may be booting or echoing), then
         turn echo off and errors verbose. Also the way back after power_down() (once
         the board powered the module on) or sleep(): a module that answers is on and
-        awake. Raises ATTimeout after timeout ms (the power/sleep state stays)."""
+        awake. Raises ATTimeout after timeout ms (int; the power/sleep state stays)."""
+        millis(timeout)
         at = self.at
         gate = self._ungate()
         deadline = ticks_add(ticks_ms(), timeout)
@@ -208,8 +218,10 @@ class Modem:
             raise
 
     def unlock(self, pin):
-        """Enter the SIM PIN if the SIM asks for one. Raises SIMError on a wrong PIN."""
-        pin = at_string(pin, "PIN", 8, empty=False)
+        """Enter the SIM PIN (a str of digits) if the SIM asks for one. Raises SIMError
+        on a wrong PIN (the module's words, never the PIN), TypeError/ValueError for a
+        PIN that is no str of digits (nothing sent)."""
+        pin = at_string(pin, "PIN", 8, empty=False, secret=True)
         if not pin.isdigit():
             raise ValueError("PIN must be digits")
         state = self.sim_state()
@@ -291,7 +303,8 @@ class Modem:
 
     def wait_registered(self, timeout=60000):
         """Wait until registered (home or roaming). Raises NetworkError when the
-        network denies registration or timeout ms pass."""
+        network denies registration or timeout ms (int) pass."""
+        millis(timeout)
         deadline = ticks_add(ticks_ms(), timeout)
         while True:
             stat = self.registration()
@@ -307,15 +320,19 @@ class Modem:
     def connect(self, apn="", user=None, password=None, timeout=60000, rx_mode=None):
         """Bring up the data context; returns the local IP address (str).
 
-        Waits for registration, then runs the dialect's activation. rx_mode:
-        "buffered" (the module holds received data until read; the default) or
-        "push" (the module sends it as it comes), where the family has it.
-        Raises ValueError for a bad APN/user/password/rx_mode (nothing is sent),
-        SIMError, NetworkError, ATError with the modem's code when activation is
-        refused."""
+        Waits for registration, then runs the dialect's activation; timeout (int, ms)
+        bounds each. rx_mode: "buffered" (the module holds received data until read;
+        the default) or "push" (the module sends it as it comes), where the family has it.
+        Before anything is sent: TypeError for an argument of the wrong type,
+        ValueError for a bad APN/user/password/rx_mode. Then SIMError, NetworkError
+        (registration denied or not reached; a context the module did not activate:
+        NetworkError('data context not activated with APN "<apn>": <command>: <the
+        module's words> (<its code>)'), with .apn, .code, .text, .command - the same
+        on every family), ATError for another refused command, ATTimeout."""
         apn = at_string(apn, "APN", 63)
         user = at_string(user or "", "user", 63)
-        password = at_string(password or "", "password", 63)
+        password = at_string(password or "", "password", 63, secret=True)
+        millis(timeout)
         self.at.secret(password)
         modes = self.dialect.RX_MODES
         rx_mode = rx_mode or self.rx_mode or modes[0]
@@ -397,8 +414,9 @@ class Modem:
 
     def ping(self, host, timeout=10000):
         """Round-trip time in ms of one ping to host (name or address). OSError if
-        no reply within timeout ms."""
+        no reply within timeout ms (int)."""
         host = at_string(host, "host name", 253, empty=False)
+        millis(timeout)
         try:
             return self.dialect.ping(host, timeout)
         except ModemError as e:
@@ -557,7 +575,8 @@ class Modem:
         callable(level)), the family's wake time (about 50 ms), then AT until it
         answers (a Yuge module may lose the first AT that wakes it). Sleep stays
         enabled: DTR high again lets it sleep. Raises ATTimeout after timeout ms
-        (the modem then still counts as asleep)."""
+        (int; the modem then still counts as asleep)."""
+        millis(timeout)
         if dtr is not None:
             _drive(dtr, 0)
         sleep_ms(self.dialect.POWER.get("wake_ms", 50))

@@ -20,6 +20,7 @@ from cellmodem.errors import ModemError
 from cellmodem import socket as _socket
 from cellmodem.httpbase import (HTTPError, IncompleteRead, TooManyRedirects, Response, Headers,
                                 REDIRECTS, split_url, join_url, urlencode, header_text)
+from cellmodem.validate import seconds
 
 _BUF = const(1024)  # per connection: status line, headers, chunk sizes; bodies bypass it
 _MAX_LINE = const(8192)  # longest status or header line accepted
@@ -317,7 +318,9 @@ class Session:
         now; stream=True leaves it to the caller (then close() or read it to the end).
         Raises ValueError for a bad URL or header (nothing sent), OSError (DNS,
         refused, ETIMEDOUT, connection lost), HTTPError for a malformed response,
-        IncompleteRead for a truncated body, TooManyRedirects."""
+        IncompleteRead for a truncated body, TooManyRedirects; TypeError for a timeout
+        that is no number, None or pair of them (nothing sent)."""
+        seconds(timeout, "timeout", True)  # before anything is sent
         method, url, hdrs, data = self._prepare(method, url, data, json, headers, params, auth)
         hops = 0
         while True:
@@ -340,6 +343,7 @@ class Session:
                             allow_redirects=True):
         """request() for the asyncio face (cellmodem.aio.arequest): the same steps, with
         the wait for each response awaited on amodem; the body is left to the caller."""
+        seconds(timeout, "timeout", True)  # before anything is sent
         method, url, hdrs, data = self._prepare(method, url, data, json, headers, params, auth)
         t_read = timeout[1] if isinstance(timeout, tuple) else timeout
         hops = 0

@@ -19,7 +19,7 @@ from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
 from cellmodem.errors import ATTimeout, ModemError
 from cellmodem import modem as _modem
 from cellmodem.sockets import Link, TCP, UDP, LISTEN
-from cellmodem.validate import at_string, port_number, payload
+from cellmodem.validate import at_string, port_number, payload, seconds
 
 try:
     from io import IOBase as _Base  # MicroPython: select.poll calls ioctl() on these
@@ -111,7 +111,9 @@ class socket(_Base):
 
     # ---- set-up ----
     def settimeout(self, t):
-        """None: block; 0: non-blocking; seconds (float) otherwise."""
+        """None: block; 0: non-blocking; else seconds (int or float), as MicroPython's
+        socket. TypeError for another type (a str), ValueError below 0."""
+        t = seconds(t)
         self._timeout = None if t is None else int(t * 1000)
 
     def setblocking(self, flag):

@@ -18,7 +18,7 @@ Usage:
 """
 import errno
 
-from cellmodem.validate import at_string, payload
+from cellmodem.validate import at_string, payload, seconds
 
 _POLL = 3  # MP_STREAM_POLL
 _POLLIN = 1
@@ -305,6 +305,8 @@ class TLSSocket:
         return self._raw
 
     def settimeout(self, t):
+        """Seconds (int or float), 0 non-blocking, None blocking; TypeError for a str."""
+        t = seconds(t)
         self._timeout = None if t is None else int(t * 1000)
 
     def _stream(self):

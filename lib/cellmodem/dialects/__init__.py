@@ -28,7 +28,10 @@ def detect(text):
 
 
 def load(name):
-    """The dialect class for name; ValueError for a name not in NAMES."""
+    """The dialect class for name; TypeError for a name that is no str, ValueError for
+    one not in NAMES."""
+    if type(name) is not str:
+        raise TypeError("dialect must be a str, not %s" % type(name).__name__)
     if name not in NAMES:
         raise ValueError("unknown dialect %r; known: %s" % (name, ", ".join(NAMES)))
     mod = __import__("cellmodem.dialects." + name, None, None, ("DIALECT",))

@@ -93,7 +93,7 @@ class FTP:
             raise ValueError("timeout must be a positive int (ms)")
         self._setup = (at_string(host, "FTP server", 49, empty=False), port_number(port),
                        at_string(user or "", "FTP user", 49),
-                       at_string(password or "", "FTP password", 49), cid,
+                       at_string(password or "", "FTP password", 49, secret=True), cid,
                        "I" if binary else "A")
         self.modem = yuge(modem)
         self.at = self.modem.at

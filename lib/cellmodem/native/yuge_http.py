@@ -47,7 +47,7 @@ from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
 from cellmodem.errors import ATError, ATTimeout
 from cellmodem.httpbase import (HTTPError, IncompleteRead, Headers, Response, split_url,
                                 urlencode, header_text)
-from cellmodem.validate import at_string, payload
+from cellmodem.validate import at_string, payload, seconds
 
 MAX_BODY = 3356  # 11.4: AT+HTTPDATA <size> 0-3356 on the AT build (LSAT: 130048)
 MAX_READ = 3356  # 11.7: AT+HTTPREAD <byte_size> 1~3356
@@ -324,7 +324,7 @@ def _plan(method, url, data, json, headers, params, auth, timeout):
                          % (len(userdata), MAX_URL))
     if timeout is None:
         timeout = DEFAULT_TIMEOUT
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+    if seconds(timeout) <= 0:  # TypeError for a str
         raise ValueError("timeout must be a positive number of seconds, not %r" % (timeout,))
     return (m, scheme, host, full, body, ctype, ua, userdata, timeout)
 
@@ -459,7 +459,7 @@ def request(method, url, data=None, json=None, headers=None, params=None, auth=N
     settings = getattr(modem, "_settings", None) or ("", "", "")
     apn = at_string(settings[0], "APN for AT+SAPBR", 50)  # 10.1: at most 50 characters
     user = at_string(settings[1], "user for AT+SAPBR", 50)
-    pwd = at_string(settings[2], "password for AT+SAPBR", 50)
+    pwd = at_string(settings[2], "password for AT+SAPBR", 50, secret=True)
     if modem.ip is None:
         raise OSError(errno.ENOTCONN, "the modem has no data link: modem.connect() first")
     at = modem.at

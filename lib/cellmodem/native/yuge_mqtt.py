@@ -42,7 +42,7 @@ from cellmodem.errors import ATError, ATTimeout
 from cellmodem.line import parse_int
 from cellmodem.mqttbase import (MQTTBase, MQTTException, CONNECTED, DISCONNECTED,
                                 topic_name, topic_filter, check_qos, message)
-from cellmodem.validate import at_string
+from cellmodem.validate import at_string, millis
 
 MAX_PAYLOAD = 2384  # 13.5: AT+MPUBEX <len> 1~2384 ("只支持最大 2384 字节收发")
 MAX_STR = 256  # 13.1/13.4/13.6: client id, user, password, topic: 256 bytes
@@ -93,8 +93,8 @@ class MQTTClient(MQTTBase):
         self._cid = at_string(self.client_id, "client_id", MAX_STR)
         self._server = at_string(server, "server", 255, empty=False)
         self._user = "" if user is None else at_string(self.user, "user", MAX_STR)
-        self._pwd = "" if password is None else at_string(self.pswd, "password", MAX_STR)
-        if not isinstance(timeout, int) or timeout <= 0:
+        self._pwd = "" if password is None else at_string(self.pswd, "password", MAX_STR, secret=True)
+        if millis(timeout) <= 0:  # TypeError for a float or str (seconds by mistake)
             raise ValueError("timeout must be a positive int (ms), not %r" % (timeout,))
         if not isinstance(max_payload, int) or not 0 < max_payload <= MAX_PAYLOAD:
             raise ValueError("max_payload must be 1-%d (manual 13.5)" % MAX_PAYLOAD)

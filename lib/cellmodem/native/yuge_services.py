@@ -18,7 +18,7 @@ import errno
 
 from cellmodem.errors import ATError, ATTimeout
 from cellmodem.native.yuge_fs import yuge
-from cellmodem.validate import at_string
+from cellmodem.validate import at_string, millis
 
 # 7.1 <code>
 _NTP_TEXT = {61: "network error", 62: "DNS error", 63: "connection error",
@@ -29,7 +29,9 @@ NO_REPLY = (600, 255)  # 9.31: a ping without answer prints <replyTime> 600, <tt
 
 
 def _int(v, what, lo, hi):
-    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise TypeError("%s must be an int in %d-%d, not %s" % (what, lo, hi, type(v).__name__))
+    if not lo <= v <= hi:
         raise ValueError("%s must be an int in %d-%d, not %r" % (what, lo, hi, v))
     return v
 
@@ -41,8 +43,9 @@ def ntp_sync(server, tz=0, cid=1, timeout=15000, rtc=True, modem=None):
     (+32 is UTC+8). rtc: also set machine.RTC where the board has one (its local
     time). Raises OSError with the 7.1 code's errno and text (61 ENOTCONN, 62
     EHOSTUNREACH, 63 ECONNREFUSED, 64 EIO, 65 ETIMEDOUT) or ETIMEDOUT after timeout
-    ms without +CNTP."""
+    ms (int) without +CNTP."""
     server = at_string(server, "NTP server", 255, empty=False)
+    millis(timeout)
     _int(tz, "tz (quarter hours)", -47, 48)
     _int(cid, "cid", 1, 3)
     at = yuge(modem).at
