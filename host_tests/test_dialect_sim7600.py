@@ -302,3 +302,42 @@ def test_ping_sends_one_echo_and_returns_its_time(sim7600):
     rtt = modem.ping("echo.example")
     assert 30 <= rtt <= 90  # the simulator's loopback round trips
     assert wire() == [b'AT+CPING="echo.example",1,1,64,1000,10000,255']
+
+
+# ---------------------------------------------------------------- real forms (issue 19)
+def test_netopen_bare_error_with_the_network_open_is_recovered(sim7600):
+    # SIM7600G-H firmware (users' logs, public knowledge): the network opened by
+    # itself, then AT+NETOPEN ERROR (no "already opened" text) / AT+NETOPEN?
+    # +NETOPEN: 1 / the library starts afresh: AT+NETCLOSE, AT+NETOPEN OK +NETOPEN: 0
+    sim, modem, wire = sim7600(connect=False, quirks="netopen_bare_error")
+    wire()
+    assert modem.connect(apn="internet") == sim.ip
+    w = wire()
+    i = w.index(b"AT+NETOPEN")
+    assert w[i:] == [b"AT+NETOPEN", b"AT+NETOPEN?", b"AT+NETCLOSE", b"AT+NETOPEN",
+                     b"AT+IPADDR"]
+
+
+def test_netopen_bare_error_on_a_second_connect_goes_on(sim7600):
+    # connected, connect() again: AT+NETOPEN ERROR / AT+NETOPEN? +NETOPEN: 1 -> go on
+    sim, modem, wire = sim7600(opts={"netopen_bare_error": True})
+    wire()
+    assert modem.connect(apn="internet") == sim.ip
+    w = wire()
+    i = w.index(b"AT+NETOPEN")
+    assert w[i:] == [b"AT+NETOPEN", b"AT+NETOPEN?", b"AT+IPADDR"]
+
+
+def test_netopen_bare_error_with_the_network_closed_is_a_network_error(sim7600):
+    # a bare ERROR while AT+NETOPEN? says 0: the module's refusal, as before
+    sim, modem, wire = sim7600(connect=False, opts={"netopen_bare_error": True})
+    orig = sim.at_netopen
+
+    def refuse(c):  # the network stays closed and AT+NETOPEN? answers 0
+        if c.kind == "exec":
+            return sim.error()
+        return orig(c)
+    sim.add_command("+NETOPEN", refuse)
+    with pytest.raises(NetworkError) as e:
+        modem.connect(apn="internet")
+    assert "AT+NETOPEN" in str(e.value)

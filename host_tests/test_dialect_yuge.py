@@ -412,3 +412,23 @@ def test_ping_is_one_cipping_and_returns_the_reply_time(yuge):
     wire()
     assert modem.ping("echo.example", timeout=3000) == 35
     assert wire() == [b'AT+CIPPING="echo.example",1,32,30,64']
+
+
+# ---------------------------------------------------------------- late results (issue 19)
+def test_open_limits_have_a_margin_over_the_manual(yuge):
+    sim, modem, wire = yuge(connect=False)
+    assert modem.at.timeout_for('AT+CIPSTART=0,"TCP","h",1') == 75000 * 5 // 4
+
+
+@pytest.mark.slow
+def test_connect_fail_later_than_the_manuals_limit_is_econnrefused(yuge):
+    # AT+CIPSTART=0,"TCP",... OK ... "0, CONNECT FAIL" after the manual's limit (a
+    # SIM800-family capture: 75.5 s against 75 s). Scaled down: a manual limit of 6 s
+    # (7.5 s with the margin), the failure at 6.2 s.
+    from cellmodem.timeouts import late
+    sim, modem, wire = yuge(opts={"fail_late_ms": 6200}, faults=["fail=+CIPSTART:1:1"])
+    modem.at.timeouts["+CIPSTART"] = late(6000)
+    with pytest.raises(OSError) as e:
+        msocket.socket().connect(("echo.example", 7))
+    assert e.value.args[0] == errno.ECONNREFUSED, e.value
+    assert "CONNECT FAIL" in str(e.value)

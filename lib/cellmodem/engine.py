@@ -165,6 +165,12 @@ class Engine:
         """The payload after the prompt was written; now wait for the final result."""
         self.state = WAIT
 
+    def end(self, line):
+        """End the command in flight successfully with line as its final result (a
+        dialect's on_line hook: a result line that is final in meaning, no OK after it)."""
+        if self.state != IDLE:
+            self._finish(line, None)
+
     def abort(self, error):
         """End the command in flight with error (e.g. a timeout decided by the face).
         A payload still expected is given up too: the next line is parsed as a line."""

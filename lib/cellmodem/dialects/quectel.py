@@ -19,6 +19,7 @@ Usage: Modem(uart, dialect="quectel")
 import errno
 
 from cellmodem.dialects.base import Dialect, _NO_MODULE_TLS, context_error
+from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, ATTimeout, ModemError, NetworkError
 from cellmodem.sockets import Link, TCP, UDP
 
@@ -61,7 +62,8 @@ class Quectel(Dialect):
     ICCID = (("AT+QCCID", "+QCCID:"), ("AT+CCID", "+CCID:"))  # UGxx firmware lacks QCCID
     # UG 2.2 QIACT 150 s, 2.3 QIDEACT 40 s, 2.4 QIOPEN 150 s ("determined by network");
     # family: QICLOSE waits up to its <timeout> argument, 10 s by default
-    TIMEOUTS = {"+QIACT": 150000, "+QIDEACT": 40000, "+QIOPEN": 150000, "+QICLOSE": 10000}
+    TIMEOUTS = {"+QIACT": late(150000), "+QIDEACT": late(40000), "+QIOPEN": late(150000),
+                "+QICLOSE": late(10000)}
     LINKS = 12  # UG 2.4: <connectID> 0-11
     MAX_SEND = 1460  # family (UG 2.7): AT+QISEND <send_length> at most 1460
     MAX_RECV = 1500  # family (UG 2.8): AT+QIRD <read_length> at most 1500

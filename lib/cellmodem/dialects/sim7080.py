@@ -4,6 +4,12 @@ The data context is configured with AT+CNCFG and activated with AT+CNACT, whose
 result arrives as the URC "+APP PDP: <pdp>,ACTIVE" after OK. SIM7000 firmware
 prints "+APP PDP: ACTIVE" without the context id (users' captures), so the state is
 taken from the last field.
+SIM7000 (told from AT+CGMM, else AT+CGMR, at the first connect()) speaks the same
+family with one data context and no index; these forms come from public knowledge
+(drivers written for the SIM7000, users' logs), not from our manuals:
+AT+CNCFG=<ip_type>,"<apn>",..., AT+CNACT=1,"<apn>" / AT+CNACT=0, AT+CNACT? ->
++CNACT: <status>,"<ip>", CAOPEN/CASERVER without <pdp_index>, and after a send's OK
++CASEND: <cid>,<result>,<sendlen>, whose result is the send's.
 Sockets are the AT+CA* family (SIM7080 "AT Commands for TCP/UDP Application",
 C1801-C1811): CAOPEN, CASEND after a ">" prompt, CARECV pulls what the module holds
 after +CADATAIND, +CASTATE: <cid>,0 says the peer closed, CASERVER listens and
@@ -13,6 +19,7 @@ Usage: Modem(uart, dialect="sim7080")
 import errno
 
 from cellmodem.dialects.base import Dialect, context_error
+from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, NetworkError
 from cellmodem.sockets import Link, TCP, UDP
 from cellmodem.validate import at_string
@@ -38,7 +45,8 @@ _OPEN_RESULTS = {
 class SIM7080(Dialect):
     NAME = "sim7080"
     ICCID = ("AT+CCID", None)  # SIM7080 answers the ICCID alone on a line
-    TIMEOUTS = {"+CNACT": 150000, "+CAOPEN": 150000, "+CASEND": 60000, "+CACLOSE": 10000}
+    TIMEOUTS = {"+CNACT": late(150000), "+CAOPEN": late(150000), "+CASEND": late(60000),
+                "+CACLOSE": late(10000)}
     LINK_LOST = ()
     LINKS = 13  # cid 0-12 (SIM7080 firmware; manual C1801 leaves the range open)
     MAX_SEND = 1460  # AT+CASEND=? answers (1-1460)
@@ -62,12 +70,16 @@ class SIM7080(Dialect):
         self._tls = {}  # cid -> (ssl on, cacert, clientcert) as last set on the module
         self._pair = None  # (cert, key) converted by AT+CSSLCFG="CONVERT",1
         self._certs = []  # names of files this session stored or named (cert_list)
+        self._pdp = None  # "0," (the pdp index field) or "" (SIM7000); None: not known yet
+        self._late = []  # cids that opened after we gave up: closed before the next open
+        self._res = None  # the result of the AT+CAOPEN in flight (-1: none yet)
         at = self.at
         at.urc(b"+APP PDP:", self._on_app_pdp)
         at.urc(b"+CADATAIND:", self.on_data_waiting)
         at.urc(b"+CASTATE:", self._on_castate)
         at.urc(b"+CANEW:", self._on_canew)
         at.urc(b"+CDNSGIP:", self._on_dns)
+        at.urc(b"+CAOPEN:", self._on_caopen)
         # Real SIM7070/SIM7080 firmware puts the payload right after the comma:
         # "+CARECV: 5,hello" (the manual's C1806 two-line form is not what ships).
         at.inline(b"+CARECV: ", b",", self._on_carecv)
@@ -86,26 +98,40 @@ class SIM7080(Dialect):
     def _active_ip(self):
         for l in self.at.command("AT+CNACT?", resp=b"+CNACT:"):
             f = l.decode().split(":", 1)[1].split(",")
+            if len(f) == 2:  # SIM7000: +CNACT: <status>,"<ip>" (its one context)
+                f.insert(0, str(_PDP))
             if int(f[0]) == _PDP and int(f[1]) == 1:
                 return f[2].strip().strip('"')
         return None
 
     def activate(self, apn, user, password, timeout):
         at = self.at
-        # CNCFG <auth>: 0 none, 3 PAP or CHAP
-        at.command('AT+CNCFG=%d,1,"%s","%s","%s",%d'
-                   % (_PDP, apn, user, password, 3 if user else 0))
+        if self._pdp is None:  # "" on a SIM7000 (no <pdp_index> field), else "0,"
+            text = b""
+            for cmd in ("AT+CGMM", "AT+CGMR"):
+                try:
+                    text = b"".join(at.command(cmd)).upper()
+                except ATError:
+                    continue
+                if b"SIM70" in text:  # SIM7000, SIM7070, SIM7080, SIM7090
+                    break
+            self._pdp = "" if b"SIM7000" in text else "%d," % _PDP
+        s7000 = not self._pdp
+        # CNCFG <auth>: 0 none, 3 PAP or CHAP; SIM7000: no index, <ip_type> 1 IPv4
+        at.command('AT+CNCFG=%s1,"%s","%s","%s",%d'
+                   % (self._pdp, apn, user, password, 3 if user else 0))
         ip = self._active_ip()
         if ip is None:
             self._pdp_state = None
+            cmd = 'AT+CNACT=1,"%s"' % apn if s7000 else "AT+CNACT=%d,1" % _PDP
             try:
-                at.command("AT+CNACT=%d,1" % _PDP)
+                at.command(cmd)
             except ATError as e:
                 raise context_error(apn, e.command, e.text, e.code)
             self.wait_for(lambda: self._pdp_state is not None, timeout, "+APP PDP", "AT+CNACT")
             if self._pdp_state != "ACTIVE":
                 # a refused APN: OK, then "+APP PDP: 0,DEACTIVE" (no reason code)
-                raise context_error(apn, "AT+CNACT=%d,1" % _PDP, self._pdp_line)
+                raise context_error(apn, cmd, self._pdp_line)
             ip = self._active_ip()
         if ip is None:
             raise NetworkError("data context active but no IP address")
@@ -143,19 +169,44 @@ class SIM7080(Dialect):
         # +CDNSGIP: 1,"<domain>","<ip>" or +CDNSGIP: 0,<dns error code>
         self._dns = line.field(2) if line.int(0, 0) == 1 else "error %d" % line.int(1, -1)
 
+    def _on_caopen(self, line):
+        # +CAOPEN: <cid>,<result>, the result of our AT+CAOPEN (self._res is -1 while
+        # it waits), or, outside it, a result that came after we gave up (ATTimeout):
+        # a link that opened then is closed before the next open, not left half-known.
+        r = line.int(1, -1)
+        if self._res is None:
+            cid = line.int(0, -1)
+            if r == 0 and cid >= 0 and cid not in self.modem.links:
+                self._late.append(cid)
+            return
+        self._res = r
+        if r != 0:
+            # Real modules (users' logs, not the manual) may end a failed AT+CAOPEN with
+            # this line alone, no OK (e.g. "+CAOPEN: 0,11"): it is final in meaning, so
+            # it ends the command now (an OK after it arrives idle and is dropped).
+            self.at.engine.end(line)
+
     def sock_open(self, link, host, port, tls=None):
+        while self._late:
+            try:
+                self.at.command("AT+CACLOSE=%d" % self._late.pop())
+            except ATError:
+                pass  # gone already
         cid = self.claim(link)
-        out = []
         try:
             if tls is not None or self._tls.get(cid, (0,))[0]:
                 from cellmodem.dialects.sim7080_tls import ssl
                 ssl(self, cid, host, tls)
-            self.at.command('AT+CAOPEN=%d,%d,"%s","%s",%d' % (cid, _PDP, link.kind, host, port),
-                            resp=b"+CAOPEN:", on_line=lambda l: out.append(l.int(1, -1)))
+            self._res = -1
+            self.at.command('AT+CAOPEN=%d,%s"%s","%s",%d'
+                            % (cid, self._pdp, link.kind, host, port),
+                            resp=b"+CAOPEN:", on_line=self._on_caopen)
         except Exception:
             self.release(link)
             raise
-        result = out[0] if out else -1
+        finally:
+            result = self._res
+            self._res = None
         if result != 0:
             self.release(link)
             code, text = _OPEN_RESULTS.get(result, (errno.EIO, "error"))
@@ -182,7 +233,7 @@ class SIM7080(Dialect):
         cid = self.claim(link)
         out = []
         try:
-            self.at.command('AT+CASERVER=%d,%d,"TCP",%d' % (cid, _PDP, port),
+            self.at.command('AT+CASERVER=%d,%s"TCP",%d' % (cid, self._pdp, port),
                             resp=b"+CASERVER:", on_line=lambda l: out.append(l.int(1, -1)))
         except Exception:
             self.release(link)
@@ -200,6 +251,9 @@ class SIM7080(Dialect):
         if n > self.MAX_SEND:
             n = self.MAX_SEND
             mv = mv[:n]
+        if self._pdp == "":
+            from cellmodem.dialects.sim7000 import send
+            return send(self.at, link, mv, n)
         self.at.send_data(b"AT+CASEND=%d,%d" % (link.id, n), mv)
         return n
 
@@ -241,7 +295,7 @@ class SIM7080(Dialect):
         self.link_up = False
         if self._active_ip() is not None:
             self._pdp_state = None
-            self.at.command("AT+CNACT=%d,0" % _PDP)
+            self.at.command("AT+CNACT=0" if self._pdp == "" else "AT+CNACT=%d,0" % _PDP)
             self.wait_for(lambda: self._pdp_state is not None, 10000, "+APP PDP", "AT+CNACT")
 
 

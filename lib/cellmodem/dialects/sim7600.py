@@ -23,6 +23,7 @@ import errno
 
 from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
 from cellmodem.dialects.base import Dialect, _NO_MODULE_TLS, context_error
+from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, ATTimeout
 from cellmodem.line import parse_int
 from cellmodem.sockets import Link, TCP, UDP, LISTEN
@@ -58,8 +59,9 @@ class SIM7600(Dialect):
     # 7600 manual: NETOPEN, CIPOPEN, CIPSEND 120000 ms (L1101-L1105, AT+CIPTIMEOUT
     # defaults); NETCLOSE and CIPCLOSE likewise. CDNSGIP: up to 3 network openings of
     # 30 s each by the AT+CIPDNSSET defaults (L1133).
-    TIMEOUTS = {"+NETOPEN": 120000, "+NETCLOSE": 120000, "+CIPOPEN": 120000,
-                "+CIPSEND": 120000, "+CIPCLOSE": 120000, "+CDNSGIP": 120000}
+    TIMEOUTS = {"+NETOPEN": late(120000), "+NETCLOSE": late(120000),
+                "+CIPOPEN": late(120000), "+CIPSEND": late(120000),
+                "+CIPCLOSE": late(120000), "+CDNSGIP": late(120000)}
     DETAILS = (b"+IP ERROR:", b"+CIPERROR:")
     LINK_LOST = (b"+CIPEVENT:",)
     LINKS = 10  # <link_num> 0-9 (L1103); listening servers get ids LINKS + <server_index>
@@ -127,6 +129,17 @@ class SIM7600(Dialect):
         lines = self.at.command("AT+IPADDR", resp=b"+IPADDR:")
         return lines[0].decode().split(":", 1)[1].strip() if lines else None
 
+    def _net_is_open(self):
+        """AT+NETOPEN? answers +NETOPEN: 1 (the network is open). SIM7600G-H firmware
+        answers a bare ERROR to AT+NETOPEN while the network is open (users' logs,
+        public knowledge; the manuals give "Network is already opened"): its state is
+        asked, not read from the error's text."""
+        try:
+            lines = self.at.command("AT+NETOPEN?", resp=b"+NETOPEN:")
+        except ATError:
+            return False
+        return bool(lines) and lines[0][9:].split(b",")[0].strip() == b"1"
+
     def activate(self, apn, user, password, timeout):
         at = self.at
         at.command('AT+CGDCONT=1,"IP","%s"' % apn)
@@ -147,7 +160,7 @@ class SIM7600(Dialect):
         try:
             at.command("AT+NETOPEN")
         except ATError as e:
-            if "already opened" not in e.text and e.code != 4:
+            if "already opened" not in e.text and e.code != 4 and not self._net_is_open():
                 raise context_error(apn, e.command, e.text, e.code)
             if self.link_up:
                 self._net = 0

@@ -25,6 +25,7 @@ import errno
 
 from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
 from cellmodem.dialects.base import Dialect, context_error
+from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, ATTimeout
 from cellmodem.line import Line
 from cellmodem.sockets import Link, TCP, LISTEN
@@ -70,8 +71,9 @@ def _errno_of(e):
 class Yuge(Dialect):
     NAME = "yuge"
     ICCID = ("AT+ICCID", "+ICCID:")
-    TIMEOUTS = {"+CSTT": 60000, "+CIICR": 85000, "+CIPSTART": 75000, "+CIPSHUT": 90000,
-                "+CIPSEND": 60000, "+CIPCLOSE": 20000, "+CIPSERVER": 20000}
+    TIMEOUTS = {"+CSTT": late(60000), "+CIICR": late(85000), "+CIPSTART": late(75000),
+                "+CIPSHUT": late(90000), "+CIPSEND": late(60000), "+CIPCLOSE": late(20000),
+                "+CIPSERVER": late(20000)}
     # "+PDP DEACT" in the 9.40/9.42 examples, "+PDP:DEACT" in the 9.29 note, and
     # "+PDP: DEACT" as SIM800 firmware prints it
     LINK_LOST = (b"+PDP DEACT", b"+PDP: DEACT", b"+PDP:DEACT")
