@@ -254,6 +254,8 @@ def main(argv):
                 st["mqtt_received"] += 1
 
     def on_status(status, detail):
+        if status == "connected":  # detail: session present, not whether it connected
+            detail = "(session kept)" if detail else "(new session)"
         print("MQTT %s %s at %d ms" % (status, detail, ticks_diff(ticks_ms(), T0[0])))
         if status == "disconnected":
             st["mqtt_disconnects"] += 1
