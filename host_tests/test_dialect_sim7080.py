@@ -256,3 +256,21 @@ def test_sim7000_mqtt_stream_in_micropython(mpy_tree, peers, mosquitto):
     up = sp.seen()
     assert all(up.get(b"u1:%d" % i) for i in range(N1))
     assert all(up.get(b"u2:%d" % i) == 1 for i in range(N2))
+
+
+def test_caopen_fail_no_ok_in_micropython(tcp_echo):
+    # +CAOPEN: 0,11 with no OK: the open fails with the module's code, no ATTimeout
+    # (liveness: run_micropython's timeout is far below the 187.5 s AT+CAOPEN limit)
+    from mpy import run_micropython
+    sim = get_personality("sim7080")(seed=2, hosts={"echo.example": LOOPBACK},
+                                     opts={"caopen_fail_no_ok": True},
+                                     faults=["fail=+CAOPEN:11:1"])
+    try:
+        pty = sim.open_pty()
+        p = run_micropython(["-m", "real_forms", pty, "open_fails", "echo.example",
+                             str(tcp_echo[1])], timeout=120)
+    finally:
+        sim.close()
+    out = p.stdout + p.stderr
+    assert p.returncode == 0 and "DONE" in p.stdout, out
+    assert "OPEN FAILED %d +CAOPEN: 0,11" % errno.EIO in p.stdout, out

@@ -341,3 +341,15 @@ def test_netopen_bare_error_with_the_network_closed_is_a_network_error(sim7600):
     with pytest.raises(NetworkError) as e:
         modem.connect(apn="internet")
     assert "AT+NETOPEN" in str(e.value)
+
+
+def test_netopen_bare_error_with_the_network_open_in_micropython():
+    from mpy import run_micropython
+    sim = get_personality("sim7600")(seed=2, quirks="netopen_bare_error")
+    try:
+        pty = sim.open_pty()
+        p = run_micropython(["-m", "real_forms", pty, "connect"], timeout=120)
+    finally:
+        sim.close()
+    out = p.stdout + p.stderr
+    assert p.returncode == 0 and "IP %s" % sim.ip in p.stdout and "DONE" in p.stdout, out
