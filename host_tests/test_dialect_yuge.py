@@ -432,3 +432,20 @@ def test_connect_fail_later_than_the_manuals_limit_is_econnrefused(yuge):
         msocket.socket().connect(("echo.example", 7))
     assert e.value.args[0] == errno.ECONNREFUSED, e.value
     assert "CONNECT FAIL" in str(e.value)
+
+
+@pytest.mark.slow
+def test_connect_fail_later_than_the_manuals_limit_is_econnrefused_in_micropython():
+    # the same, scaled, in real MicroPython: a manual limit of 6 s, CONNECT FAIL at 6.2 s
+    from mpy import run_micropython
+    sim = get_personality("yuge")(seed=2, hosts={"echo.example": LOOPBACK},
+                                  opts={"fail_late_ms": 6200}, faults=["fail=+CIPSTART:1:1"])
+    try:
+        pty = sim.open_pty()
+        p = run_micropython(["-m", "real_forms", pty, "open_fails", "echo.example", "7",
+                             "+CIPSTART:6000"], timeout=120)
+    finally:
+        sim.close()
+    out = p.stdout + p.stderr
+    assert p.returncode == 0 and "DONE" in p.stdout, out
+    assert "OPEN FAILED %d AT+CIPSTART: 0, CONNECT FAIL" % errno.ECONNREFUSED in p.stdout, out
