@@ -1,6 +1,10 @@
 """What a user sees first, the same in MicroPython and CPython: `from cellmodem import
 Modem` (and the errors), the import heap of `import cellmodem` alone, str(ATError),
-a port that cannot be opened, and a refused SIM PIN that never shows the PIN."""
+a port that cannot be opened, a refused SIM PIN that never shows the PIN; and the
+error vocabulary (issue 18): a refused APN is one NetworkError shape on every family,
+a port that goes away mid-session is one OSError(EIO, "port closed: <path>") on every
+later call, arguments of the wrong type are TypeError (wrong values ValueError) before
+anything reaches the UART, with the time unit of their layer in the message."""
 import os
 import subprocess
 import sys
@@ -139,3 +143,107 @@ def test_no_error_from_entering_the_pin_carries_it(raised):
         assert e.value.__context__ is None and e.value.__cause__ is None
     finally:
         sim.close()
+
+
+# ---------------------------------------------------------------- the error vocabulary
+# the command each family sends a socket's data with: the hangup fault takes the port
+# away when it arrives (tools/modemsim, also --fault hangup=... on its command line)
+SEND = {"sim7080": "+CASEND", "sim7600": "+CIPSEND", "quectel": "+QISEND", "yuge": "+CIPSEND"}
+
+
+def vocab(mode, dialect, extra=(), **sim_kw):
+    """{check: "<type> <args>"} of scenarios/error_vocab.py, after checking that real
+    MicroPython and CPython printed the same, each against a simulator of its own."""
+    outs = []
+    for run in (run_micropython, run_cpython):
+        sim = get_personality(dialect)(seed=3, **sim_kw)
+        try:
+            p = run([os.path.join(SCENARIOS, "error_vocab.py"), mode, dialect, sim.open_pty()]
+                    + [str(a) for a in extra])
+        finally:
+            sim.close()
+        assert p.returncode == 0 and p.stdout.endswith("DONE\n"), p.stdout + p.stderr
+        outs.append(p.stdout)
+    assert outs[0] == outs[1], outs
+    return dict(l.split(" ", 1) for l in outs[0].splitlines()[:-1])
+
+
+APN_REFUSED = {  # each family's own way of saying no, in one shape
+    "sim7080": ("AT+CNACT=0,1", "+APP PDP: 0,DEACTIVE", None),
+    "sim7600": ("AT+NETOPEN", "Network failure", 1),
+    "quectel": ("AT+QIACT=1", "open PDP context failed", 561),
+    "yuge": ("AT+CIICR", "ERROR", None),
+}
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_refused_apn_is_one_network_error_shape_on_every_family(dialect):
+    out = vocab("apn", dialect, reject_apns=["blocked.apn"])
+    command, text, code = APN_REFUSED[dialect]
+    words = text if code is None else "%s (%d)" % (text, code)
+    assert out["apn-refused"] == "NetworkError (%r,)" % (
+        'data context not activated with APN "blocked.apn": %s: %s' % (command, words))
+    assert out["apn-attrs"] == repr(("blocked.apn", code, text, command))
+    assert out["apn-connected"] == "False" and out["apn-right"] == "True"
+    assert "s3cr3tpw" not in "".join(out.values())
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_port_gone_mid_session_is_one_clear_error_on_every_later_call(tcp_echo, dialect):
+    # a USB modem unplugged while a socket sends: that call and every later one raise
+    # OSError(EIO, "port closed: <path>"), never a stale ATBusy for the send in flight
+    out = vocab("gone", dialect, tcp_echo, faults=["hangup=" + SEND[dialect]])
+    closed = "OSError (5, 'port closed: <pty>')"
+    for check in ("gone-send", "gone-send-again", "gone-recv", "gone-signal", "gone-at",
+                  "gone-poll", "gone-connect", "gone-socket"):
+        assert out[check] == closed, (check, out[check])
+    assert out["gone-close"] == "no exception"  # closing what is gone is no error
+
+
+ARGS = {  # the wrong type: TypeError naming the unit of the layer; a wrong value: ValueError
+    "modem-port-none": "TypeError ('port must have write() and readinto() (a machine.UART, "
+                       "open_serial(...), FakeUART), not NoneType',)",
+    "modem-dialect-int": "TypeError ('dialect must be a str, not int',)",
+    "modem-dialect-unknown": "ValueError (\"unknown dialect 'nokia'; known: sim7080, sim7600, "
+                             "quectel, yuge\",)",
+    "modem-sync-timeout-str": "TypeError (\"sync_timeout is in milliseconds: an int, not "
+                              "str '5'\",)",
+    "connect-timeout-str": "TypeError (\"timeout is in milliseconds: an int, not str '5'\",)",
+    "connect-timeout-float": "TypeError ('timeout is in milliseconds: an int, not float 5.0',)",
+    "connect-timeout-negative": "ValueError ('timeout must be >= 0 ms, not -1',)",
+    "connect-apn-int": "TypeError ('APN must be a str, not int',)",
+    "connect-apn-quote": "ValueError ('APN must not contain quotes, backslashes or control "
+                         "characters: \\'inter\"net\\'',)",
+    "connect-password-quote": "ValueError ('password must not contain quotes, backslashes "
+                              "or control characters',)",
+    "connect-password-int": "TypeError ('password must be a str, not int',)",
+    "unlock-pin-int": "TypeError ('PIN must be a str, not int',)",
+    "unlock-pin-letters": "ValueError ('PIN must be digits',)",
+    "wait-registered-str": "TypeError (\"timeout is in milliseconds: an int, not str '60'\",)",
+    "poll-str": "TypeError (\"timeout_ms is in milliseconds: an int, not str '5'\",)",
+    "ping-timeout-float": "TypeError ('timeout is in milliseconds: an int, not float 1.5',)",
+    "at-command-timeout-str": "TypeError (\"timeout is in milliseconds: an int, not str '5'\",)",
+    "at-send-data-timeout-float": "TypeError ('timeout is in milliseconds: an int, not "
+                                  "float 0.5',)",
+    "socket-settimeout-str": "TypeError (\"timeout is in seconds: a number or None, not "
+                             "str '5'\",)",
+    "socket-settimeout-negative": "ValueError ('timeout must be >= 0 s or None, not -1',)",
+    "socket-port-str": "TypeError (\"port must be an int in 1-65535, not str '80'\",)",
+    "socket-port-zero": "ValueError ('port must be an int in 1-65535, not 0',)",
+    "socket-host-int": "TypeError ('host must be a str, not int',)",
+    "socket-send-int": "TypeError ('payload must be bytes, bytearray, memoryview or str, "
+                       "not int',)",
+    "requests-timeout-str": "TypeError (\"timeout is in seconds: a number or None, not "
+                            "str '5'\",)",
+    "requests-timeout-pair": "ValueError ('timeout pair must be (connect, read), not 3 items',)",
+    "open-serial-int": "TypeError ('path must be a str, not int',)",
+    "open-serial-baud-str": "TypeError ('baud must be an int, not str',)",
+}
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_arguments_of_the_wrong_type_are_refused_before_the_uart(dialect):
+    out = vocab("args", dialect)
+    assert out.pop("args-written") == "[]"  # not one byte reached the module
+    assert out == ARGS
+    assert "s3cr" not in "".join(out.values())  # a password is in no message
