@@ -14,8 +14,8 @@ Usage:
     n = port.readinto(eng.rx_window()); eng.rx_commit(n); eng.process()
     eng.done, eng.error, eng.lines
 """
-from cellmodem.compat import const, ticks_ms
-from cellmodem.errors import ATError, ATLineTooLong, ATBusy
+from cellmodem.compat import const, ticks_ms, ticks_diff
+from cellmodem.errors import ATError, ATLineTooLong, ATBusy, ModemError
 from cellmodem.line import Line, parse_int, text as _text
 
 _CR = const(13)
@@ -34,6 +34,12 @@ _OK = b"OK"
 # The longest payload one module reply carries (the biggest: Yuge AT+FSREAD 10240
 # bytes); a length above this in a header is line noise.
 MAX_RAW = const(65535)
+# A checked payload (frame()) that stops arriving for this long is given up as short:
+# a module writes a header and its payload as one piece, so a gap this long inside one
+# means the bytes that would end it were lost (even at 9600 baud bytes come every ms).
+# Liveness only: without it a short pushed payload would wait for the next reply and
+# swallow its bytes.
+RAW_STALL_MS = const(2000)
 # The lines of a command that collected none: one shared empty list (no allocation
 # per command); callers read it, never change it.
 _NO_LINES = []
@@ -59,6 +65,18 @@ class Engine:
         self._raw_left = 0
         self._raw_sink = None
         self._raw_done = None
+        # Framing check after a counted payload (frame()): the bytes that must follow
+        # it, the next one to match, the callback told the verdict, and whether the
+        # payload answers the command in flight (a pull) or came unasked (a push).
+        self._arm = None  # (trailer, callback, pulled) set by frame() for the next expect_raw
+        self._raw_check = None
+        self._chk = None
+        self._chk_i = 0
+        self._chk_cb = None
+        self._chk_pull = False
+        self._chk_now = False
+        self._raw_at = 0  # ticks_ms of the last payload byte (checked payloads)
+        self.short_payloads = 0  # payloads whose framing did not follow (counted)
         self._skip_lf = False  # a line ended in CR as the last byte: drop the LF that follows
         self._discard = False  # dropping the rest of an over-long line
         self._eat_space = False  # the space of a "> " prompt may come in the next read
@@ -111,18 +129,53 @@ class Engine:
                     break
 
     # ---- raw payloads ----
+    def frame(self, trailer, callback=None, pulled=False, at_once=True):
+        """The payload of the next expect_raw must be followed by trailer (bytes, e.g.
+        b"\r\n\r\n": its line end and the CR LF that starts the next line). A payload
+        shorter than its header said (a UART overrun, firmware that counts differently)
+        swallows part of what follows, so the bytes after it do not match: then
+        callback(False) (the owner drops what the payload delivered), the rest of that
+        line is dropped (the parser starts again on the next line), and a pulled
+        payload's command ends with a ModemError. callback(True) when it matched.
+        A payload that never ends (its framing was swallowed too) is given up, the same
+        way, when its command is aborted or when it stops arriving for RAW_STALL_MS;
+        at_once: the trailer comes right after the payload, so it is given up too when
+        it has not come within RAW_STALL_MS (False: it starts the next reply, whenever
+        that comes)."""
+        self._arm = (trailer, callback, pulled, at_once)
+
     def expect_raw(self, n, sink, done=None):
         """Deliver the next n bytes to sink(memoryview) without parsing them, then call
         done(). sink may be called several times and must copy what it keeps.
         ValueError for n over MAX_RAW: a garbled length must not swallow the line."""
+        arm = self._arm
+        self._arm = None
         if n > MAX_RAW:
             raise ValueError("payload length %d: no module sends that much at once" % n)
         if n > 0:
             self._raw_left = n
             self._raw_sink = sink
             self._raw_done = done
+            self._raw_check = arm
+            if arm is not None:
+                self._raw_at = ticks_ms()
         elif done:
             done()
+
+    def _checked(self, ok):
+        cb = self._chk_cb
+        pulled = self._chk_pull
+        self._chk = self._chk_cb = None
+        self._chk_pull = self._chk_now = False
+        if not ok:
+            self.short_payloads += 1
+            self._discard = True  # resynchronise on the next line
+        if cb is not None:
+            cb(ok)
+        if not ok and pulled and self.state != IDLE:
+            # its final result was (part of) what the payload swallowed
+            self._finish(None, ModemError("payload shorter than its header: the reply's "
+                                          "framing did not follow it"))
 
     @property
     def in_raw(self):
@@ -171,12 +224,31 @@ class Engine:
         if self.state != IDLE:
             self._finish(line, None)
 
+    def _stalled(self):
+        if self._raw_check is not None:
+            self._chk_cb = self._raw_check[1]
+            self._chk_pull = self._raw_check[2]
+        self._raw_left = 0
+        self._raw_sink = self._raw_done = self._raw_check = None
+        self._checked(False)
+        self._discard = False  # what comes next starts a line
+
     def abort(self, error):
         """End the command in flight with error (e.g. a timeout decided by the face).
         A payload still expected is given up too: the next line is parsed as a line."""
+        if self._raw_left and self._raw_check is not None:
+            self._chk_cb = self._raw_check[1]  # it never ended: its framing was lost
+            self._chk_pull = False
+            self._checked(False)
+            self._discard = False
+        elif self._chk is not None:
+            self._chk_pull = False
+            self._checked(False)
+            self._discard = False
         self._raw_left = 0
         self._raw_sink = None
         self._raw_done = None
+        self._raw_check = None
         if self.state != IDLE:
             self._finish(None, error)
 
@@ -267,6 +339,9 @@ class Engine:
             h = self._head
             t = self._tail
             if h >= t or self.paused:
+                if (self._raw_left and self._raw_check is not None or self._chk_now) \
+                        and ticks_diff(ticks_ms(), self._raw_at) > RAW_STALL_MS:
+                    self._stalled()
                 return
             if self._raw_left:
                 if self._skip_lf:  # the LF of the header line came in this read
@@ -281,12 +356,30 @@ class Engine:
                 self._scan = self._head
                 self._raw_left -= n
                 self._raw_sink(self._mv[h:h + n])
+                if self._raw_check is not None:
+                    self._raw_at = ticks_ms()
                 if not self._raw_left:
                     self._raw_sink = None
                     done = self._raw_done
                     self._raw_done = None
+                    chk = self._raw_check
+                    if chk is not None:
+                        self._raw_check = None
+                        self._chk, self._chk_cb, self._chk_pull, self._chk_now = chk
+                        self._chk_i = 0
                     if done:
                         done()
+                continue
+            if self._chk is not None:
+                i = self._chk_i
+                if buf[h] != self._chk[i]:
+                    self._checked(False)
+                    continue
+                self._head = self._scan = h + 1
+                i += 1
+                self._chk_i = i
+                if i == len(self._chk):
+                    self._checked(True)
                 continue
             c = buf[h]
             if self._discard:

@@ -134,7 +134,9 @@ class Link:
         self.dropped = 0  # datagrams (UDP) that did not fit the ring
         self._dgram_left = 0  # bytes of the datagram being written
         self._dgram_skip = False
+        self._pay_n = 0  # bytes the payload being received put in the ring
         self._sink = self.sink  # made once: a bound method per payload would allocate
+        self._framed = self.framed
 
     # ---- state set by the dialect from URCs ----
     def peer_closed(self):
@@ -162,6 +164,7 @@ class Link:
     def begin_payload(self, n):
         """A payload of n bytes follows (one datagram on UDP). Returns the sink to
         give engine.expect_raw."""
+        self._pay_n = 0
         if self.kind == UDP:
             self._dgram_left = n
             if self.ring.free() < n + _LEN:
@@ -169,16 +172,32 @@ class Link:
                 self.dropped += 1
             else:
                 self._dgram_skip = False
-                self.ring.write(bytes((n >> 8, n & 255)))
+                self._pay_n = self.ring.write(bytes((n >> 8, n & 255)))
         return self._sink
+
+    def framed(self, ok):
+        """The engine's verdict on the framing after the payload (Engine.frame). A
+        payload shorter than its header said took bytes of what followed: what it
+        put in the ring goes (bytes of earlier payloads stay), and the link fails with
+        EIO once those are read."""
+        if ok:
+            return
+        ring = self.ring
+        n = self._pay_n
+        self._pay_n = 0
+        ring.count -= n if n < ring.count else ring.count
+        self.fail(OSError(errno.EIO, "payload shorter than its header: the module's reply "
+                                     "framing did not follow it (bytes lost on the UART?)"))
 
     def sink(self, mv):
         if self.kind == UDP:
             if self._dgram_skip:
                 return
-            self.ring.write(mv)
+            self._pay_n += self.ring.write(mv)
             return
-        if self.ring.write(mv) < len(mv):
+        n = self.ring.write(mv)
+        self._pay_n += n
+        if n < len(mv):
             # Direct push mode has no flow control: the module sent more than the
             # ring holds. Say so rather than lose bytes silently.
             if self.error is None:

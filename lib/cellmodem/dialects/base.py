@@ -16,6 +16,8 @@ class Dialect:
     TIMEOUTS = {}  # extra maximum response times, ms, by command name
     DETAILS = ()  # lines that give a following plain ERROR its text
     LINK_LOST = ()  # URC prefixes that mean the data link dropped
+    PUSH_LINE_END = False  # a pushed payload ends with its own CR LF (else the next reply's starts it)
+    CGEV_CID = 1  # the 3GPP context id (+CGEV) of the data context the family uses
     REBOOTED = (b"RDY",)  # power-on banner lines: the module restarted behind our back
     LINKS = 0  # link ids 0..LINKS-1
     MAX_SEND = 1460  # largest payload of one send command
@@ -53,6 +55,32 @@ class Dialect:
             self.at.urc(prefix, self._on_link_lost)
         for prefix in self.REBOOTED:
             self.at.urc(prefix, self._on_rebooted)
+        self.at.urc(b"+CGEV:", self._on_cgev)
+
+    def _on_cgev(self, line):
+        # 3GPP TS 27.007 10.1.19 packet-domain events: "+CGEV: ME PDN DEACT <cid>" (the
+        # module's own), "+CGEV: NW PDN DEACT <cid>" (the network's); Yuge reports the
+        # network's as "EPS PDN DEACT <cid>" (its manual 6.7/6.8). That SIM7600/A7670 and
+        # Quectel modules print them unasked is public knowledge (users' logs), not our
+        # manuals. "... PDN ACT <cid>" needs nothing: connect() reads the state itself.
+        # Only a deactivation of our context, while it is up, is a link event (our own
+        # disconnect() has set link_up False before the module reports it).
+        if not self.link_up:
+            return
+        buf = line.buf
+        e = line.end
+        i = e
+        while i > line.start and 48 <= buf[i - 1] <= 57:
+            i -= 1
+        if i == e or i - line.start < 12 or buf[i - 1] != 32:
+            return
+        if not (buf.startswith(b"PDN DEACT", i - 10) and int(bytes(buf[i:e])) == self.CGEV_CID):
+            return
+        self._on_cgev_lost(line)
+
+    def _on_cgev_lost(self, line):
+        # a family whose own loss URC sets more state points this at that handler
+        self._on_link_lost(line)
 
     def _on_link_lost(self, line):
         self.link_up = False
@@ -110,13 +138,18 @@ class Dialect:
         """A pushed payload of n bytes for link follows: take it into its ring (or
         drop it, if the link is unknown or has no ring - a listening link - so the
         parser stays in step)."""
+        eng = self.at.engine
         if link is None or link.ring is None:
-            self.at.engine.expect_raw(n, _discard)
+            eng.frame(_PUSH_TRAILER, None, False, self.PUSH_LINE_END)
+            eng.expect_raw(n, _discard)
         else:
-            self.at.engine.expect_raw(n, link.begin_payload(n))
+            eng.frame(_PUSH_TRAILER, link._framed, False, self.PUSH_LINE_END)
+            eng.expect_raw(n, link.begin_payload(n))
 
     def pull_sink(self, link, n):
-        """The sink for a pulled payload of n bytes (buffered mode)."""
+        """The sink for a pulled payload of n bytes (buffered mode); the payload's
+        framing is checked (Engine.frame): a short one fails link with EIO."""
+        self.at.engine.frame(_PULL_TRAILER, link._framed, True)
         return link.begin_payload(n)
 
     # ---- socket hooks a dialect provides ----
@@ -179,6 +212,14 @@ def context_error(apn, command, text, code=None):
 _NO_MODULE_TLS = ("%s: module TLS is not supported in this family; use host TLS "
                   "(cellmodem.tls.context() and tls.wrap(), ssl= / context= in mqtt "
                   "and requests)")
+
+
+# What must follow a counted payload (issue 19): a pulled one ends its line (CR LF)
+# and the next line (the command's OK, or a URC) starts with CR LF (V.250 verbose
+# result format, ATV1); a pushed one is followed by CR LF, its own line end or the
+# start of the next line (SIM7600's +IPD data has no line end of its own).
+_PULL_TRAILER = b"\r\n\r\n"
+_PUSH_TRAILER = b"\r\n"
 
 
 def _discard(mv):

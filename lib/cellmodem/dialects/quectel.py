@@ -105,6 +105,9 @@ class Quectel(Dialect):
         self._epoch += 1
         self._on_link_lost(line)
 
+    _on_cgev_lost = _on_pdpdeact  # +CGEV: NW/ME PDN DEACT 1 leaves the same state
+    PUSH_LINE_END = True  # UG 2.8: +QIURC: "recv",<id>,<len> CR LF <data> CR LF
+
     def _on_rebooted(self, line):
         self._broken = False  # a fresh module has no context to clear
         self._epoch += 1

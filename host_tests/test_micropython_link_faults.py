@@ -1,0 +1,50 @@
+"""Issue 19 items 3 and 7 in the real micropython binary against the simulator on a
+pty (host_tests/scenarios/link_faults.py): a short payload is EIO on its socket and
+the other socket's next read is intact; a +CGEV PDN deactivation fails the open
+socket with ECONNABORTED at once and connect() works after."""
+import os
+import subprocess
+
+import pytest
+
+from mpy import LIB, ROOT, SCENARIOS, tool
+from tools.modemsim import get_personality
+
+
+def _start(pty, port, mode):
+    env = dict(os.environ, MICROPYPATH=":".join([LIB, SCENARIOS, ".frozen"]))
+    return subprocess.Popen([tool("micropython"), os.path.join(SCENARIOS, "link_faults.py"),
+                             pty, "echo.example", str(port), mode], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("dialect", ["sim7080", "sim7600", "quectel", "yuge"])
+def test_micropython_short_payload_is_eio_and_the_other_socket_is_intact(tcp_echo, dialect):
+    sim = get_personality(dialect)(seed=3, faults=["short=1:1"],
+                                   hosts={"echo.example": "127.0.0.1"})
+    try:
+        p = _start(sim.open_pty(), tcp_echo[1], "short")
+        out, err = p.communicate(timeout=120)
+    finally:
+        sim.close()
+    assert p.returncode == 0 and "SHORT EIO" in out and "B OK" in out, out + err
+    assert len(sim.short_cuts) == 1
+
+
+@pytest.mark.parametrize("dialect", ["sim7600", "quectel", "yuge"])
+def test_micropython_cgev_pdn_deact_is_econnaborted_and_connect_works_after(tcp_echo, dialect):
+    sim = get_personality(dialect)(seed=3, opts={"cgev_urcs": "only"},
+                                   hosts={"echo.example": "127.0.0.1"})
+    try:
+        p = _start(sim.open_pty(), tcp_echo[1], "cgev")
+        try:
+            line = p.stdout.readline()
+            assert line.strip() == "OPEN", line + p.stderr.read()
+            sim.network_drop()
+            out, err = p.communicate(timeout=120)
+        finally:
+            if p.poll() is None:
+                p.kill()
+    finally:
+        sim.close()
+    assert p.returncode == 0 and "ABORTED" in out and "AGAIN OK" in out, out + err
