@@ -312,7 +312,10 @@ class socket(_Base):
     def recvfrom(self, n):
         """(datagram, (ip, port)) for UDP; (data, peer) for TCP."""
         data = self.recv(n)
-        return data, self._link.peer
+        link = self._link
+        # UDP: the datagram's own sender where the family's read names it (Quectel's
+        # +QIRD / +QIURC "recv" on a UDP SERVICE), else the socket's peer
+        return data, link.last_from or link.peer
 
     def readinto(self, buf, nbytes=0):
         """Stream read: fill buf (or nbytes of it) unless EOF comes first; returns

@@ -135,6 +135,12 @@ class Link:
         self._dgram_left = 0  # bytes of the datagram being written
         self._dgram_skip = False
         self._pay_n = 0  # bytes the payload being received put in the ring
+        # UDP: the sender of each datagram in the ring, in order, where the family's
+        # header names it (next_from, set by the dialect before the payload); last_from:
+        # the sender of the datagram read last (recvfrom), None where not named
+        self.next_from = None
+        self.last_from = None
+        self._froms = []
         self._sink = self.sink  # made once: a bound method per payload would allocate
         self._framed = self.framed
 
@@ -173,6 +179,8 @@ class Link:
             else:
                 self._dgram_skip = False
                 self._pay_n = self.ring.write(bytes((n >> 8, n & 255)))
+                self._froms.append(self.next_from)
+            self.next_from = None
         return self._sink
 
     def framed(self, ok):
@@ -186,6 +194,8 @@ class Link:
         n = self._pay_n
         self._pay_n = 0
         ring.count -= n if n < ring.count else ring.count
+        if self.kind == UDP and n and self._froms:
+            self._froms.pop()
         self.fail(OSError(errno.EIO, "payload shorter than its header: the module's reply "
                                      "framing did not follow it (bytes lost on the UART?)"))
 
@@ -219,6 +229,7 @@ class Link:
             return 0
         hdr = bytearray(_LEN)
         ring.readinto(memoryview(hdr))
+        self.last_from = self._froms.pop(0) if self._froms else None
         n = (hdr[0] << 8) | hdr[1]
         got = ring.readinto(out, n)
         rest = n - got

@@ -208,7 +208,11 @@ class Quectel(Dialect):
             # UG 1.2 point 2: direct push, <len> bytes of data follow the header line
             n = line.int(2, 0)
             if n > 0:
-                self.push_payload(self.modem.links.get(cid), n)
+                link = self.modem.links.get(cid)
+                if link is not None and line.nfields() > 4:
+                    # UDP SERVICE: +QIURC: "recv",<id>,<len>,"<ip>",<port>, one datagram
+                    link.next_from = (line.field(3), line.int(4, 0))
+                self.push_payload(link, n)
             return
         # UG 1.2 point 1: buffer access mode, the data waits for AT+QIRD (BG95-era
         # firmware adds the length; there is no data after it)
@@ -349,6 +353,8 @@ class Quectel(Dialect):
             # UDP gives one datagram per read: more may wait behind any of them.
             if n >= self._asked or link.kind == UDP:
                 link.pending = True
+            if line.nfields() > 2:  # UDP SERVICE: the datagram's sender (UG 2.8)
+                link.next_from = (line.field(1), line.int(2, 0))
             self.at.engine.expect_raw(n, self.pull_sink(link, n))
 
     def sock_fetch(self, link, n):
