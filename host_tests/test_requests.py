@@ -26,7 +26,7 @@ from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
 
 DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
-MP_HEAP = "168k"  # smallest that passed on this 64-bit binary: 128k-136k (see below); 160k failed for yuge after the https hooks (+0.5 KiB of code), 164k passed
+MP_HEAP = "184k"  # smallest that passed on this 64-bit binary: 128k-136k once; 164k after the https hooks, 176k after module TLS, the error vocabulary and issue 19 (168k failed for three families), so 184k with a margin
 OPEN_COMMAND = {"sim7080": "AT+CAOPEN=", "sim7600": "AT+CIPOPEN=", "quectel": "AT+QIOPEN=",
                 "yuge": "AT+CIPSTART="}
 
