@@ -46,6 +46,17 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes several seconds on purpose (pacing)")
 
 
+def split_line_end(data):
+    """A traced write as [command, its line end] when it is a command line (at.trace
+    sees a command and its CR, or CR LF, as one event), else [data] (a payload)."""
+    data = bytes(data)
+    if data[:2].upper() == b"AT":
+        for end in (b"\r\n", b"\r"):
+            if data.endswith(end) and b"\r" not in data[:-len(end)]:
+                return [data[:-len(end)], end]
+    return [data]
+
+
 def free_port(kind=socket.SOCK_STREAM):
     """A port nobody listens on right now (bind to 0, read it, release it)."""
     s = socket.socket(socket.AF_INET, kind)

@@ -21,7 +21,7 @@ def test_demo_runs_the_example_in_micropython_against_the_simulator(demo):
     p = demo
     assert p.returncode == 0, p.stdout + p.stderr
     assert "dialect sim7080" in p.stdout
-    assert "-> b'AT+CASEND=0,28'" in p.stdout  # the AT conversation is shown
+    assert "-> b'AT+CASEND=0,28\\r'" in p.stdout  # the AT conversation is shown
     assert "echo intact: True" in p.stdout
     out = p.stdout
     assert "peer got sensor1/reading b'{\"n\": 1," in out
@@ -32,6 +32,12 @@ def test_demo_runs_the_example_in_micropython_against_the_simulator(demo):
     assert "peer got sensor1/status b'offline'" in out  # the will, while the device was away
     assert "peer got sensor1/status b'pong'" in out
     assert out.rstrip().endswith("sensor done")
+
+
+def test_demo_shows_each_command_as_one_trace_line(demo):
+    out = demo.stdout.splitlines()
+    assert "  -> b'AT+CGMI\\r'" in out, demo.stdout  # the command with its CR, one event
+    assert "  -> b'\\r'" not in out, demo.stdout
 
 
 def test_demo_says_whether_the_broker_kept_the_session(demo):

@@ -16,7 +16,7 @@ import pytest
 import cellmodem.socket as msocket
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
-from simfixtures import LOOPBACK, echo_through
+from simfixtures import LOOPBACK, echo_through, split_line_end
 from tools.modemsim import get_personality
 
 
@@ -34,8 +34,8 @@ def ca():
         sim.attach(uart)
         modem = Modem(uart)  # dialect detected from AT+CGMM
         writes = []
-        modem.at.trace = lambda d, data, t: writes.append(data) \
-            if d == b">" and data != b"\r" and data.startswith(b"AT") else None
+        modem.at.trace = lambda d, data, t: writes.extend(
+            x for x in split_line_end(data) if x.startswith(b"AT")) if d == b">" else None
         if connect:
             modem.connect(apn="internet")
 

@@ -18,7 +18,7 @@ from cellmodem.tls import ModuleTLS
 from cellmodem.errors import NetworkError
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
-from simfixtures import LOOPBACK, free_port
+from simfixtures import LOOPBACK, free_port, split_line_end
 from tools.modemsim import get_personality
 
 
@@ -35,7 +35,8 @@ def sim7600():
         sim.attach(uart)
         modem = Modem(uart, dialect="sim7600")
         writes = []
-        modem.at.trace = lambda d, data, t: writes.append(data) if d == b">" and data != b"\r" \
+        modem.at.trace = lambda d, data, t: writes.extend(
+            x for x in split_line_end(data) if x != b"\r") if d == b">" \
             else None
         if connect:
             modem.connect(apn="internet", rx_mode=rx_mode)

@@ -15,7 +15,7 @@ import cellmodem.socket as msocket
 from cellmodem.errors import NetworkError
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
-from simfixtures import LOOPBACK, free_port
+from simfixtures import LOOPBACK, free_port, split_line_end
 from tools.modemsim import get_personality
 
 
@@ -33,7 +33,8 @@ def yuge():
         sim.attach(uart)
         modem = Modem(uart, dialect="yuge", sock_rxbuf=sock_rxbuf)
         writes = []
-        modem.at.trace = lambda d, data, t: writes.append(data) if d == b">" and data != b"\r" \
+        modem.at.trace = lambda d, data, t: writes.extend(
+            x for x in split_line_end(data) if x != b"\r") if d == b">" \
             else None
         if connect:
             modem.connect(apn="internet", rx_mode=rx_mode)

@@ -14,6 +14,7 @@ import pytest
 from cellmodem.errors import ATTimeout, ModemError
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem, ModemOff
+from simfixtures import split_line_end
 from tools.modemsim import get_personality
 
 DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
@@ -41,7 +42,8 @@ def modems():
         sim.attach(uart)
         m = Modem(uart, dialect=dialect)
         log = []
-        m.at.trace = lambda d, data, t: log.append((d, bytes(data)))
+        m.at.trace = lambda d, data, t: log.extend(
+            (d, x) for x in (split_line_end(data) if d == b">" else [bytes(data)]))
         if connect:
             m.connect(apn="internet")
         return sim, m, log

@@ -115,7 +115,7 @@ def test_key_bytes_never_reach_the_trace(sim7080, pki):
     n = len(seen)
     m.at.trace = lambda d, b, ms: seen.append((d, bytes(b)))
     m.at.command("AT")
-    assert (b">", b"AT") in seen[n:]
+    assert (b">", b"AT\r") in seen[n:]
 
 
 def test_bad_uploads_are_refused_before_the_uart(sim7080, pki):

@@ -24,7 +24,7 @@ from cellmodem.fakeuart import FakeUART
 from cellmodem.httpbase import HTTPError, Response
 from cellmodem.modem import Modem
 from cellmodem.native import yuge_http
-from simfixtures import LARGE_BODY, LOOPBACK, free_port
+from simfixtures import LARGE_BODY, LOOPBACK, free_port, split_line_end
 from tools.modemsim import get_personality
 
 HOSTS = {"api.example": LOOPBACK, "secure.example": LOOPBACK}
@@ -53,7 +53,8 @@ def yuge():
 def written_by(modem):
     """A list that fills with every byte string written to the UART."""
     out = []
-    modem.at.trace = lambda d, data, t: out.append(data) if d == b">" else None
+    modem.at.trace = lambda d, data, t: out.extend(split_line_end(data)) if d == b">" \
+        else None
     return out
 
 

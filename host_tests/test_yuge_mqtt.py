@@ -18,7 +18,7 @@ from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from cellmodem.mqttbase import CONNECTED, DISCONNECTED, MQTTException
 from cellmodem.native.yuge_mqtt import MAX_PAYLOAD, MQTTClient
-from simfixtures import LOOPBACK, free_port
+from simfixtures import LOOPBACK, free_port, split_line_end
 from tools.modemsim import get_personality
 
 LINES = {"clean": [], "chunked": ["chunk=1-64", "urc=0.3"]}
@@ -67,7 +67,8 @@ class Device:
 def written_by(modem):
     """A list that fills with every byte string written to the UART."""
     out = []
-    modem.at.trace = lambda d, data, t: out.append(data) if d == b">" else None
+    modem.at.trace = lambda d, data, t: out.extend(split_line_end(data)) if d == b">" \
+        else None
     return out
 
 

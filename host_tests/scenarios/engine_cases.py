@@ -399,7 +399,7 @@ def case_trace_hook_sees_both_directions():
     at, _, _ = chat([(b"AT", OK)])
     at.trace = lambda d, data, t: log.append((d, data))
     at.command("AT")
-    assert log[0] == (b">", b"AT") and log[1] == (b">", b"\r")
+    assert log[0] == (b">", b"AT\r")  # the command and its CR: one event, one line
     assert b"".join(d for k, d in log if k == b"<") == OK
 
 

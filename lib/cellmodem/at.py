@@ -108,28 +108,32 @@ class AT:
         return port_closed(self)
 
     # ---- I/O ----
-    def write(self, data):
-        """Write all of data to the port (loops over partial writes). OSError(EIO,
-        "port closed: ...") if the port failed, now or before."""
+    def write(self, data, eol=None):
+        """Write all of data to the port (loops over partial writes), then eol (a
+        command line's end) if given: the trace sees the two as one event, one line.
+        OSError(EIO, "port closed: ...") if the port failed, now or before."""
         if self.closed is not None:
             raise self.port_failed()
-        n = len(data)
         port = self.port
+        part = data
         try:  # only the port's own calls: a gate's ModemOff/InDataMode pass through
-            w = port.write(data)
-            if w is None or w < n:  # partial write: the rest through a view (rare)
-                mv = memoryview(data)
-                i = w or 0
-                while i < n:
-                    w = port.write(mv[i:])
-                    if w is None:  # non-blocking port with a full buffer
-                        w = 0
-                        sleep_ms(1)
-                    i += w
+            while part is not None:
+                n = len(part)
+                w = port.write(part)
+                if w is None or w < n:  # partial write: the rest through a view (rare)
+                    mv = memoryview(part)
+                    i = w or 0
+                    while i < n:
+                        w = port.write(mv[i:])
+                        if w is None:  # non-blocking port with a full buffer
+                            w = 0
+                            sleep_ms(1)
+                        i += w
+                part = eol if part is data else None
         except (OSError, ValueError) as e:
             raise self.port_failed(e)
         if self.engine.trace:  # after the write: a port that refuses it (a gate) sent nothing
-            self.engine.trace(b">", bytes(data), ticks_ms())
+            self.engine.trace(b">", bytes(data) + eol if eol else bytes(data), ticks_ms())
 
     def poll(self, timeout_ms=0):
         """Read what the port has and dispatch it, waiting up to timeout_ms (int, ms)
@@ -188,8 +192,7 @@ class AT:
             cmd = cmd.encode()
         self.poll()  # dispatch URCs already waiting, so they are not read as our answer
         self.engine.begin(cmd, resp, finals, ok_final, on_line, prompt)
-        self.write(cmd)
-        self.write(eol)
+        self.write(cmd, eol)
         return cmd
 
     def _pump(self, cmd, timeout, what, prompt):
