@@ -24,7 +24,7 @@ PUSH = {"sim7600": b"\r\n+RECEIVE,0,%d\r\n", "quectel": b'\r\n+QIURC: "recv",0,%
 PULL = {"sim7080": (b"AT+CARECV=", b"\r\n+CARECV: %d,", b"\r\n\r\nOK\r\n"),
         "sim7600": (b"AT+CIPRXGET=2", b"\r\n+CIPRXGET: 2,0,%d,0\r\n", b"\r\n\r\nOK\r\n"),
         "quectel": (b"AT+QIRD=", b"\r\n+QIRD: %d\r\n", b"\r\n\r\nOK\r\n"),
-        "yuge": (b"AT+CIPRXGET=2", b"\r\n+CIPRXGET: 2,0,%d,0\r\n", b"\r\nOK\r\n")}
+        "yuge": (b"AT+CIPRXGET=2", b"\r\n+CIPRXGET: 2,0,%d,0\r\n", b"\r\n\r\nOK\r\n")}
 
 
 class Port:
