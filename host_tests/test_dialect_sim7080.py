@@ -52,10 +52,8 @@ def ca():
 
 
 def set_limit(modem, name, ms):
-    """A short dialect limit for a test. (AT caches the table as bytes and rebuilds
-    the cache only when its size changes, so a changed value needs the cache reset.)"""
+    """A short dialect limit for a test."""
     modem.at.timeouts[name] = ms
-    modem.at._tmo = []
 
 
 # ---------------------------------------------------------------- SIM7000

@@ -41,7 +41,7 @@ class AT:
         self.engine = Engine(rxbuf)
         self.idle = idle
         self.timeouts = dict(BASE_TIMEOUTS)
-        self._tmo = []  # timeouts as (bytes name, ms), rebuilt when the table grows
+        self._tmo = []  # timeouts' names as (bytes, key), rebuilt when the table grows
         self._trace = None
         self._secrets = []  # bytes the trace never shows (secret())
         self._wait = getattr(port, "wait", None)
@@ -87,16 +87,18 @@ class AT:
         # bytes: matched in place against the table's names, no allocation per command
         table = self._tmo
         if len(table) != len(self.timeouts):
-            table = self._tmo = [(k.encode(), v) for k, v in self.timeouts.items()]
+            # (bytes name, key): the value is read from the table at each use, so a
+            # changed limit counts at once; only added names rebuild this
+            table = self._tmo = [(k.encode(), k) for k in self.timeouts]
         start = 2 if len(cmd) > 1 and cmd[0] | 0x20 == 0x61 and cmd[1] | 0x20 == 0x74 else 0
         end = len(cmd)
         for sep in (b"=", b"?"):
             i = cmd.find(sep, start)
             if 0 <= i < end:
                 end = i
-        for name, ms in table:
+        for name, key in table:
             if len(name) == end - start and cmd.startswith(name, start):
-                return ms
+                return self.timeouts[key]
         return DEFAULT_TIMEOUT
 
     # ---- the port failing ----
