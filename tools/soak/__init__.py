@@ -1,7 +1,7 @@
 """Fault soak: real MicroPython through the simulated modem, faults from every knob.
 
     python -m tools.soak --minutes 10 [--seconds N] [--seed S] [--dialect quectel]
-                         [--mode push] [--out DIR] [--md]
+                         [--mode push] [--quirks real] [--out DIR] [--md]
 
 The host starts, all on 127.0.0.1: the simulator personality on a pty, a TCP
 echo/verify server, Debian's mosquitto, the HTTP test server (host_tests/httpserver.py)
@@ -24,6 +24,19 @@ and the constructor knobs run the whole time (counted as they fire): chunk split
 noise URCs, URCs held into the next reply, delayed final results, garbage lines and
 URCs without their line end. Every kind is injected once per round, rounds in a
 seeded order, so a short run has them all too.
+
+--quirks SPEC (the simulator's quirks=, see tools/modemsim/core.py parse_quirks; e.g.
+"real": each of the personality's real-module quirks on with probability 0.5, chosen
+by the soak's seed) builds the personality with those quirks on: boot stagger, plain
+ERROR to AT+CPIN? while booting, lost and stale answers after every power-on, short
+payloads, late open failures, voltage warnings, +CGEV events, ... The quirks on are
+recorded in the result, and the ones that fire are counted (voltage warning, power
+down, short payload). With quirks on, each round also has a brownout: the supply
+warning, the module's power down line and its restart 1.5 s later.
+
+The quiet phase (FaultThread.quiet) turns every fault knob off, the quirks' too
+(short=, fail=, vwarn=, brownout=, reboot-ms=, and the voltage warning timer), so the
+end-of-run checks are fair; boot-time quirks (boot stagger, stale answers, ...) stay.
 
 Pass: zero bytes lost or corrupted on the TCP stream, every QoS 1 message delivered
 (both ways, at least once), no exception escaped to the application's main loop, no
@@ -62,6 +75,11 @@ KINDS = ["remote close", "network drop", "reboot", "reboot mid-reply", "+CME ERR
          "UART noise", "buffer overflow"]
 KNOB_KINDS = ["chunk split", "noise URC", "held URC", "delayed result", "garbage line",
               "URC without line end"]
+# injected in each round only with quirks on (a real module's supply sagging)
+QUIRK_FAULTS = ["brownout"]
+# quirk behaviours counted as they fire (the boot-time ones happen at every power-on)
+QUIRK_KINDS = ["voltage warning", "power down", "short payload"]
+BROWNOUT_RESTART_MS = 1500
 # data commands per dialect that the +CME ERROR fault hits (push mode: no reads)
 DATA_COMMANDS = {
     "quectel": {"push": ["+QISEND"], "buffered": ["+QISEND", "+QIRD"]},
@@ -116,6 +134,34 @@ def soak_personality(dialect, counts, lock):
             if self._emits > e0 and self._last[2:-2] in self.garbage_lines \
                     and self._last[2:-2] != self._b(line):
                 bump("garbage line")
+
+        def short_payload(self, data):
+            n = len(self.short_cuts)
+            data = super().short_payload(data)
+            if len(self.short_cuts) > n:
+                bump("short payload")
+            return data
+
+        def voltage_warning(self, kind="under"):
+            if self.powered and not self.closed:
+                bump("voltage warning")
+            super().voltage_warning(kind)
+
+        def voltage_power_down(self, kind="under", restart_ms=None):
+            if self.powered and not self.closed:
+                bump("power down")
+            super().voltage_power_down(kind, restart_ms)
+
+        # The vwarn= / brownout= timers outlive reboots and read their knob when due:
+        # once the quiet phase turned the knob off they stop here (core.py's would
+        # fail on the missing knob)
+        def _vwarn_tick(self, i):
+            if self.faults.vwarn is not None:
+                super()._vwarn_tick(i)
+
+        def _brownout(self):
+            if self.faults.brownout is not None:
+                super()._brownout()
 
     return Soak
 
@@ -235,9 +281,10 @@ def start_mosquitto(workdir):
 # ---------------------------------------------------------------- the fault thread
 class FaultThread(threading.Thread):
     def __init__(self, sim, dialect, mode, seed, broker_port, counts, lock, t0,
-                 interval=(1.0, 6.0)):
+                 interval=(1.0, 6.0), kinds=KINDS):
         super().__init__(name="soak-faults", daemon=True)
         self.sim = sim
+        self.kinds = list(kinds)
         self.rng = random.Random(seed * 7 + 1)
         self.commands = DATA_COMMANDS[dialect][mode]
         self.broker_port = broker_port
@@ -269,7 +316,7 @@ class FaultThread(threading.Thread):
         order = []
         while not self.stop.wait(self.rng.uniform(*self.interval)):
             if not order:
-                order = list(KINDS)
+                order = list(self.kinds)
                 self.rng.shuffle(order)
             kind = order.pop(0)
             try:
@@ -305,6 +352,16 @@ class FaultThread(threading.Thread):
                 sim.faults.reboot = sim._ncmds + 1
                 self.armed_reboot = sim.faults.reboot
             self._note(kind, "command #%d" % self.armed_reboot)
+        elif kind == "brownout":
+            # the supply sags: its warning, the power down line a moment later, and the
+            # board's supply and PWRKEY bring the module back (core.py's brownout=)
+            with sim.lock:
+                if not sim.powered:
+                    return self._skip(kind, "module off")
+                sim.voltage_warning("under")
+                sim.after(50, sim.voltage_power_down, "under", BROWNOUT_RESTART_MS,
+                          gen=None)
+            self._note(kind, "restart after %d ms" % BROWNOUT_RESTART_MS)
         elif kind == "+CME ERROR":
             name = self.rng.choice(self.commands)
             with sim.lock:
@@ -345,15 +402,21 @@ class FaultThread(threading.Thread):
             self.log.append((round(time.monotonic() - self.t0, 3), kind, "skipped: " + why))
 
     def quiet(self):
-        """Stop injecting and turn every knob off (the drain runs fault-free)."""
+        """Stop injecting and turn every knob off (the drain runs fault-free): the
+        quirks' knobs too (short payloads, failed results, the voltage warnings'
+        timer, brownouts); boot-time quirks stay (they act only at a power-on, and
+        none comes from here on)."""
         self.stop.set()
-        self.join(5)
+        if self.ident is not None:
+            self.join(5)
         sim = self.sim
         with sim.lock:
             f = sim.faults
-            f.chunk = f.delay = f.reboot = None
+            f.chunk = f.delay = f.reboot = f.reboot_ms = None
             f.urc = f.hold = f.garbage = f.noeol = 0.0
             f.cme.clear()
+            f.fail.clear()
+            f.short = f.vwarn = f.brownout = None
             for c in sim.net.conns():
                 c.rx_limit = None
             self.overflow_conn = None
@@ -371,8 +434,10 @@ def build(workdir):
     return d
 
 
-def run(seconds, seed=1, dialect="quectel", mode="push", heap="256k", verbose=True):
-    """Run one soak; returns the result dict (see write())."""
+def run(seconds, seed=1, dialect="quectel", mode="push", heap="256k", verbose=True,
+        quirks=None):
+    """Run one soak; returns the result dict (see write()). quirks: the simulator's
+    quirks= spec (e.g. "real"; its random choice is seeded by `seed`)."""
     from httpserver import HTTPTestServer
     from simfixtures import Peer
     from mpy import tool
@@ -382,12 +447,14 @@ def run(seconds, seed=1, dialect="quectel", mode="push", heap="256k", verbose=Tr
             print("soak:", *a, flush=True)
 
     workdir = tempfile.mkdtemp(prefix="soak-")
-    counts = {k: 0 for k in KINDS + KNOB_KINDS}
+    kinds = KINDS + (QUIRK_FAULTS if quirks else [])
+    counts = {k: 0 for k in kinds + KNOB_KINDS + (QUIRK_KINDS if quirks else [])}
     clock = threading.Lock()
     procs, closers = [], []
     result = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
               "minutes": round(seconds / 60.0, 2), "seconds": seconds, "seed": seed,
-              "dialect": dialect, "mode": mode, "heap": heap, "knobs": KNOBS}
+              "dialect": dialect, "mode": mode, "heap": heap, "knobs": KNOBS,
+              "quirks_spec": quirks or "", "quirks": []}
     try:
         say("building .mpy")
         bdir = build(workdir)
@@ -399,8 +466,11 @@ def run(seconds, seed=1, dialect="quectel", mode="push", heap="256k", verbose=Tr
         procs.append(broker)
         cls = soak_personality(dialect, counts, clock)
         sim = cls(seed=seed, hosts={HOSTNAME: LOOPBACK}, faults=[],
-                  reg_delay_ms=500, boot_ms=300)
+                  reg_delay_ms=500, boot_ms=300, quirks=quirks)
         closers.append(sim.close)
+        result["quirks"] = list(sim.quirks)
+        if quirks:
+            say("quirks on: %s" % (", ".join(sim.quirks) or "none"))
         pty = sim.open_pty()
         count_output(sim, counts, clock)
         up_topic, down_topic = "soak/%d/up" % seed, "soak/%d/down" % seed
@@ -444,7 +514,8 @@ def run(seconds, seed=1, dialect="quectel", mode="push", heap="256k", verbose=Tr
         with sim.lock:  # the constructor knobs, from now on
             for k in KNOBS:
                 sim.faults.parse(k)
-        faults = FaultThread(sim, dialect, mode, seed, bport, counts, clock, t0)
+        faults = FaultThread(sim, dialect, mode, seed, bport, counts, clock, t0,
+                             kinds=kinds)
         faults.start()
 
         # the peer: record the application's messages, publish numbered ones to it
@@ -592,10 +663,27 @@ def criteria(res):
 
 
 # ---------------------------------------------------------------- reports
+def fault_kinds(res):
+    """The fault kinds a result counts, in report order."""
+    q = res.get("quirks_spec")
+    return KINDS + (QUIRK_FAULTS if q else []) + KNOB_KINDS + (QUIRK_KINDS if q else [])
+
+
+def power_figure(a):
+    """The application's power events ("no callback": the library had no on_power)."""
+    if a.get("power_callback", 1) == 0:
+        return "no callback (the library has no on_power)"
+    return "%d under, %d over, %d down" % (a.get("power_under", 0), a.get("power_over", 0),
+                                           a.get("power_down", 0))
+
+
 def human(res):
     a = res.get("app") or {}
     L = ["", "Fault soak: %s (%s mode), seed %d, %s min, MicroPython heap %s"
          % (res["dialect"], res["mode"], res["seed"], res["minutes"], res["heap"])]
+    if res.get("quirks_spec"):
+        L.append("  quirks       %s: %s" % (res["quirks_spec"],
+                                            ", ".join(res["quirks"]) or "none on"))
     if a:
         L.append("  TCP stream   %d bytes sent (+%d resent), %d verified, %d corrupted, "
                  "%d connections" % (a["tcp_high"], a["tcp_resent"], a["tcp_verified"],
@@ -618,8 +706,10 @@ def human(res):
                                                   sorted(a["escaped"].items())) or "none"))
         L.append("  heap         %d -> %d bytes (%+d)" % (a["heap_before"], a["heap_after"],
                                                        a["heap_after"] - a["heap_before"]))
+        if res.get("quirks_spec"):
+            L.append("  power events %s" % power_figure(a))
     L.append("  faults       " + ", ".join("%s %d" % (k, res["faults"].get(k, 0))
-                                            for k in KINDS + KNOB_KINDS))
+                                            for k in fault_kinds(res)))
     for c in res["criteria"]:
         L.append("  [%s] %s: %s" % ("pass" if c["ok"] else "FAIL", c["criterion"], c["figure"]))
     L.append("  %s" % ("PASSED" if res["passed"] else "FAILED"))
@@ -628,14 +718,18 @@ def human(res):
 
 def markdown(res):
     a = res.get("app") or {}
-    L = ["## Fault soak", "",
-         "`python -m tools.soak --minutes %s --seed %d --dialect %s` on %s: real MicroPython "
+    q = res.get("quirks_spec")
+    L = ["## Fault soak" + (" with real-module quirks" if q else ""), "",
+         "`python -m tools.soak --minutes %s --seed %d --dialect %s%s` on %s: real MicroPython "
          "(heap %s, `.mpy`) against the simulator's %s personality in %s mode, with a TCP "
          "echo stream, an MQTT QoS 1 stream both ways (mosquitto, a paho-mqtt peer) and an "
          "HTTP GET every 3 s, while a seeded thread injected faults at random moments and "
-         "the simulator's knobs (%s) ran throughout. Raw figures in `bench/soak.json`."
-         % (res["minutes"], res["seed"], res["dialect"], res["date"][:10], res["heap"],
-            res["dialect"], res["mode"], ", ".join("`%s`" % k for k in res["knobs"])), "",
+         "the simulator's knobs (%s) ran throughout.%s Raw figures in `bench/soak.json`."
+         % (res["minutes"], res["seed"], res["dialect"], " --quirks %s" % q if q else "",
+            res["date"][:10], res["heap"], res["dialect"], res["mode"],
+            ", ".join("`%s`" % k for k in res["knobs"]),
+            " Quirks on: %s." % (", ".join("`%s`" % n for n in res["quirks"]) or "none")
+            if q else ""), "",
          "| figure | value |", "|---|---|"]
     if a:
         m = res["mqtt_peer"]
@@ -660,10 +754,13 @@ def markdown(res):
             ("heap before / after", "%d / %d bytes (%+d)" % (
                 a["heap_before"], a["heap_after"], a["heap_after"] - a["heap_before"])),
         ]
+        if q:
+            rows.append(("power events reported to the application (on_power)",
+                         power_figure(a)))
         for k, v in rows:
             L.append("| %s | %s |" % (k, v))
     L.append("| faults injected | %s |" % ", ".join(
-        "%s %d" % (k, res["faults"].get(k, 0)) for k in KINDS + KNOB_KINDS))
+        "%s %d" % (k, res["faults"].get(k, 0)) for k in fault_kinds(res)))
     L += ["", "| pass criterion | figure | met |", "|---|---|---|"]
     for c in res["criteria"]:
         L.append("| %s | %s | %s |" % (c["criterion"], c["figure"],

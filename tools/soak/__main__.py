@@ -1,5 +1,5 @@
 """python -m tools.soak --minutes N [--seconds N] [--seed S] [--dialect D] [--mode M]
-[--out DIR] [--md]: the fault soak (see tools/soak/__init__.py). Exit status 0 when
+[--quirks SPEC] [--out DIR] [--md]: the fault soak (see tools/soak/__init__.py). Exit status 0 when
 every pass criterion is met, 1 when not."""
 import argparse
 import sys
@@ -17,6 +17,10 @@ def main(argv=None):
                     help="simulator personality and library dialect (default quectel)")
     ap.add_argument("--mode", default=None, choices=("push", "buffered"),
                     help="receive mode (default: push where the family has it)")
+    ap.add_argument("--quirks", default=None,
+                    help="the simulator's real-module quirks, as its --quirks: real (each "
+                         "on with probability 0.5, chosen by --seed), all, NAME,..., "
+                         "-NAME, scale=F (default: none)")
     ap.add_argument("--heap", default="256k", help="MicroPython heap size (default 256k)")
     ap.add_argument("--out", default=None,
                     help="write bench/soak.json (and bench/soak.md) under this directory "
@@ -27,7 +31,8 @@ def main(argv=None):
     mode = args.mode or ("push" if "push" in DATA_COMMANDS[args.dialect] else "buffered")
     if mode not in DATA_COMMANDS[args.dialect]:
         ap.error("%s has no %s mode" % (args.dialect, mode))
-    res = run(seconds, seed=args.seed, dialect=args.dialect, mode=mode, heap=args.heap)
+    res = run(seconds, seed=args.seed, dialect=args.dialect, mode=mode, heap=args.heap,
+              quirks=args.quirks)
     print(human(res))
     for p in write(res, args.out or ROOT, md=args.md):
         print("wrote", p)

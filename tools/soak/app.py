@@ -16,11 +16,15 @@ Then it drains: no new data; the echo stream verified to its end, "UPEND <n>"
 published, until the host's peer says "END <m>" (all it published) and "ACKALL"
 (all n arrived), or a minute passes.
 
-Socket errors are handled where a device would handle them (reconnect); anything
-else that reaches the main loop is counted by type and its traceback printed
-("ESCAPED ..."). Heap: gc.collect(); gc.mem_alloc() after warm-up and at the end,
-both with the TCP stream and MQTT connected and nothing else open. Prints "READY"
-once everything is up the first time and finally "REPORT <json>".
+Supply warnings and power downs (the modem's on_power callback, where the library
+has it) are counted and logged ("POWER <event> <line>"): the module keeps running
+after a warning, and after a power down the library treats it as the restart it is
+(sockets fail, the next reconnect() syncs again), which the loops below already
+recover from. Socket errors are handled where a device would handle them
+(reconnect); anything else that reaches the main loop is counted by type and its
+traceback printed ("ESCAPED ..."). Heap: gc.collect(); gc.mem_alloc() after warm-up
+and at the end, both with the TCP stream and MQTT connected and nothing else open.
+Prints "READY" once everything is up the first time and finally "REPORT <json>".
 
 stream_byte is plain Python: the host imports it from here to verify the stream.
 """
@@ -77,6 +81,7 @@ def main(argv):
         "recoveries": 0, "recover_min": -1, "recover_max": -1,
         "rec_tcp": 0, "rec_mqtt": 0, "rec_http": 0,
         "heap_before": -1, "heap_after": -1, "heap_after_state": "",
+        "power_callback": 0, "power_under": 0, "power_over": 0, "power_down": 0,
         "drained": 0, "elapsed_ms": 0,
     }
     escaped = {}
@@ -100,6 +105,17 @@ def main(argv):
 
     T0 = [ticks_ms()]  # log times are ms since READY
     modem = Modem(open_serial(tty), dialect=dialect, sockets=3)  # TCP, MQTT, HTTP at once
+
+    def on_power(event, line):
+        # a device would log it (a brownout's first sign) and keep going
+        key = "power_" + event
+        if key in st:
+            st[key] += 1
+        print("POWER %s %s at %d ms" % (event, line, ticks_diff(ticks_ms(), T0[0])))
+
+    if hasattr(modem, "on_power"):  # the library reports supply events (issue 19 item 8)
+        modem.on_power = on_power
+        st["power_callback"] = 1
     modem.connect(apn="internet", rx_mode=mode)
     net = {"next": 0}
 
