@@ -1,0 +1,3 @@
+from tools.wasmheap import main
+
+main()
