@@ -3,10 +3,11 @@
 Writes BENCHMARKS.md (tables with the date, MicroPython version, dialect and
 settings; each figure the median of several runs with min and max) and
 bench/results.json. Figures: goodput against the UART limit, the parser's own
-ceiling against a plain pty copy, import heap, allocation per KiB and per URC, code
-size, and our MQTT and HTTP clients beside umqtt.simple and urequests from PyPI.
+ceiling against a plain pty copy, import heap (also on the 32-bit wasm MicroPython,
+tools.wasmheap), allocation per KiB and per URC, code size, and our MQTT and HTTP clients
+beside umqtt.simple and urequests from PyPI.
 
-Usage: python -m tools.bench [--runs 3] [--quick] [--only goodput,datamode,ceiling,heap,alloc,size,peers]
+Usage: python -m tools.bench [--runs 3] [--quick] [--only goodput,datamode,ceiling,heap,wasm,alloc,size,peers,tls]
 (`make bench` does this after installing what it needs.)
 """
 import argparse
@@ -123,6 +124,16 @@ def import_heap():
                   "modules": {l.split()[1]: int(l.split()[2]) for l in p.stdout.splitlines()
                               if l.startswith("MODULE ")}}
     return out
+
+
+def wasm_heap():
+    """Import heap on the 32-bit wasm MicroPython (tools.wasmheap), per module and per
+    stack from .mpy and ROMFS; umqtt.simple and urequests from .mpy for scale."""
+    from pypi import sdist
+    from tools import wasmheap
+    peers = {"umqtt.simple 1.3.4": (sdist("micropython-umqtt-simple", "1.3.4"), "umqtt.simple"),
+             "urequests 0.9.1": (sdist("micropython-urequests", "0.9.1"), "urequests")}
+    return wasmheap.measure(os.path.join(ROOT, "build", "wasmheap"), peers=peers)
 
 
 def goodput_once(dialect, mode, direction, baud, nbytes, alloc=False):
@@ -574,6 +585,9 @@ def report(res):
         for mod, n in h["sim7080"]["modules"].items():
             L.append("| %s | %d |" % (mod, n))
         L.append("")
+    if res.get("wasm"):
+        from tools import wasmheap
+        L += ([] if h else ["## 2. Heap", ""]) + wasmheap.markdown(res["wasm"])
     p = res.get("peers")
     if p:
         L += ["Peak heap (most in use after a collection) during an MQTT session (200 QoS 1 "
@@ -774,7 +788,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="32 KiB transfers, 1 run: a smoke test")
-    ap.add_argument("--only", default="goodput,datamode,ceiling,heap,alloc,size,peers,tls")
+    ap.add_argument("--only", default="goodput,datamode,ceiling,heap,wasm,alloc,size,peers,tls")
     ap.add_argument("--workers", type=int, default=4, help="paced goodput runs at once")
     ap.add_argument("--out", default=ROOT, help="where BENCHMARKS.md and bench/ go")
     ap.add_argument("--merge", action="store_true",
@@ -798,6 +812,9 @@ def main():
     if "heap" in only:
         print("import heap")
         res["heap"] = import_heap()
+    if "wasm" in only:
+        print("import heap on the 32-bit wasm MicroPython")
+        res["wasm"] = wasm_heap()
     if "alloc" in only:
         print("allocation per payload")
         res["alloc"] = allocation(max(nbytes, 128 * KIB))
