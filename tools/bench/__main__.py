@@ -585,14 +585,14 @@ def report(res):
         for mod, n in h["sim7080"]["modules"].items():
             L.append("| %s | %d |" % (mod, n))
         L.append("")
-    if res.get("wasm"):
-        from tools import wasmheap
-        L += ([] if h else ["## 2. Heap", ""]) + wasmheap.markdown(res["wasm"])
     p = res.get("peers")
     if p:
         L += ["Peak heap (most in use after a collection) during an MQTT session (200 QoS 1 "
               "publishes) and a 2 MiB HTTP download, sim7080, and the smallest `-X heapsize` "
               "each passes in: see section 5.", ""]
+    if res.get("wasm"):
+        from tools import wasmheap
+        L += ([] if h else ["## 2. Heap", ""]) + wasmheap.markdown(res["wasm"])
     a = res.get("alloc")
     if a:
         L += ["## 3. Allocation per payload", "",
