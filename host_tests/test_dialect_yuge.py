@@ -374,7 +374,8 @@ def test_close_is_cipclose_of_the_link(yuge, server):
 # ---------------------------------------------------------------- server, DNS, ping
 def test_listen_is_cipserver_and_each_remote_ip_line_is_a_client(yuge):
     # SIM800 forms (not in this manual): AT+CIPSERVER=1,<port> -> OK, SERVER OK;
-    # "<n>, REMOTE IP: <ip>" per client; AT+CIPSERVER=0 -> OK, SERVER CLOSE
+    # "<n>, REMOTE IP: <ip>" per client; AT+CIPSERVER=0 -> OK, SERVER CLOSE. The
+    # client's port (issue 19 item 9) from AT+CIPSTATUS, asked when first read
     sim, modem, wire = yuge()
     port = free_port()
     wire()
@@ -385,7 +386,9 @@ def test_listen_is_cipserver_and_each_remote_ip_line_is_a_client(yuge):
     c = pysocket.create_connection((LOOPBACK, port), timeout=5)
     srv.settimeout(5)
     conn, addr = srv.accept()
-    assert addr == (LOOPBACK, 0)  # the line names no port
+    # the line names no port: AT+CIPSTATUS's "C: 0,0,"TCP",<ip>,<port>,..." does (9.17)
+    assert addr == c.getsockname() and conn.getpeername() == addr
+    assert wire() == [b"AT+CIPSTATUS"]  # asked once
     assert conn._link.id == 0
     c.sendall(b"hi")
     assert conn.read(2) == b"hi"

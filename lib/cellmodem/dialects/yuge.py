@@ -12,7 +12,8 @@ Sockets are the multi-link CIP* family, links 0-5 (9.9):
   push   AT+CIPRXGET=0: "+RECEIVE,<n>,<len>:" then the bytes on the next line (9.25)
   close  "<n>, CLOSED" when the peer closes; AT+CIPCLOSE=<n> -> "<n>, CLOSE OK" (9.28)
   server AT+CIPSERVER=1,<port> -> OK, SERVER OK; "<n>, REMOTE IP: <ip>" per client
-         (not in this manual: the SIM800 forms, as the simulator models them)
+         (not in this manual: the SIM800 forms, as the simulator models them); the
+         client's port from AT+CIPSTATUS (9.17), asked when accept() reads it
   DNS    AT+CDNSGIP (9.21), ping AT+CIPPING (9.31).
   TLS    module TLS (socket.connect(addr, tls=ModuleTLS(...))): AT+SSLCFG for SSL
          context <n> (= link n, 9.7), AT+CIPSSL=1 (9.6, one switch for the module,
@@ -26,7 +27,7 @@ import errno
 from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
 from cellmodem.dialects.base import Dialect, context_error
 from cellmodem.timeouts import late  # manual figure + margin
-from cellmodem.errors import ATError, ATTimeout
+from cellmodem.errors import ATError, ATTimeout, ModemError
 from cellmodem.line import Line
 from cellmodem.sockets import Link, TCP, LISTEN
 from cellmodem.validate import at_string
@@ -99,6 +100,7 @@ class Yuge(Dialect):
         self._dns = None
         self._cipmode = 0  # what AT+CIPMODE the module has
         self._cipssl = 0  # what AT+CIPSSL the module has (activate() sets 0)
+        self._cseen = -1  # link id of the last "C: " line of AT+CIPSTATUS
         at = self.at
         # "<n>, TEXT" or "<n>,TEXT" (9.9 syntax / 9.42 examples): one entry per link id,
         # the text after the comma picks the handler
@@ -200,7 +202,7 @@ class Yuge(Dialect):
 
     def _on_remote(self, n, line, off):
         # "<n>, REMOTE IP: <ip>": a client of AT+CIPSERVER got link n. The line has no
-        # port: the peer is (ip, 0).
+        # port: the client asks AT+CIPSTATUS for it when its peer is first read.
         server = self.modem.links.get(_SERVER)
         if server is None:
             return
@@ -209,7 +211,7 @@ class Yuge(Dialect):
             old.open = False
             old.pending = False
             old.eof = True
-        child = Link(TCP, self.modem.sock_rxbuf)
+        child = _Client(self, self.modem.sock_rxbuf)
         child.id = n
         child.open = True
         child.peer = (line.field(0), 0)
@@ -223,10 +225,19 @@ class Yuge(Dialect):
 
     def _on_cstate(self, line):
         # 9.17: C: <n>,<bearer>,<mode>,<ip>,<port>,<client state>; asked while a connect
-        # result is overdue (the URC may have been lost or held back)
-        if line.int(0, -1) == self._opening and self._result is None:
+        # result is overdue (the URC may have been lost or held back), or for the port of
+        # an accepted client (_Client.peer)
+        n = line.int(0, -1)
+        self._cseen = n
+        if n == self._opening and self._result is None:
             state = line.field(line.nfields() - 1)
             self._result = _STATE_RESULT.get(state)
+            return
+        link = self.modem.links.get(n)
+        if isinstance(link, _Client) and link._d is not None and line.nfields() > 4:
+            ip, port = line.field(3), line.field(4)  # "<port>" quoted, as SIM800's
+            if port.isdigit() and ip == link._peer[0]:
+                link._peer = (ip, int(port))
 
     def _on_ciprxget(self, line):
         # 9.27: "+CIPRXGET: 1,<n>" data waits; "+CIPRXGET: 2,<n>,<read>,<rest>" then
@@ -420,6 +431,35 @@ class Yuge(Dialect):
         if not out or out[0][0] < 0 or out[0] == (600, 255):
             raise OSError(errno.ETIMEDOUT, "ping %s: no reply" % host)
         return out[0][0]
+
+
+class _Client(Link):
+    """A client accepted by AT+CIPSERVER. Its "<n>, REMOTE IP: <ip>" line names no port
+    (SIM800 form), AT+CIPSTATUS's "C: <n>,...,<ip>,<port>,CONNECTED" line does (9.17;
+    AT+CIPSRIP shows a sender's port only with AT+CIPMUX=0, 9.22): asked once, when
+    accept() or getpeername() first reads the peer (never inside a URC handler)."""
+
+    def __init__(self, dialect, rxbuf):
+        self._d = dialect
+        super().__init__(TCP, rxbuf)
+
+    @property
+    def peer(self):
+        d = self._d
+        if d is not None and self.open:
+            n = self.id
+            d._cseen = -1
+            try:
+                d._status()  # OK, STATE: ...; the C: lines follow it (_on_cstate)
+                d.at.wait_until(lambda: d._cseen >= n, _PROBE_MS, "C: %d" % n)
+            except ModemError:
+                pass  # no port then: (ip, 0) as the REMOTE IP line gave it
+            self._d = None  # asked once: a client gone meanwhile keeps port 0
+        return self._peer
+
+    @peer.setter
+    def peer(self, value):
+        self._peer = value
 
 
 DIALECT = Yuge
