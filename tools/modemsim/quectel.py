@@ -33,6 +33,11 @@ Options (sim(opts={...}) or --opt key=value):
                 (seen on real modules when a server sends and closes at once).
   open_result_in_reply  False. True: the `+QIOPEN: <id>,<err>` URC is held back and
                 appears inside the next, unrelated reply.
+  open_fail_alone  False. True: an AT+QIOPEN that fails at once (the connectID in use,
+                no context, a fail= fault) answers `+QIOPEN: <id>,<err>` alone, no OK
+                before or after it. A test aid, not a form seen in captures: the
+                library must take a failure line as final (issue 19 item 4) in every
+                family, as real SIM7080 firmware needs (+CAOPEN: <cid>,<err> alone).
   connect_ms    0. Time QIOPEN takes before its result (real networks: up to 150 s).
   act_ms        0. Time AT+QIACT takes before its OK (UG 2.2: up to 150 s).
   qi_cme        False (default): a failing QI command answers plain ERROR even with
@@ -223,6 +228,7 @@ class Quectel(ModemSim):
         "recv_len": False,
         "close_discards": False,
         "open_result_in_reply": False,
+        "open_fail_alone": False,
         "connect_ms": 0,
         "act_ms": 0,
         "qi_cme": False,
@@ -477,12 +483,15 @@ class Quectel(ModemSim):
         if mode == 2:
             return self._open_transparent(c, ctx, cid, stype, host, rport, lport)
         # UG 2.4: buffer / direct push -> OK, then +QIOPEN: <connectID>,<err>
-        if cid in self.links:
+        alone = self.opts["open_fail_alone"]
+        err = E_ID_USED if cid in self.links else E_PDP_OPEN if ctx not in self.contexts \
+            else self.fail_code("+QIOPEN") if alone else None
+        if err is not None:
+            if alone:  # open_fail_alone: the result line is the whole answer
+                self.last_err = err
+                return self.reply("+QIOPEN: %d,%d" % (cid, err))
             self.ok()
-            return self._open_result(cid, E_ID_USED)
-        if ctx not in self.contexts:
-            self.ok()
-            return self._open_result(cid, E_PDP_OPEN)
+            return self._open_result(cid, err)
         if stype in ("TCP LISTENER", "UDP SERVICE"):
             rport = 0  # family: the remote port means nothing for a server
         link = Link(cid, stype, ctx, host, rport, lport, mode)

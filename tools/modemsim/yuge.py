@@ -75,11 +75,17 @@ Options (sim(opts={...}) or --opt key=value):
                   fault), "+CGEV: ME PDN DEACT <cid>" for AT+CGACT=0 / AT+CGATT=0 /
                   AT+CFUN=0; before "+PDP DEACT". "only": without the "+PDP DEACT" line
                   (a test aid: the host must act on +CGEV alone).
+  already_connect_alone  False. True: AT+CIPSTART on a link that is connecting or
+                  connected answers "<n>, ALREADY CONNECT" (single link: "ALREADY
+                  CONNECT") alone, no +CME ERROR or OK before it and nothing after: the
+                  result line ends the command, as SIM800-family firmware answers
+                  (public knowledge: users' logs; manual 9.9 puts an error first).
 
 Quirks (quirks=, see core.parse_quirks) of this personality beside the common ones:
 sapbr_quoted (sapbr_ip "quoted": +SAPBR: 1,1,"10.x.x.x" as SIM800 firmware prints it),
 call_ready (banner RDY, +CFUN: 1, +CPIN: READY, Call Ready, SMS Ready as SIM800-family
-modules print it), no_tls (tls_firmware False), cgev (cgev_urcs True).
+modules print it), no_tls (tls_firmware False), cgev (cgev_urcs True),
+already_connect_alone (already_connect_alone True).
 
 Composite lines: AT+CIFSR inside a line (AT+CIFSR;E0) prints the address as an
 information line and the rest of the line runs, ending in OK: SIM800-family firmware
@@ -245,9 +251,11 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         "eat_lf": True,
         "tls_firmware": True,
         "cgev_urcs": False,
+        "already_connect_alone": False,
     }
     quirk_table = {
         "sapbr_quoted": {"sapbr_ip": "quoted"},
+        "already_connect_alone": {"already_connect_alone": True},
         "call_ready": {"banner": "RDY|+CFUN: 1|{cpin}|Call Ready|SMS Ready"},
         "no_tls": {"tls_firmware": False},
         "cgev": {"cgev_urcs": True},
@@ -879,8 +887,10 @@ class Yuge(YugeHTTP, YugeMQTT, YugeFTP):
         old = self.links.get(n)
         if old is not None and old.state in ("CONNECTING", "CONNECTED"):
             # manual 9.9: an existing connection -> ALREADY CONNECT, after the error the
-            # state rule gives ("+CME ERROR", the link is not in an allowed state)
-            self._err(E_EXIST)
+            # state rule gives ("+CME ERROR", the link is not in an allowed state);
+            # already_connect_alone: the result line alone (SIM800 firmware)
+            if not self.opts["already_connect_alone"]:
+                self._err(E_EXIST)
             self.urc(self.link_result(n, "ALREADY CONNECT") if self.cipmux
                      else "ALREADY CONNECT")
             return

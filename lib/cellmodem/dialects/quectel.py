@@ -83,6 +83,7 @@ class Quectel(Dialect):
         self._epoch = 0  # counts link losses and restarts: ends waits for a result URC
         self._direct = set()  # connectIDs the module runs in direct push access mode
         self._opened = {}  # connectID -> <err> of its +QIOPEN URC
+        self._opening = -1  # connectID whose AT+QIOPEN command is in flight
         self._pulling = None  # the Link an AT+QIRD in flight reads for
         self._asked = 0
         self._pulled = 0
@@ -199,7 +200,14 @@ class Quectel(Dialect):
     # ---- sockets: URCs ----
     def _on_qiopen(self, line):
         # UG 2.4: +QIOPEN: <connectID>,<err>, <err> 0 when the service is set up
-        self._opened[line.int(0, -1)] = line.int(1, 550)
+        cid = line.int(0, -1)
+        err = line.int(1, 550)
+        self._opened[cid] = err
+        if err and cid == self._opening:
+            # A failure before AT+QIOPEN's OK is final in meaning (UG 2.4 puts OK
+            # first): a module that sends no OK after it must not hold the wait to the
+            # command's limit (issue 19 item 4). An OK after it arrives idle and is dropped.
+            self.at.engine.end(line)
 
     def _on_recv(self, line):
         # +QIURC: "recv",<connectID>[,<currentrecvlength>]
@@ -280,7 +288,11 @@ class Quectel(Dialect):
         # <remote_port>,<local_port>,<access_mode>
         cmd = 'AT+QIOPEN=%d,%d,"%s","%s",%d,%d,%d' % (_CTX, cid, service, host, rport, lport, mode)
         try:
-            self.at.command(cmd)
+            self._opening = cid
+            try:
+                self.at.command(cmd)
+            finally:
+                self._opening = -1
             # UG 2.4: OK, then +QIOPEN: <connectID>,<err> (TCP connect: up to 75 s)
             self._await(lambda: cid in self._opened or self._epoch != epoch,
                         self.at.timeout_for(cmd), "+QIOPEN", "AT+QIOPEN")

@@ -80,6 +80,7 @@ class SIM7600(Dialect):
         super().__init__(modem)
         self._net = None
         self._opened = {}  # link -> <err> of its +CIPOPEN result
+        self._opening = -1  # link whose AT+CIPOPEN command is in flight
         self._closed = {}  # link -> <err> of its +CIPCLOSE result
         self._dest = {}  # UDP link -> '"<ip>",<port>' for AT+CIPSEND
         self._clients = {}  # accepted link -> its <server_index>
@@ -214,6 +215,12 @@ class SIM7600(Dialect):
         self._opened[n] = err
         if err == 0 and n not in self.modem.links:
             self._orphans.append(n)  # a late success for an open we gave up on
+        elif err and n == self._opening:
+            # A failure inside AT+CIPOPEN's own reply is final in meaning: L1103 puts
+            # ERROR after it, and a module that leaves the ERROR out must not hold the
+            # wait to the command's limit (issue 19 item 4). An ERROR after it arrives
+            # idle and is dropped.
+            self.at.engine.end(line)
 
     def _on_cipclose(self, line):
         n = line.int(0, -1)
@@ -335,11 +342,14 @@ class SIM7600(Dialect):
         opened = self._opened
         opened.pop(n, None)
         try:
+            self._opening = n
             try:
                 self.at.command(cmd, resp=b"+CIPOPEN:", on_line=self._on_cipopen)
             except ATError:
                 if n not in opened:  # "+IP ERROR: ..." ERROR: no <err> for it
                     raise
+            finally:
+                self._opening = -1
             self._await(lambda: n in opened or link.error is not None,
                         self.at.timeout_for(cmd), "+CIPOPEN", cmd)
         except ATTimeout:

@@ -95,6 +95,7 @@ class Yuge(Dialect):
         super().__init__(modem)
         self._opening = None  # link id of an AT+CIPSTART waiting for its result
         self._result = None  # "CONNECT OK" / "CONNECT FAIL" / "ALREADY CONNECT"
+        self._starting = False  # the AT+CIPSTART command itself is in flight
         self._pulling = None  # the Link an AT+CIPRXGET=2 in flight reads for
         self._pulled = 0
         self._dns = None
@@ -222,6 +223,13 @@ class Yuge(Dialect):
     def _on_result(self, n, line, off):
         if n == self._opening and self._result is None:
             self._result = bytes(line.buf[line.start + off:line.end]).decode()
+            if self._starting and self._result != "CONNECT OK":
+                # A failure inside AT+CIPSTART's own reply is final in meaning: SIM800-
+                # family firmware answers "ALREADY CONNECT" alone, with no OK or ERROR
+                # (public knowledge: users' logs, not this manual, whose 9.9 puts OK or
+                # +CME ERROR first). It ends the command now; an OK or ERROR after it
+                # arrives idle and is dropped.
+                self.at.engine.end(line)
 
     def _on_cstate(self, line):
         # 9.17: C: <n>,<bearer>,<mode>,<ip>,<port>,<client state>; asked while a connect
@@ -309,12 +317,15 @@ class Yuge(Dialect):
         self._opening = n
         self._result = None
         try:
+            self._starting = True
             try:
                 self.at.command(cmd)
             except ATError as e:
                 if _errno_of(e) == errno.EALREADY:
                     return "ALREADY CONNECT"  # 912, then "<n>, ALREADY CONNECT"
                 raise OSError(_errno_of(e), str(e))
+            finally:
+                self._starting = False
             total = self.at.timeout_for(cmd)
             deadline = ticks_add(ticks_ms(), total)
             while self._result is None:
