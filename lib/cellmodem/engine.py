@@ -189,6 +189,7 @@ class Engine:
         self._ok_final = True
         self._on_line = None
         self._echo_seen = False
+        self._foreign = False  # inside a late answer to an earlier command (its echo came)
         self._overflowed = False
         self._detail = None
         self.lines = _NO_LINES  # a list of its own once a line is taken (_take)
@@ -459,25 +460,40 @@ class Engine:
 
     def _dispatch(self, line):
         if self.state != IDLE:
-            if not self._echo_seen and line.equals(self._cmd):
-                self._echo_seen = True  # ATE1 echo of our own command
-                return
-            if self._match_final(line):
-                return
-            for p in self.detail_prefixes:
-                if line.startswith(p):
-                    self._detail = line.bytes()
+            if not self._echo_seen:
+                if line.equals(self._cmd):
+                    self._echo_seen = True  # ATE1 echo of our own command
+                    self._foreign = False
                     return
-            resp = self._resp
-            if resp is not None and line.startswith(resp):
-                self._take(line)
-                return
+                if self.lines is _NO_LINES and not self._foreign and _is_echo(line) \
+                        and not self._cmd.startswith(line.bytes()):  # not ours cut short
+                    # The echo of another command in front of our reply: a module that
+                    # was slow (booting, busy) answers a command the host already gave
+                    # up on; its result follows and is not ours (issue 19 item 2:
+                    # public users' captures, not our manuals). Drop up to that result.
+                    self._foreign = True
+                    return
+            if self._foreign:
+                if line.equals(_OK) or _is_error(line):
+                    self._foreign = False
+                    return
+            else:
+                if self._match_final(line):
+                    return
+                for p in self.detail_prefixes:
+                    if line.startswith(p):
+                        self._detail = line.bytes()
+                        return
+                resp = self._resp
+                if resp is not None and line.startswith(resp):
+                    self._take(line)
+                    return
         for prefix, callback in self._urcs:
             if line.startswith(prefix):
                 self.urc_count += 1
                 self._call(callback, line)
                 return
-        if self.state != IDLE and self._resp is None:
+        if self.state != IDLE and self._resp is None and not self._foreign:
             self._take(line)
             return
         self.unknown += 1
@@ -503,6 +519,22 @@ class Engine:
             if self.lines is _NO_LINES:
                 self.lines = []
             self.lines.append(line.bytes())
+
+
+def _is_echo(line):
+    """An echoed command line: "AT", "ATE0", "AT+CGMM" (no space: answers have one)."""
+    if not line.startswith(b"AT"):
+        return False
+    return line.find(b" ") < 0
+
+
+def _is_error(line):
+    if line.startswith(b"+CME ERROR:"):
+        return True
+    for text in _ERRORS:
+        if line.equals(text):
+            return True
+    return False
 
 
 def _eol(buf, s, t):

@@ -22,6 +22,20 @@ _current = [None]  # the modem most recently connected (cellmodem.socket's defau
 REG_STAT = ("not registered", "registered, home", "searching", "denied", "unknown",
             "registered, roaming")
 _REG_URCS = (b"+CREG:", b"+CGREG:", b"+CEREG:")
+# Status lines a module prints while it starts (some again later): SIMCom "RDY",
+# "+CFUN: 1", "+CPIN: READY", "SMS Ready", "Call Ready", "SMS DONE", "PB DONE";
+# Quectel "+QIND: SMS DONE"/"PB DONE". Real modules print them at any moment of their
+# first seconds, also inside the reply to a command (issue 19 item 2; users'
+# captures, not our manuals). Those without ": " would pass for a bare answer (_one:
+# "SMS Ready" as the model), so they are URCs; so is +CPIN, for the state it reports.
+# Whether RDY means a restart is the dialect's (REBOOTED).
+_BOOT_URCS = (b"RDY", b"+CPIN:", b"SMS ", b"Call Ready", b"PB DONE")
+# Supply voltage URCs (public knowledge: SIMCom and Quectel hardware design notes and
+# users' logs, not our manuals): SIMCom "UNDER-VOLTAGE WARNNING" (sic) / "OVER-VOLTAGE
+# WARNNING" / "UNDER-VOLTAGE POWER DOWN", Quectel "UNDER_VOLTAGE WARNING" / "...
+# POWER DOWN". A warning is often the only sign of the brownouts behind "random
+# resets" on battery boards; after a power down the module is off.
+_SUPPLY_URCS = (b"UNDER", b"OVER")
 _CPIN_MASKED = 'AT+CPIN="****"'
 
 
@@ -89,10 +103,13 @@ class Modem:
         if dialect != "auto" and dialect not in dialects.NAMES:
             dialects.load(dialect)  # its TypeError/ValueError, before anything is sent
         millis(sync_timeout, "sync_timeout")
+        self.dialect = None
         self.at = AT(port, rxbuf=rxbuf, idle=idle)
         self.reg = {}  # "+CEREG" -> last stat seen, from URCs and queries
         self.ip = None
         self.on_link_lost = None  # callback(reason) when the data link drops
+        self.on_power = None  # callback(event, line): supply "under"/"over" warning, "down"
+        self._cpin = None  # the SIM state the module last reported by itself (+CPIN URC)
         self.links = {}  # link id -> sockets.Link, the module's open connections
         self.sock_rxbuf = sock_rxbuf
         self.rx_mode = None  # "buffered" or "push", chosen at connect()
@@ -104,8 +121,10 @@ class Modem:
         for _ in range(sockets):  # made now, before a long run can fragment the heap
             self._rings.append(Ring(sock_rxbuf))
         self._keep = max(4, sockets)
-        for prefix in _REG_URCS:
-            self.at.urc(prefix, self._on_reg_urc)
+        for prefixes, cb in ((_REG_URCS, self._on_reg_urc), (_BOOT_URCS, self._on_boot_line),
+                             (_SUPPLY_URCS, self._on_supply)):
+            for prefix in prefixes:
+                self.at.urc(prefix, cb)
         self.sync(sync_timeout)
         if dialect == "auto":
             dialect = self.detect()
@@ -136,6 +155,10 @@ class Modem:
         while True:
             try:
                 at.command("AT", timeout=500)
+                # A starting module may still lose a command (issue 19 item 2): these
+                # two are retried with the AT, each given 2 s (manuals: 300 ms).
+                at.command("ATE0", timeout=2000)
+                at.command("AT+CMEE=2", timeout=2000)
                 break
             except ModemError:  # no answer yet, ERROR, or its banner cut the AT short
                 if ticks_diff(deadline, ticks_ms()) <= 0:
@@ -143,8 +166,6 @@ class Modem:
                         at.port = gate
                     raise ATTimeout("AT", timeout, "answer from the module")
                 sleep_ms(100)
-        at.command("ATE0")
-        at.command("AT+CMEE=2")
 
     def detect(self):
         """The dialect name for this module, from AT+CGMM (then ATI)."""
@@ -164,7 +185,12 @@ class Modem:
         # library does not know ("DST: 0", "*PSUTTZ: ...") can land between the
         # command and its OK, so a bare value is the first line that does not look
         # like one ("+X: ...", "*X: ...", "NAME: ...").
-        lines = self.at.command(cmd)
+        # A prefix given as bytes is strict: only that line answers (it is also a URC,
+        # as +CPIN: and +CFUN: are, so it must be claimed as the command's).
+        strict = isinstance(prefix, bytes)
+        lines = self.at.command(cmd, resp=prefix if strict else None)
+        if strict:
+            prefix = prefix.decode()
         bare = None
         prefixes = prefix if isinstance(prefix, tuple) else ((prefix,) if prefix else ())
         for l in lines:
@@ -211,7 +237,7 @@ class Modem:
     def sim_state(self):
         """"READY", "SIM PIN", "SIM PUK", ... or "NOT INSERTED" (CME 10)."""
         try:
-            return self._one("AT+CPIN?", "+CPIN:")
+            return self._one("AT+CPIN?", b"+CPIN:")
         except ATError as e:
             if e.code == 10 or "not inserted" in e.text.lower():
                 return "NOT INSERTED"
@@ -338,16 +364,30 @@ class Modem:
         rx_mode = rx_mode or self.rx_mode or modes[0]
         if rx_mode not in modes:
             raise ValueError("%s receive modes are %s, not %r" % (self.dialect.NAME, modes, rx_mode))
-        if self._resync:
-            self._resync = False
-            self.sync()
-        state = self._sim_settled(10000)
-        if state != "READY":
-            raise SIMError(state)
-        self.wait_registered(timeout)
-        self.rx_mode = rx_mode
-        self.dialect.push = rx_mode == "push"
-        self.ip = self.dialect.activate(apn, user, password, timeout)
+        deadline = ticks_add(ticks_ms(), timeout)
+        while True:
+            if self._resync:
+                self.sync()
+                self._resync = False  # a banner read while syncing was this boot's
+            try:
+                state = self._sim_settled(10000)
+                if state != "READY":
+                    raise SIMError(state)
+                self.wait_registered(timeout)
+                self.rx_mode = rx_mode
+                self.dialect.push = rx_mode == "push"
+                self.ip = self.dialect.activate(apn, user, password, timeout)
+                if not self._resync:
+                    break
+                self.ip = None
+            except ModemError:
+                if not self._resync:
+                    raise
+            # The module restarted meanwhile (its banner: a brownout, a watchdog, the
+            # late end of its own power-on): bring-up starts again while the deadline
+            # allows; any other failure is the answer.
+            if ticks_diff(deadline, ticks_ms()) <= 0:
+                raise ModemError("the modem kept restarting during connect()")
         self._settings = (apn, user, password, timeout, rx_mode)
         _current[0] = self
         return self.ip
@@ -376,15 +416,26 @@ class Modem:
         return self.connect(apn, user, password, timeout, rx_mode)
 
     def _sim_settled(self, timeout):
-        # Right after power-on the SIM may still be read (CME 14 "SIM busy").
+        # Right after power-on the SIM may still be read: CME 14 "SIM busy" (27.007
+        # 9.2), "+CPIN: NOT READY", or on real modules a plain ERROR (issue 19 item 2;
+        # users' captures, not our manuals): asked again until timeout ms. A SIM the
+        # module itself reported ready (+CPIN: READY URC) is ready whatever the
+        # refusal says.
         deadline = ticks_add(ticks_ms(), timeout)
         while True:
             try:
-                return self.sim_state()
+                state = self.sim_state()
+                if state != "NOT READY":
+                    return state
             except ATError as e:
-                if e.code != 14 and "busy" not in e.text.lower() \
-                        or ticks_diff(deadline, ticks_ms()) <= 0:
+                if e.code != 14 and "busy" not in e.text.lower() and e.text != "ERROR":
                     raise
+                if self._cpin == "READY":
+                    return "READY"
+                if ticks_diff(deadline, ticks_ms()) <= 0:
+                    raise
+            if ticks_diff(deadline, ticks_ms()) <= 0:
+                return state
             self.at.poll(200)
 
     def disconnect(self):
@@ -484,11 +535,37 @@ class Modem:
         socket fails with OSError(ECONNRESET); the next connect() syncs again. A
         module that was powered down or asleep is on and awake again."""
         self._ungate()
+        self._lost(reason, "the modem restarted (%s)")
+
+    def _lost(self, reason, text):
         self._resync = True
+        self._cpin = None
         self.ip = None
-        self._fail_links(OSError(errno.ECONNRESET, "the modem restarted (%s)" % reason))
+        self._fail_links(OSError(errno.ECONNRESET, text % reason))
         if self.on_link_lost:
             self.on_link_lost(reason)
+
+    def _on_boot_line(self, line):
+        if line.startswith(b"+CPIN:"):
+            self._cpin = line.str()[6:].strip()
+
+    def _on_supply(self, line):
+        # "UNDER-VOLTAGE WARNNING", "OVER_VOLTAGE POWER DOWN", ... (see _SUPPLY_URCS)
+        text = line.str()
+        if line.find(b"DOWN") < 0:
+            if self.on_power:
+                self.on_power("under" if text[0] == "U" else "over", text)
+            return
+        # Powered down: as good as a restart, except that the module is off until the
+        # supply recovers (it boots again by itself on a board that holds PWRKEY, else
+        # the board powers it on). The command in flight never gets its answer.
+        if self.dialect:
+            self.dialect.link_up = False
+        self.at.engine.abort(ModemError("the modem lost power (%s)" % text))
+        self._lost(text, "the modem lost power (%s)")
+        self._set_gate("off", "the modem lost power (%s): off until its banner or sync()" % text)
+        if self.on_power:
+            self.on_power("down", text)
 
     # ---- power and sleep ----
     # What each family offers is its dialect's POWER table (lib/cellmodem/dialects/).
@@ -551,7 +628,7 @@ class Modem:
 
     def functionality(self):
         """The AT+CFUN level now (int; 1 full, 4 radio off, 0 minimum)."""
-        return int(self._one("AT+CFUN?", "+CFUN:"))
+        return int(self._one("AT+CFUN?", b"+CFUN:"))
 
     def sleep(self, enable=True, dtr=None):
         """UART sleep (AT+CSCLK=1; Quectel AT+QSCLK=1). enable=True: the module may
