@@ -1,29 +1,34 @@
 """Issue 19 items 3 and 7 in the real micropython binary against the simulator on a
 pty (host_tests/scenarios/link_faults.py): a short payload is EIO on its socket and
-the other socket's next read is intact; a +CGEV PDN deactivation fails the open
-socket with ECONNABORTED at once and connect() works after."""
+the other socket's next read is intact (every family and receive mode); a +CGEV PDN
+deactivation fails the open socket with ECONNABORTED at once and connect() works after."""
 import os
 import subprocess
 
 import pytest
 
+from cellmodem.dialects import load
 from mpy import LIB, ROOT, SCENARIOS, tool
 from tools.modemsim import get_personality
 
 
-def _start(pty, port, mode):
+def _start(pty, port, mode, rx_mode=None):
     env = dict(os.environ, MICROPYPATH=":".join([LIB, SCENARIOS, ".frozen"]))
     return subprocess.Popen([tool("micropython"), os.path.join(SCENARIOS, "link_faults.py"),
-                             pty, "echo.example", str(port), mode], env=env, cwd=ROOT,
+                             pty, "echo.example", str(port), mode] + ([rx_mode] if rx_mode
+                                                                      else []),
+                            env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.parametrize("dialect", ["sim7080", "sim7600", "quectel", "yuge"])
-def test_micropython_short_payload_is_eio_and_the_other_socket_is_intact(tcp_echo, dialect):
+@pytest.mark.parametrize("dialect,rx_mode", [(d, m) for d in ("sim7080", "sim7600", "quectel",
+                                                              "yuge") for m in load(d).RX_MODES])
+def test_micropython_short_payload_is_eio_and_the_other_socket_is_intact(tcp_echo, dialect,
+                                                                          rx_mode):
     sim = get_personality(dialect)(seed=3, faults=["short=1:1"],
                                    hosts={"echo.example": "127.0.0.1"})
     try:
-        p = _start(sim.open_pty(), tcp_echo[1], "short")
+        p = _start(sim.open_pty(), tcp_echo[1], "short", rx_mode)
         out, err = p.communicate(timeout=120)
     finally:
         sim.close()

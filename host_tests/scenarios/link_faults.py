@@ -1,6 +1,7 @@
 """Issue 19 link faults in real MicroPython, against the simulator on a pty.
 
-Run: micropython link_faults.py <tty> <host> <echo port> short|cgev
+Run: micropython link_faults.py <tty> <host> <echo port> short|cgev [rx_mode]
+(rx_mode: buffered or push, the family's default if left out)
 short: the simulator runs with short=1:1 (the first counted payload loses 1-16
   bytes). Socket A's read of it is OSError(EIO) with nothing but A's own bytes before
   it; socket B then echoes intact. Prints "SHORT EIO <bytes read before>" and "B OK".
@@ -19,7 +20,7 @@ import cellmodem.socket as socket
 
 tty, host, port, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 modem = Modem(open_serial(tty))
-modem.connect(apn="internet")
+modem.connect(apn="internet", rx_mode=sys.argv[5] if len(sys.argv) > 5 else None)
 addr = socket.getaddrinfo(host, port)[0][-1]
 
 
