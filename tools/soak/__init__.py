@@ -1,7 +1,8 @@
 """Fault soak: real MicroPython through the simulated modem, faults from every knob.
 
     python -m tools.soak --minutes 10 [--seconds N] [--seed S] [--dialect quectel]
-                         [--mode push] [--quirks real] [--out DIR] [--md]
+                         [--mode push] [--quirks real] [--simlog FILE] [--out DIR]
+                         [--md]
 
 The host starts, all on 127.0.0.1: the simulator personality on a pty, a TCP
 echo/verify server, Debian's mosquitto, the HTTP test server (host_tests/httpserver.py)
@@ -435,9 +436,11 @@ def build(workdir):
 
 
 def run(seconds, seed=1, dialect="quectel", mode="push", heap="256k", verbose=True,
-        quirks=None):
+        quirks=None, simlog=None):
     """Run one soak; returns the result dict (see write()). quirks: the simulator's
-    quirks= spec (e.g. "real"; its random choice is seeded by `seed`)."""
+    quirks= spec (e.g. "real"; its random choice is seeded by `seed`). simlog: a file
+    name for the simulator's log (every command, reply, URC and fault: the trace to
+    read when a criterion is missed)."""
     from httpserver import HTTPTestServer
     from simfixtures import Peer
     from mpy import tool
@@ -465,8 +468,13 @@ def run(seconds, seed=1, dialect="quectel", mode="push", heap="256k", verbose=Tr
         broker, bport, blog = start_mosquitto(workdir)
         procs.append(broker)
         cls = soak_personality(dialect, counts, clock)
+        logf = None
+        if simlog:
+            logf = open(simlog, "w")
+            closers.insert(0, logf.close)  # closed after the simulator
         sim = cls(seed=seed, hosts={HOSTNAME: LOOPBACK}, faults=[],
-                  reg_delay_ms=500, boot_ms=300, quirks=quirks)
+                  reg_delay_ms=500, boot_ms=300, quirks=quirks, verbose=bool(simlog),
+                  log=logf)
         closers.append(sim.close)
         result["quirks"] = list(sim.quirks)
         if quirks:

@@ -1,5 +1,5 @@
 """python -m tools.soak --minutes N [--seconds N] [--seed S] [--dialect D] [--mode M]
-[--quirks SPEC] [--out DIR] [--md]: the fault soak (see tools/soak/__init__.py). Exit status 0 when
+[--quirks SPEC] [--simlog FILE] [--out DIR] [--md]: the fault soak (see tools/soak/__init__.py). Exit status 0 when
 every pass criterion is met, 1 when not."""
 import argparse
 import sys
@@ -21,6 +21,8 @@ def main(argv=None):
                     help="the simulator's real-module quirks, as its --quirks: real (each "
                          "on with probability 0.5, chosen by --seed), all, NAME,..., "
                          "-NAME, scale=F (default: none)")
+    ap.add_argument("--simlog", default=None,
+                    help="write the simulator's log (commands, replies, URCs, faults) here")
     ap.add_argument("--heap", default="256k", help="MicroPython heap size (default 256k)")
     ap.add_argument("--out", default=None,
                     help="write bench/soak.json (and bench/soak.md) under this directory "
@@ -32,7 +34,7 @@ def main(argv=None):
     if mode not in DATA_COMMANDS[args.dialect]:
         ap.error("%s has no %s mode" % (args.dialect, mode))
     res = run(seconds, seed=args.seed, dialect=args.dialect, mode=mode, heap=args.heap,
-              quirks=args.quirks)
+              quirks=args.quirks, simlog=args.simlog)
     print(human(res))
     for p in write(res, args.out or ROOT, md=args.md):
         print("wrote", p)
