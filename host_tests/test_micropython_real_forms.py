@@ -8,16 +8,12 @@ other MicroPython tests do not cover:
   item 4  an open's failure line without OK/ERROR ends the open at once with the
           module's code (SIM7600, Quectel: open_fail_alone; Yuge: a lone ALREADY
           CONNECT makes the library close the module's link and open again)
-  item 1  the SIM7000 variant passes the socket echo and MQTT scenarios with every
-          quirk of the personality on (the boot's, late failures, +CAOPEN without
-          OK, stale answers, power warnings) but short payloads, whose EIO is a
-          fault the echo must not meet (test_micropython_link_faults.py has it)
   item 5  an open failure later than the manual's limit (scaled: 6.2 s against 6 s)
           is the module's failure, not ETIMEDOUT (SIM7080, SIM7600, Quectel; Yuge's
           CONNECT FAIL is in test_dialect_yuge.py)
 
-Elsewhere: SIM7080 +CAOPEN without OK and the SIM7000 echo/MQTT runs without quirks
-(test_dialect_sim7080.py), SIM7600's bare NETOPEN ERROR (test_dialect_sim7600.py),
+Elsewhere: SIM7080 +CAOPEN without OK and the SIM7000 echo/MQTT runs, also with the
+real-quirks mode on (test_dialect_sim7080.py), SIM7600's bare NETOPEN ERROR (test_dialect_sim7600.py),
 short payloads and +CGEV (test_micropython_link_faults.py).
 """
 import errno
@@ -39,9 +35,8 @@ HEAP = "144k"  # the compiled library and one modem: the smallest that passed (1
 def tree(tmp_path_factory):
     out = tmp_path_factory.mktemp("mpy")
     compile_tree(LIB, str(out))
-    for name in ("real_forms", "socket_echo", "mqtt_stream"):
-        subprocess.run([tool("mpy-cross"), "-o", str(out / (name + ".mpy")),
-                        os.path.join(SCENARIOS, name + ".py")], check=True)
+    subprocess.run([tool("mpy-cross"), "-o", str(out / "real_forms.mpy"),
+                    os.path.join(SCENARIOS, "real_forms.py")], check=True)
     return str(out)
 
 
@@ -166,40 +161,3 @@ def test_micropython_open_failure_later_than_the_manuals_limit_is_the_modules_fa
                                    faults=["fail=%s:%d:1" % (name, code)])
     out = _run(tree, sim, "open_fails", "echo.example", 7, "%s:6000" % name)
     assert "OPEN FAILED %d %s" % (errno.ECONNREFUSED, said) in out, out
-
-
-# ---------------------------------------------------------------- item 1
-QUIRKS = "all,-short_payload,scale=0.01"  # boot stagger 30 ms, late failures +5 ms, ...
-N1, N2 = 60, 20
-
-
-def test_micropython_sim7000_with_real_quirks_passes_the_socket_echo(tree, tcp_echo):
-    sim = get_personality("sim7000")(seed=2, hosts={"echo.example": LOOPBACK}, quirks=QUIRKS)
-    assert "boot_stagger" in sim.quirks and "caopen_fail_no_ok" in sim.quirks
-    try:
-        p = run_micropython(["-m", "socket_echo", sim.open_pty(), "echo.example",
-                             str(tcp_echo[1]), "16384"], path=(tree,), heapsize="128k",
-                            timeout=120)
-    finally:
-        sim.close()
-    assert p.returncode == 0 and "ECHO OK 16384" in p.stdout, p.stdout + p.stderr
-
-
-def test_micropython_sim7000_with_real_quirks_passes_the_mqtt_stream(tree, peers, mosquitto):
-    from test_dialect_sim7080 import _stream_fields
-    from test_mqtt import StreamPeer
-    sim = get_personality("sim7000")(seed=7, hosts={"broker": LOOPBACK}, quirks=QUIRKS)
-    try:
-        sp = StreamPeer(peers, mosquitto, "mq-sim7000", N1, N2)
-        p = run_micropython(["-m", "mqtt_stream", sim.open_pty(), "sim7080", "broker",
-                             str(mosquitto[1]), str(N1), str(N2), "mq-sim7000", "15"],
-                            path=(tree,), heapsize="176k", timeout=300)
-    finally:
-        sim.close()
-    out = p.stdout + p.stderr
-    assert p.returncode == 0 and "DONE" in p.stdout, out
-    f = _stream_fields(p.stdout)
-    assert (f["d1"], f["dup1"], f["d2"], f["dup2"], f["raised"]) == (N1, 0, N2, 0, 0), out
-    up = sp.seen()
-    assert all(up.get(b"u1:%d" % i) for i in range(N1))
-    assert all(up.get(b"u2:%d" % i) == 1 for i in range(N2))
