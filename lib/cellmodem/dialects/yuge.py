@@ -27,9 +27,9 @@ import errno
 from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
 from cellmodem.dialects.base import Dialect, context_error
 from cellmodem.timeouts import late  # manual figure + margin
-from cellmodem.errors import ATError, ATTimeout, ModemError
+from cellmodem.errors import ATError, ATTimeout
 from cellmodem.line import Line
-from cellmodem.sockets import Link, TCP, LISTEN
+from cellmodem.sockets import TCP, LISTEN
 from cellmodem.validate import at_string
 
 
@@ -102,6 +102,7 @@ class Yuge(Dialect):
         self._cipmode = 0  # what AT+CIPMODE the module has
         self._cipssl = 0  # what AT+CIPSSL the module has (activate() sets 0)
         self._cseen = -1  # link id of the last "C: " line of AT+CIPSTATUS
+        self._client = None  # the accepted clients' Link class (sock_listen imports it)
         at = self.at
         # "<n>, TEXT" or "<n>,TEXT" (9.9 syntax / 9.42 examples): one entry per link id,
         # the text after the comma picks the handler
@@ -212,7 +213,7 @@ class Yuge(Dialect):
             old.open = False
             old.pending = False
             old.eof = True
-        child = _Client(self, self.modem.sock_rxbuf)
+        child = self._client(self, self.modem.sock_rxbuf)
         child.id = n
         child.open = True
         child.peer = (line.field(0), 0)
@@ -234,7 +235,7 @@ class Yuge(Dialect):
     def _on_cstate(self, line):
         # 9.17: C: <n>,<bearer>,<mode>,<ip>,<port>,<client state>; asked while a connect
         # result is overdue (the URC may have been lost or held back), or for the port of
-        # an accepted client (_Client.peer)
+        # an accepted client (yuge_server.Client.peer)
         n = line.int(0, -1)
         self._cseen = n
         if n == self._opening and self._result is None:
@@ -242,10 +243,8 @@ class Yuge(Dialect):
             self._result = _STATE_RESULT.get(state)
             return
         link = self.modem.links.get(n)
-        if isinstance(link, _Client) and link._d is not None and line.nfields() > 4:
-            ip, port = line.field(3), line.field(4)  # "<port>" quoted, as SIM800's
-            if port.isdigit() and ip == link._peer[0]:
-                link._peer = (ip, int(port))
+        if link is not None and type(link) is self._client:
+            link.on_cstate(line)
 
     def _on_ciprxget(self, line):
         # 9.27: "+CIPRXGET: 1,<n>" data waits; "+CIPRXGET: 2,<n>,<read>,<rest>" then
@@ -346,6 +345,9 @@ class Yuge(Dialect):
     def sock_listen(self, link, port):
         if _SERVER in self.modem.links:
             raise OSError(errno.EADDRINUSE, "yuge: the module has one TCP server")
+        if self._client is None:  # only a program with a server spends heap on it
+            from cellmodem.dialects.yuge_server import Client
+            self._client = Client
         self.modem.links[_SERVER] = link
         link.id = _SERVER
         try:
@@ -442,35 +444,6 @@ class Yuge(Dialect):
         if not out or out[0][0] < 0 or out[0] == (600, 255):
             raise OSError(errno.ETIMEDOUT, "ping %s: no reply" % host)
         return out[0][0]
-
-
-class _Client(Link):
-    """A client accepted by AT+CIPSERVER. Its "<n>, REMOTE IP: <ip>" line names no port
-    (SIM800 form), AT+CIPSTATUS's "C: <n>,...,<ip>,<port>,CONNECTED" line does (9.17;
-    AT+CIPSRIP shows a sender's port only with AT+CIPMUX=0, 9.22): asked once, when
-    accept() or getpeername() first reads the peer (never inside a URC handler)."""
-
-    def __init__(self, dialect, rxbuf):
-        self._d = dialect
-        super().__init__(TCP, rxbuf)
-
-    @property
-    def peer(self):
-        d = self._d
-        if d is not None and self.open:
-            n = self.id
-            d._cseen = -1
-            try:
-                d._status()  # OK, STATE: ...; the C: lines follow it (_on_cstate)
-                d.at.wait_until(lambda: d._cseen >= n, _PROBE_MS, "C: %d" % n)
-            except ModemError:
-                pass  # no port then: (ip, 0) as the REMOTE IP line gave it
-            self._d = None  # asked once: a client gone meanwhile keeps port 0
-        return self._peer
-
-    @peer.setter
-    def peer(self, value):
-        self._peer = value
 
 
 DIALECT = Yuge
