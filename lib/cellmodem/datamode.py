@@ -53,25 +53,7 @@ def _enter_data(at, cmd, finals=_CONNECT, ok_final=True):
         at.command(cmd, finals=finals, ok_final=ok_final)
     finally:
         eng.pause_on_ok = False
-    h = eng._head
-    t = eng._tail
-    if eng._skip_lf and h < t:
-        eng._skip_lf = False
-        if eng.buf[h] == 10:
-            h += 1
-    data = bytes(eng._mv[h:t])
-    skip = eng._skip_lf
-    eng._head = eng._tail = eng._scan = 0
-    eng._skip_lf = eng._discard = eng._eat_space = False
-    return data, skip
-
-
-def _resume_engine(eng, data):
-    """Command mode again: the engine parses, starting with data."""
-    eng.paused = False
-    eng.pause_on_ok = False
-    if data:
-        eng.feed(data)
+    return eng.detach()
 
 
 def _switch(d, on):
@@ -283,7 +265,7 @@ class DataSocket:
         at = self._modem.at
         if isinstance(at.port, _Gate):
             at.port = self._port
-        _resume_engine(at.engine, rest)
+        at.engine.attach(rest)
 
     # ---- the receive buffer ----
     def _room(self):
@@ -683,7 +665,7 @@ class DataSocket:
             at = m.at
             if isinstance(at.port, _Gate):
                 at.port = self._port
-                _resume_engine(at.engine, b"")
+                at.engine.attach(b"")
             m.data_socket = None
             self._state = 0
             self._h = self._t = self._keep = 0

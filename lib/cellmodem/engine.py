@@ -295,6 +295,30 @@ class Engine:
                 return True
         return False
 
+    # ---- transparent (data) mode ----
+    def detach(self):
+        """Data mode began (paused after the CONNECT of a pause_on_ok command): hand
+        over what was read past that line and forget it. Returns (bytes, lf): lf is
+        True when the LF of its CR LF has not come yet (the new reader drops it)."""
+        h = self._head
+        t = self._tail
+        lf = self._skip_lf
+        if lf and h < t:
+            lf = False
+            if self.buf[h] == _LF:
+                h += 1
+        data = bytes(self._mv[h:t])
+        self._head = self._tail = self._scan = 0
+        self._skip_lf = self._discard = self._eat_space = False
+        return data, lf
+
+    def attach(self, data):
+        """Command mode again after detach(): parse, starting with data (the bytes
+        read past the module's OK or CLOSED line)."""
+        self.paused = self.pause_on_ok = False
+        if data:
+            self.feed(data)
+
     # ---- input ----
     def rx_window(self):
         """A memoryview of the free space to read into (compacts the buffer first)."""
