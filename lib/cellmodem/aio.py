@@ -188,23 +188,15 @@ class AsyncSocket:
     async def readline(self):
         """Up to and including b"\\n" (or what is left at EOF)."""
         s = self._s
-        if not hasattr(s, "_link"):  # host TLS: the line comes out of mbedTLS
+        if not hasattr(s, "line_ready"):  # host TLS: the line comes out of mbedTLS
             parts = []
             while True:
                 part = await self._again(s.readline)
                 parts.append(part)
                 if not part or part[-1:] == b"\n":
                     return b"".join(parts)
-        link = s._link
-        await self._am.wait_until(lambda: self._line_ready(link), None, "line")
-        return self._s.readline() or b""
-
-    def _line_ready(self, link):
-        ring = link.ring
-        if link.pending and link.room():
-            self._s._pull(link)  # buffered mode: what the module holds
-        return ring.find(10) >= 0 or not ring.free() or link.eof or not link.open \
-            or link.error is not None
+        await self._am.wait_until(s.line_ready, None, "line")
+        return s.readline() or b""
 
     async def send(self, data):
         """Send what one module command takes; returns the count."""
@@ -271,25 +263,24 @@ class AsyncDataSocket(AsyncSocket):
         """DataSocket.escape(), the guard times awaited (the loop runs meanwhile)."""
         s = self._s
         while True:
-            left = s._quiet_left()
+            left = s.escape_quiet(0)
             if left <= 0:
                 break
-            s._drain(0)
             await sleep_ms(left if left < 20 else 20)
         if not s.data_mode:
             return
-        step = s._plus_out()
+        step = s.escape_start()
         try:
-            while not s._ok_step(step, 0):
+            while not s.escape_poll(step, 0):
                 await self._am.idle()
         except BaseException:
             # cancelled after "+++" went out: the module is leaving data mode all the
             # same, so finish here - the socket must know which mode it is in
-            while not s._ok_step(step, 20):
+            while not s.escape_poll(step, 20):
                 pass
-            s._escape_done(step)
+            s.escape_end(step)
             raise
-        s._escape_done(step)
+        s.escape_end(step)
 
     async def resume(self):
         """Back to data mode (ATO)."""

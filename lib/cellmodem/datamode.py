@@ -521,27 +521,28 @@ class DataSocket:
         connection stays open and bytes that arrive meanwhile are kept for read().
         Then AT commands work again. Returns at once if not in data mode.
         Raises ATTimeout if the module never answers OK."""
-        while True:  # silence before: nothing written for guard ms
-            left = self._quiet_left()
-            if left <= 0:
-                break
-            self._drain(left if left < 20 else 20)
+        while self.escape_quiet(20) > 0:  # silence before: nothing written for guard ms
+            pass
         if self._state != _DATA:
             return
-        step = self._plus_out()
-        while not self._ok_step(step, 20):
+        step = self.escape_start()
+        while not self.escape_poll(step, 20):
             pass
-        self._escape_done(step)
+        self.escape_end(step)
 
-    # The steps of escape(), shared with the asyncio face (aio.AsyncDataSocket),
-    # which awaits between them instead of waiting in _drain.
-    def _quiet_left(self):
-        """ms of silence still due before "+++" (0 when not in data mode)."""
+    # The steps of escape(), public for a face that awaits between them instead of
+    # waiting in _drain (aio.AsyncDataSocket).
+    def escape_quiet(self, ms):
+        """ms of silence still due before "+++" (<= 0: none; 0 when not in data mode);
+        while some is due, read into the buffer for up to ms of it first."""
         if self._state != _DATA:
             return 0
-        return self._guard + _MARGIN_MS - ticks_diff(ticks_ms(), self._last_tx)
+        left = self._guard + _MARGIN_MS - ticks_diff(ticks_ms(), self._last_tx)
+        if left > 0:
+            self._drain(left if left < ms else ms)
+        return left
 
-    def _plus_out(self):
+    def escape_start(self):
         """Write "+++" (one write: the three well within the gap allowed); returns
         [where its OK can start, when it went, result]."""
         start = self._base + self._t  # the OK can only be in what arrives from now on
@@ -552,7 +553,7 @@ class DataSocket:
             self._modem.at.engine.trace(b">", b"+++", sent)
         return [start, sent, None]
 
-    def _ok_step(self, step, ms):
+    def escape_poll(self, step, ms):
         """Read for up to ms; True once the escape is over: step[2] is True (the
         module's OK), False (it left data mode for the peer's close meanwhile) or
         None (no OK within guard + _OK_MS)."""
@@ -568,11 +569,13 @@ class DataSocket:
             return True
         return ticks_diff(ticks_ms(), step[1]) > self._guard + _OK_MS
 
-    def _escape_done(self, step):
+    def escape_end(self, step):
+        """The escape is over (escape_poll said so): ATTimeout if no OK came; in
+        command mode, one AT to be in step (the URCs the module held come out)."""
         if step[2] is None and self._state == _DATA:
             raise ATTimeout("+++", self._guard + _OK_MS, "OK")
         if self._state == _COMMAND:
-            self._modem.at.command("AT")  # in step again; held URCs come out now
+            self._modem.at.command("AT")
 
     def _find_ok(self, start):
         """Index of the module's OK in what arrived after position start (_base
@@ -594,7 +597,7 @@ class DataSocket:
         """Read until the module's OK to a "+++" written at ticks sent (True), the
         module leaving data mode otherwise (False), or guard + _OK_MS (None)."""
         step = [start, sent, None]
-        while not self._ok_step(step, 20):
+        while not self.escape_poll(step, 20):
             pass
         return step[2]
 

@@ -289,6 +289,16 @@ class socket(_Base):
             elif link.error is None:
                 link.error = _oserror(e)
 
+    def line_ready(self):
+        """True once readline() has a whole line, a full receive ring (no line end can
+        fit), the end or an error to give without waiting (buffered mode: pulls what
+        the module holds first). For a face that waits in its own way (cellmodem.aio)."""
+        link = self._need(None)
+        if link.pending and link.room():
+            self._pull(link)
+        return link.ring.find(10) >= 0 or not link.ring.free() or link.eof or not link.open \
+            or link.error is not None
+
     def recv_into(self, buf, nbytes=0):
         """Receive into buf (up to nbytes); returns the count, 0 at EOF."""
         link = self._need(None)
