@@ -143,16 +143,12 @@ def build_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("deploy-build")
 
 
-def lib_modules():
-    """Every module of lib/ a board gets: all but the test- and CPython-only ones."""
-    from tools.package_json import TEST_ONLY
-    found = []
-    for base, _, files in os.walk(LIB):
-        for f in files:
-            rel = os.path.relpath(os.path.join(base, f), LIB).replace(os.sep, "/")
-            if f.endswith(".py") and rel not in TEST_ONLY:
-                found.append(rel[:-3] + ".mpy")
-    return found
+def lib_modules(host=False):
+    """Every module of lib/ a board gets by default: every package but the host tools
+    (a host, --board unix, gets those too: its board file imports cellmodem.ports)."""
+    from tools import package_json
+    chosen = package_json.board_packages() + ([package_json.HOST] if host else [])
+    return [f[:-3] + ".mpy" for f in package_json.files(chosen)]
 
 
 def listing(out):
@@ -180,7 +176,7 @@ def test_deploy_dry_run_lists_exactly_what_the_board_gets(tmp_path, build_dir, b
     got = listing(out)
     if board == "unix":  # a directory here: the modules next to main.py
         root = os.path.join("build", "unix") + "/"
-        want = {root + m: None for m in lib_modules()}
+        want = {root + m: None for m in lib_modules(host=True)}
         want.update({root + "board.py": os.path.join(BOARDS, board_file),
                      root + "main.py": os.path.join(ROOT, "examples", example)})
     else:  # :/lib is on a board's sys.path; board.py and main.py as source
@@ -198,7 +194,8 @@ def test_deploy_dry_run_lists_exactly_what_the_board_gets(tmp_path, build_dir, b
             with open(local, "rb") as f:
                 assert f.read(2) == b"M\x06", local  # an .mpy MicroPython 1.2x loads
     assert "%d files, " % len(want) in out
-    assert "fakeuart" not in out and "tlsbio" not in out  # test/CPython-only
+    assert "tlsbio" not in out  # CPython-only
+    assert ("fakeuart" in out and "ports" in out) == (board == "unix")  # host tools: a host only
     assert "from the firmware: %s\n" % firmware in out
     if board == "unix":
         assert "mpremote" not in out and "then: .venv/bin/micropython build/unix/main.py <tty>" \
@@ -419,5 +416,7 @@ def test_package_json_lists_every_library_file_in_mip_format():
         for f in files:
             if f.endswith(".py"):
                 on_disk.add(os.path.relpath(os.path.join(base, f), LIB).replace(os.sep, "/"))
-    assert on_disk - set(listed) == {"cellmodem/fakeuart.py", "cellmodem/tlsbio.py"}  # test/CPython-only
+    # the host tools (packages/cellmodem-host) and CPython's TLS adapter
+    assert on_disk - set(listed) == {"cellmodem/fakeuart.py", "cellmodem/ports.py",
+                                     "cellmodem/passthrough.py", "cellmodem/tlsbio.py"}
     assert set(listed) <= on_disk

@@ -31,7 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "host_tests"))
 
 from mpy import tool  # noqa: E402
-from tools.package_json import TEST_ONLY  # noqa: E402  (fakeuart, tlsbio: never on a board)
+from tools import package_json  # noqa: E402
 
 BOARDS_DIR = os.path.join(ROOT, "boards")
 # --board name -> (mpy-cross -march, board file); "unix" is this machine (see --dest)
@@ -59,20 +59,14 @@ def compile_py(arch, src, mpy):
                    text=True)
 
 
-def build(arch, out):
-    """Compile lib/ into out/lib with mpy-cross -march=arch; returns [(local, remote)]
-    with remote paths under lib/."""
-    src = os.path.join(ROOT, "lib")
+def build(arch, out, files):
+    """Compile files (cellmodem/...py, under lib/) into out/lib with mpy-cross
+    -march=arch; returns [(local, remote)] with remote paths under lib/."""
     done = []
-    for base, dirs, names in os.walk(src):
-        dirs.sort()
-        for f in sorted(names):
-            rel = os.path.relpath(os.path.join(base, f), src).replace(os.sep, "/")
-            if not f.endswith(".py") or rel in TEST_ONLY:
-                continue
-            mpy = os.path.join(out, "lib", rel[:-3] + ".mpy")
-            compile_py(arch, os.path.join(base, f), mpy)
-            done.append((mpy, "lib/" + rel[:-3] + ".mpy"))
+    for rel in files:
+        mpy = os.path.join(out, "lib", rel[:-3] + ".mpy")
+        compile_py(arch, os.path.join(ROOT, "lib", rel), mpy)
+        done.append((mpy, "lib/" + rel[:-3] + ".mpy"))
     return done
 
 
@@ -96,9 +90,10 @@ def _in_lib(name):
 
 def needs(board_file, example):
     """What the board file and the example import, sorted into: modules of boards/
-    the board needs besides board.py itself, and modules the firmware must have.
+    the board needs besides board.py itself, modules the firmware must have, and the
+    cellmodem names they import.
     ValueError for a cellmodem module that lib/ does not have."""
-    extra, firmware = [], set()
+    extra, firmware, uses = [], set(), set()
     todo = [p for p in (board_file, example) if p]
     seen = set()
     while todo:
@@ -106,6 +101,7 @@ def needs(board_file, example):
         for name in sorted(imports(path)):
             top = name.split(".")[0]
             if top == "cellmodem":
+                uses.add(name)
                 if not _in_lib(name):
                     raise ValueError("%s imports %s, which lib/ does not have" % (path, name))
             elif top == "board":
@@ -118,7 +114,7 @@ def needs(board_file, example):
                     todo.append(extra[-1])
             else:
                 firmware.add(top)
-    return extra, sorted(firmware)
+    return extra, sorted(firmware), sorted(uses)
 
 
 def plan(files, board_file, example, extra=(), data=()):
@@ -197,12 +193,15 @@ def main(argv=None):
         if path and not os.path.exists(path):
             ap.error("no such file: %s" % path)
     try:
-        extra, firmware = needs(board_file, example)
+        extra, firmware, uses = needs(board_file, example)
     except ValueError as e:
         ap.error(str(e))
     out = a.build or os.path.join(ROOT, "build", arch)
     print("compiling lib/ for %s into %s" % (arch, _shown(out)))
-    lib = build(arch, out)
+    chosen = package_json.board_packages()
+    if any(m.split(".")[:2] == ["cellmodem", "ports"] for m in uses):  # a host: --board unix
+        chosen.append(package_json.HOST)
+    lib = build(arch, out, package_json.files(chosen))
     shared = []
     for path in extra:
         mpy = os.path.join(out, "lib", os.path.basename(path)[:-3] + ".mpy")

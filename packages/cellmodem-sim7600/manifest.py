@@ -1,0 +1,4 @@
+metadata(description="SIMCom SIM7600/A7670 family (AT+CIPOPEN sockets).", version="0.1.0", license="MIT")
+
+require("cellmodem")
+package("cellmodem", files=("dialects/sim7600.py",), base_path="../../lib", opt=3)
