@@ -268,6 +268,81 @@ def test_deploy_rejects_a_missing_example_and_an_example_without_a_board_file(tm
         in p.stderr
 
 
+def chosen_modules(*packages):
+    """The .mpy files a board gets for packages and what they require."""
+    from tools import package_json
+    return [f[:-3] + ".mpy" for f in package_json.files(list(packages))]
+
+
+def test_deploy_with_a_family_and_features_copies_only_their_packages(build_dir):
+    p = deploy("--board", "esp32", "--family", "sim7080", "--features", "mqtt", "--example",
+               "mqtt_sensor.py", "--dry-run", "--build", build_dir / "xtensawin")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "packages: cellmodem, cellmodem-sim7080, cellmodem-mqttbase, cellmodem-mqtt\n" \
+        in p.stdout
+    got = listing(p.stdout)
+    want = [":lib/" + m for m in chosen_modules("cellmodem-sim7080", "cellmodem-mqtt")]
+    assert sorted(got) == sorted(want + [":lib/_board.mpy", ":board.py", ":main.py"])
+    for absent in ("requests", "aio", "datamode", "cellmodem/tls.mpy", "ports", "fakeuart",
+                   "sim7600", "quectel", "yuge"):
+        assert absent not in " ".join(got), absent
+
+
+def test_deploy_refuses_an_example_that_imports_a_feature_not_chosen(tmp_path):
+    p = deploy("--board", "esp32", "--family", "sim7080", "--features", "requests", "--example",
+               "mqtt_sensor.py", "--dry-run", "--build", tmp_path)
+    assert p.returncode != 0 and "cellmodem.mqtt is imported but not chosen: add --features " \
+        "mqtt" in p.stderr, p.stderr
+    p = deploy("--board", "esp32", "--features", "mqtt", "--dry-run", "--build", tmp_path)
+    assert p.returncode != 0 and "--features needs --family (one of sim7080, " in p.stderr
+    p = deploy("--board", "esp32", "--family", "sim9000", "--dry-run", "--build", tmp_path)
+    assert p.returncode != 0 and "unknown family 'sim9000'; known: sim7080" in p.stderr
+    p = deploy("--board", "esp32", "--family", "yuge", "--features", "mqtt,ftp", "--dry-run",
+               "--build", tmp_path)
+    assert p.returncode != 0 and "unknown feature 'ftp'; known: aio, " in p.stderr
+
+
+def test_deploy_romfs_builds_an_image_of_the_chosen_packages_and_deploys_it_with_mpremote(
+        build_dir):
+    arch = build_dir / "armv6m"
+    p = deploy("--board", "rp2", "--family", "sim7080", "--features", "mqtt", "--example",
+               "mqtt_sensor.py", "--romfs", "--dry-run", "--build", arch)
+    assert p.returncode == 0, p.stdout + p.stderr
+    image = arch / "cellmodem.romfs"
+    assert "ROMFS image %s, %d bytes, %d files (built here: mpremote romfs --no-mpy --output %s " \
+        "build " % (_shown_path(image), image.stat().st_size, len(chosen_modules(
+            "cellmodem-sim7080", "cellmodem-mqtt")) + 1, _shown_path(image)) in p.stdout, p.stdout
+    with open(image, "rb") as f:
+        assert f.read(3) == b"\xd2\xcd\x31"  # a ROMFS image's header
+    got = listing(p.stdout)
+    want = ["/rom/lib/" + m for m in chosen_modules("cellmodem-sim7080", "cellmodem-mqtt")]
+    assert sorted(got) == sorted(want + ["/rom/lib/_board.mpy", ":board.py", ":main.py"])
+    cmds = p.stdout.split("mpremote commands:\n", 1)[1].splitlines()
+    assert cmds[0].split() == ["mpremote", "connect", "auto", "romfs", "--partition", "0",
+                               "deploy", _shown_path(image)]
+    assert len(cmds) == 2 and " :board.py" in cmds[1] and " :main.py" in cmds[1]
+    assert ":lib/" not in cmds[1]  # the library is in the image only
+
+
+def _shown_path(path):
+    rel = os.path.relpath(str(path), ROOT)
+    return str(path) if rel.startswith("..") else rel
+
+
+def test_deploy_romfs_image_imports_in_place_on_a_32_bit_micropython(build_dir):
+    # MicroPython's WebAssembly port (tools/wasmheap) mounts the image at /rom with
+    # /rom/lib on sys.path, as a board with a ROMFS partition does
+    from tools import wasmheap
+    arch = build_dir / "armv6m"
+    p = deploy("--board", "rp2", "--family", "sim7080", "--features", "mqtt", "--romfs",
+               "--dry-run", "--build", arch)
+    assert p.returncode == 0, p.stdout + p.stderr
+    mods = ["cellmodem.modem", "cellmodem.dialects.sim7080", "cellmodem.socket", "cellmodem.mqtt"]
+    _, runs = wasmheap.node_run(str(arch / "lib"), str(arch / "cellmodem.romfs"),
+                                [("romfs", mods)])
+    assert [name for name, _ in runs[0]] == mods
+
+
 def test_atterm_script_logs_the_conversation_and_highlights_a_urc(tmp_path):
     script = tmp_path / "cmds.txt"
     script.write_text("# registration URCs on, then wait for one\nAT\nAT+CEREG=1\n~wait 2500\nAT+CSQ\n")

@@ -1,7 +1,12 @@
 """Put an example on a board so that it runs after reset: lib/, the board file, the example.
 
-lib/cellmodem/*.py is compiled with mpy-cross for the board's architecture into
-build/<arch>/lib/ and copied to the board's /lib with mpremote; the board file goes
+The packages of packages/ the board needs (default: every one but the host tools;
+--family and --features: the core, that family and those features, and the packages
+of what the board file and the example import are checked to be among them) are
+compiled with mpy-cross for the board's architecture into build/<arch>/lib/ and
+copied to the board's /lib with mpremote, or with --romfs built into a ROMFS image
+(mpremote romfs build) that mpremote romfs deploy writes to the board's ROMFS
+partition, where MicroPython imports them in place (/rom/lib); the board file goes
 to /board.py and the example to /main.py (both as source, so pins and settings stay
 editable), and what the board file imports from boards/ (_board, the code the board
 files share) is compiled into /lib too. Everything else an example imports (asyncio,
@@ -16,6 +21,7 @@ path entry) to run with the micropython binary:
 
 Usage:
     python -m tools.deploy --board esp32 --example mqtt_sensor.py --port /dev/ttyUSB0
+    python -m tools.deploy --board esp32 --family sim7080 --features mqtt --example mqtt_sensor.py --romfs
     python -m tools.deploy --board rp2 --example status_report.py --dry-run
     python -m tools.deploy --board esp32 --example https_get.py --file ca.pem
     python -m tools.deploy --arch armv7emsp --board-file boards/esp32_generic.py
@@ -71,7 +77,8 @@ def build(arch, out, files):
 
 
 def imports(path):
-    """Top-level module names path imports (anywhere in it), and the dotted ones."""
+    """Top-level module names path imports (anywhere in it), and the dotted ones
+    (with the library's submodules `from cellmodem import tls` names)."""
     with open(path) as f:
         tree = ast.parse(f.read(), path)
     names = set()
@@ -80,12 +87,68 @@ def imports(path):
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.add(node.module)
+            if node.module.split(".")[0] == "cellmodem":
+                names.update(node.module + "." + a.name for a in node.names
+                             if _lib_file(node.module + "." + a.name))
     return names
 
 
+def _lib_file(name):
+    """The file of lib/ that module name is (cellmodem/x.py or its __init__.py), or None."""
+    rel = "/".join(name.split("."))
+    for f in (rel + ".py", rel + "/__init__.py"):
+        if os.path.isfile(os.path.join(ROOT, "lib", f)):
+            return f
+    return None
+
+
 def _in_lib(name):
-    base = os.path.join(ROOT, "lib", *name.split("."))
-    return os.path.exists(base + ".py") or os.path.exists(os.path.join(base, "__init__.py"))
+    return _lib_file(name) is not None
+
+
+def families():
+    """The family names --family takes: the dialects lib/ has (cellmodem.dialects.NAMES)."""
+    from lib.cellmodem.dialects import NAMES  # noqa: plain tuple, no side effects
+    return list(NAMES)
+
+
+def features(pkgs):
+    """The feature names --features takes: every package but the core and the families,
+    without the cellmodem- prefix."""
+    fam = {"cellmodem-" + f for f in families()}
+    return [n[len("cellmodem-"):] for n in pkgs if n != package_json.CORE and n not in fam]
+
+
+def choose(family, feature, uses, pkgs):
+    """The packages to install: every one but the host tools if neither family nor
+    feature is given, else the core, the families and the features (lists of names);
+    the host tools too where uses (the cellmodem modules the board file and the example
+    import) has cellmodem.ports, as on --board unix. ValueError for an unknown name, or
+    for a module in uses that the packages chosen lack (naming the feature to add)."""
+    host = any(m.split(".")[:2] == ["cellmodem", "ports"] for m in uses)
+    if not family and not feature:
+        chosen = package_json.board_packages(pkgs)
+    else:
+        if not family:
+            raise ValueError("--features needs --family (one of %s)" % ", ".join(families()))
+        for f in family:
+            if f not in families():
+                raise ValueError("unknown family %r; known: %s" % (f, ", ".join(families())))
+        for f in feature:
+            if f not in features(pkgs):
+                raise ValueError("unknown feature %r; known: %s" % (f, ", ".join(features(pkgs))))
+        chosen = [package_json.CORE] + ["cellmodem-" + f for f in family + feature]
+    if host and package_json.HOST not in chosen:
+        chosen.append(package_json.HOST)
+    have = set(package_json.files(chosen, pkgs))
+    owner = {f: n for n, p in pkgs.items() for f in p["files"]}
+    for m in uses:
+        f = _lib_file(m)
+        if f and f not in have:
+            n = owner[f][len("cellmodem-"):]
+            raise ValueError("%s is imported but not chosen: add %s %s" % (
+                m, "--family" if n in families() else "--features", n))
+    return package_json.closure(chosen, pkgs)
 
 
 def needs(board_file, example):
@@ -115,6 +178,23 @@ def needs(board_file, example):
             else:
                 firmware.add(top)
     return extra, sorted(firmware), sorted(uses)
+
+
+def romfs_image(out, files):
+    """Lay files [(local .mpy, remote under lib/)] out in out/romfs (only these) and
+    build out/cellmodem.romfs from it with `mpremote romfs build` (--no-mpy: they are
+    compiled for the board already); (image path, [(local, path in the image)])."""
+    stage = os.path.join(out, "romfs")
+    shutil.rmtree(stage, ignore_errors=True)
+    for local, remote in files:
+        os.makedirs(os.path.dirname(os.path.join(stage, remote)), exist_ok=True)
+        shutil.copyfile(local, os.path.join(stage, remote))
+    image = os.path.join(out, "cellmodem.romfs")
+    cmd = [tool("mpremote"), "romfs", "--no-mpy", "--output", image, "build", stage]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode:
+        raise RuntimeError("mpremote romfs build failed:\n" + p.stdout + p.stderr)
+    return image, list(files)
 
 
 def plan(files, board_file, example, extra=(), data=()):
@@ -172,6 +252,14 @@ def main(argv=None):
     ap.add_argument("--dest", help="--board unix: the directory to lay the files out in "
                                    "(default: build/unix)")
     ap.add_argument("--build", help="build directory (default: build/<arch>)")
+    ap.add_argument("--family", help="only this modem family (a comma list for several): %s"
+                    % ", ".join(families()))
+    ap.add_argument("--features", default="", help="with --family, only these features (a comma "
+                    "list): %s" % ", ".join(features(package_json.packages())))
+    ap.add_argument("--romfs", action="store_true", help="put the library in the board's ROMFS "
+                    "partition (mpremote romfs build, then romfs deploy): imported in place")
+    ap.add_argument("--partition", type=int, default=0, help="--romfs: the ROMFS partition "
+                    "(default 0)")
     ap.add_argument("--dry-run", action="store_true",
                     help="compile, then list the files and where they go, without a board")
     a = ap.parse_args(argv)
@@ -181,6 +269,8 @@ def main(argv=None):
     local = a.board == "unix"
     if a.dest and not local:
         ap.error("--dest is for --board unix (a board gets its files over --port)")
+    if a.romfs and local:
+        ap.error("--romfs is for a board's ROMFS partition, not --board unix")
     board_file = a.board_file or (os.path.join(BOARDS_DIR, BOARDS[a.board][1]) if a.board else None)
     example = a.example
     if example and not os.path.exists(example):
@@ -192,16 +282,17 @@ def main(argv=None):
     for path in [board_file, example] + [d[0] for d in data]:
         if path and not os.path.exists(path):
             ap.error("no such file: %s" % path)
+    pkgs = package_json.packages()
     try:
         extra, firmware, uses = needs(board_file, example)
+        chosen = choose([f for f in (a.family or "").split(",") if f],
+                        [f for f in a.features.split(",") if f], uses, pkgs)
     except ValueError as e:
         ap.error(str(e))
     out = a.build or os.path.join(ROOT, "build", arch)
-    print("compiling lib/ for %s into %s" % (arch, _shown(out)))
-    chosen = package_json.board_packages()
-    if any(m.split(".")[:2] == ["cellmodem", "ports"] for m in uses):  # a host: --board unix
-        chosen.append(package_json.HOST)
-    lib = build(arch, out, package_json.files(chosen))
+    print("packages: %s" % ", ".join(chosen))
+    print("compiling them for %s into %s" % (arch, _shown(out)))
+    lib = build(arch, out, package_json.files(chosen, pkgs))
     shared = []
     for path in extra:
         mpy = os.path.join(out, "lib", os.path.basename(path)[:-3] + ".mpy")
@@ -210,6 +301,16 @@ def main(argv=None):
     if local:  # the unix port: the script's directory comes first on sys.path, not /lib
         lib = [(l, r[4:]) for l, r in lib]
         shared = [(l, r[4:]) for l, r in shared]
+    image = None
+    if a.romfs:  # the library in the image, the board file, example and data as files
+        image, rom = romfs_image(out, lib + shared)
+        print("ROMFS image %s, %d bytes, %d files (built here: %s):"
+              % (_shown(image), os.path.getsize(image), len(rom),
+                 " ".join(["mpremote", "romfs", "--no-mpy", "--output", _shown(image), "build",
+                           _shown(os.path.join(out, "romfs"))])))
+        for src, remote in rom:
+            print("  %-40s -> %s" % (_shown(src), "/rom/" + remote))
+        lib, shared = [], []
     dirs, files = plan(lib, board_file, example, shared, data)
     dest = os.path.abspath(a.dest or os.path.join(ROOT, "build", "unix")) if local else None
     total = sum(os.path.getsize(l) for l, _ in files)
@@ -235,6 +336,9 @@ def main(argv=None):
         print("done: %d files in %s; run it: %s" % (len(files), _shown(dest), run))
         return 0
     cmds = commands(a.port, dirs, files)
+    if image:
+        cmds.insert(0, ["mpremote", "connect", a.port, "romfs", "--partition", str(a.partition),
+                        "deploy", _shown(image)])
     if a.dry_run:
         print("mpremote commands:")
         for cmd in cmds:
@@ -245,6 +349,7 @@ def main(argv=None):
     for i, cmd in enumerate(cmds, 1):
         n = cmd.count("cp")
         print("[%d/%d] %s" % (i, len(cmds), "mkdir " + " ".join(dirs) if cmd[3] == "exec"
+                              else "writing the ROMFS image" if cmd[3] == "romfs"
                               else "copying %d file(s), %d of %d done" % (n, copied, len(files))))
         sys.stdout.flush()
         p = subprocess.run([mpremote] + cmd[1:])
