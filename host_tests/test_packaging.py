@@ -104,7 +104,8 @@ def test_mip_install_from_the_checkout_puts_every_module_on_the_board(monkeypatc
     assert installed_imports(files, tmp_path).startswith("ok <class 'Modem'>")
 
 
-def test_mip_install_from_a_web_address_puts_every_module_on_the_board(tmp_path):
+def mip_install_from_a_web_server(path):
+    """mip_install of http://<a local server of the checkout>/path."""
     import functools
     import http.server
     import threading
@@ -116,10 +117,14 @@ def test_mip_install_from_a_web_address_puts_every_module_on_the_board(tmp_path)
                                           functools.partial(Quiet, directory=ROOT))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        files = mip_install("http://127.0.0.1:%d/package.json" % srv.server_address[1])
+        return mip_install("http://127.0.0.1:%d/%s" % (srv.server_address[1], path))
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_mip_install_from_a_web_address_puts_every_module_on_the_board(tmp_path):
+    files = mip_install_from_a_web_server("package.json")
     assert files == expected_files()
     assert installed_imports(files, tmp_path).startswith("ok <class 'Modem'>")
 
@@ -145,6 +150,8 @@ def test_every_library_module_is_in_exactly_one_package():
     on_disk = {os.path.relpath(os.path.join(base, f), lib).replace(os.sep, "/")
                for base, _, files in os.walk(os.path.join(lib, "cellmodem"))
                for f in files if f.endswith(".py")}
+    missing = on_disk - set(package_json.NOT_PACKAGED) - set(owner)
+    assert not missing, "add each to the manifest.py of its package in packages/: %s" % missing
     assert set(owner) == on_disk - set(package_json.NOT_PACKAGED)
     assert owner["cellmodem/ports.py"] == owner["cellmodem/fakeuart.py"] == \
         owner["cellmodem/passthrough.py"] == package_json.HOST
@@ -309,4 +316,12 @@ def test_mip_install_of_a_family_and_a_feature_puts_only_their_files_on_the_boar
     for absent in ("requests.py", "aio.py", "ports.py", "fakeuart.py", "dialects/yuge.py"):
         assert "/lib/cellmodem/" + absent not in files
     out = installed_imports(files, tmp_path, "import cellmodem.dialects.sim7080, cellmodem.mqtt")
+    assert out.startswith("ok <class 'Modem'>"), out
+
+
+def test_mip_install_of_one_package_from_a_web_address_fetches_the_files_it_lists(tmp_path):
+    # its urls climb out of packages/<name>/ (../../lib/...): the server resolves them
+    files = mip_install_from_a_web_server("packages/cellmodem-requests/package.json")
+    assert sorted(files) == sorted("/lib/" + f for f in package_json.files(["cellmodem-requests"]))
+    out = installed_imports(files, tmp_path, "import cellmodem.requests")
     assert out.startswith("ok <class 'Modem'>"), out
