@@ -280,6 +280,9 @@ def test_deploy_with_a_family_and_features_copies_only_their_packages(build_dir)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "packages: cellmodem, cellmodem-sim7080, cellmodem-mqttbase, cellmodem-mqtt\n" \
         in p.stdout
+    # what the packages chosen import only when asked, from a package not chosen
+    assert "  without --features tls, cellmodem-mqtt lacks: MQTTClient(ssl=...): " in p.stdout
+    assert "  without --features tls, cellmodem-sim7080 lacks: module TLS " in p.stdout
     got = listing(p.stdout)
     want = [":lib/" + m for m in chosen_modules("cellmodem-sim7080", "cellmodem-mqtt")]
     assert sorted(got) == sorted(want + [":lib/_board.mpy", ":board.py", ":main.py"])

@@ -217,38 +217,18 @@ def _module_of(name):
     return None
 
 
-# Imports inside a function that reach a package the importing one does not require: each
-# runs only for a feature whose package the application installs to use it.
-OPTIONAL = {
-    ("cellmodem-aio", "cellmodem/datamode.py"): "AsyncDataSocket: data mode's async face",
-    ("cellmodem-aio", "cellmodem/mqtt.py"): "AsyncMQTTClient: MQTT's async face",
-    ("cellmodem-aio", "cellmodem/requests.py"): "arequest: HTTP's async face",
-    ("cellmodem-aio", "cellmodem/tls.py"): "an AsyncSocket wrapped in TLS (ssl=)",
-    ("cellmodem-mqtt", "cellmodem/tls.py"): "MQTTClient(ssl=...): a context made with cellmodem.tls",
-    ("cellmodem-requests", "cellmodem/tls.py"): "https:// addresses",
-    ("cellmodem-sim7080", "cellmodem/tls.py"): "module TLS certificates given as PEM or files",
-    ("cellmodem-yuge", "cellmodem/tls.py"): "module TLS certificates given as PEM or files",
-    ("cellmodem-tls", "cellmodem/tlsbio.py"): "CPython only (ssl.MemoryBIO); MicroPython's ssl "
-                                               "wraps the socket itself",
-    ("cellmodem-httpbase", "cellmodem/tls.py"): "_httprare: a redirect to an https:// address",
-    ("cellmodem-httpbase", "cellmodem/requests.py"): "_httprare's async request and redirects: "
-                                                     "called by cellmodem.requests only",
-    ("cellmodem-mqttbase", "cellmodem/mqtt.py"): "_mqttrare's reconnect and friends: called by "
-                                                 "cellmodem.mqtt only",
-}
-
-
 def test_every_import_inside_a_function_is_in_the_package_s_requirements_or_an_optional_feature():
     unexplained = []
+    explained = {**package_json.OPTIONAL, **package_json.INTERNAL}
     for name, pkg in PKGS.items():
         have = set(package_json.files([name]))
         for f in pkg["files"]:
             for imp in _imports(os.path.join(ROOT, "lib", f))[1]:
                 target = _module_of(imp) if imp.startswith("cellmodem") else None
-                if target and target not in have and (name, target) not in OPTIONAL:
+                if target and target not in have and (name, target) not in explained:
                     unexplained.append("%s: %s imports %s (%s)" % (name, f, imp, target))
     assert not unexplained, "\n".join(unexplained)
-    for (name, target) in OPTIONAL:  # each entry is still needed
+    for (name, target) in explained:  # each entry is still needed
         assert target not in package_json.files([name]), (name, target)
 
 

@@ -291,6 +291,9 @@ def main(argv=None):
         ap.error(str(e))
     out = a.build or os.path.join(ROOT, "build", arch)
     print("packages: %s" % ", ".join(chosen))
+    for name, f, why in package_json.optional_missing(chosen, pkgs):
+        owner = [n for n, p in pkgs.items() if f in p["files"]][0]
+        print("  without --features %s, %s lacks: %s" % (owner[len("cellmodem-"):], name, why))
     print("compiling them for %s into %s" % (arch, _shown(out)))
     lib = build(arch, out, package_json.files(chosen, pkgs))
     shared = []

@@ -26,6 +26,38 @@ HOST = "cellmodem-host"  # host-only tools: no board gets them unless asked
 NOT_PACKAGED = ("cellmodem/tlsbio.py",)
 LICENSE = "MIT"  # LICENSE; every manifest's metadata() names the same (test_packaging checks)
 
+# Imports inside a function that reach a package the importing one does not require: each
+# runs only for a feature whose package the application installs to use it (test_packaging
+# checks every other import is required; tools.deploy names those not chosen).
+OPTIONAL = {
+    ("cellmodem-aio", "cellmodem/datamode.py"): "AsyncDataSocket: data mode's async face",
+    ("cellmodem-aio", "cellmodem/mqtt.py"): "AsyncMQTTClient: MQTT's async face",
+    ("cellmodem-aio", "cellmodem/requests.py"): "arequest: HTTP's async face",
+    ("cellmodem-aio", "cellmodem/tls.py"): "an AsyncSocket wrapped in TLS (ssl=)",
+    ("cellmodem-mqtt", "cellmodem/tls.py"): "MQTTClient(ssl=...): a context made with cellmodem.tls",
+    ("cellmodem-requests", "cellmodem/tls.py"): "https:// addresses",
+    ("cellmodem-sim7080", "cellmodem/tls.py"): "module TLS certificates given as PEM or files",
+    ("cellmodem-yuge", "cellmodem/tls.py"): "module TLS certificates given as PEM or files",
+    ("cellmodem-httpbase", "cellmodem/tls.py"): "_httprare: a redirect to an https:// address",
+}
+# The same, reached only from the imported package itself (or CPython): nothing to choose
+INTERNAL = {
+    ("cellmodem-tls", "cellmodem/tlsbio.py"): "CPython only (ssl.MemoryBIO); MicroPython's ssl "
+                                               "wraps the socket itself",
+    ("cellmodem-httpbase", "cellmodem/requests.py"): "_httprare's async request and redirects: "
+                                                     "called by cellmodem.requests only",
+    ("cellmodem-mqttbase", "cellmodem/mqtt.py"): "_mqttrare's reconnect and friends: called by "
+                                                 "cellmodem.mqtt only",
+}
+
+
+def optional_missing(chosen, pkgs=None):
+    """[(package, module file, why)] of OPTIONAL that chosen (package names, with what
+    they require) would import only when asked to, and does not have."""
+    have = set(files(chosen, pkgs))
+    return [(n, f, why) for (n, f), why in sorted(OPTIONAL.items())
+            if n in chosen and f not in have]
+
 
 def read_manifest(path):
     """The parts of a manifest.py that matter here: {"metadata": {...}, "requires": [...],
