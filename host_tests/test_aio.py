@@ -171,3 +171,27 @@ def test_example_asyncio_mqtt_runs_two_tasks_in_micropython(mosquitto, peers):
         sim.close()
     assert [g.split()[0] for g in got] == [b"1", b"2", b"3"]
     assert "command: b'stop'" in out and out.rstrip().endswith("asyncio sensor done"), out
+
+
+def test_reader_task_wakes_on_the_uart_input_not_on_a_timer_in_micropython():
+    # poll_ms is 10 minutes: a reader that looked at the UART on a timer would leave
+    # the URC undispatched past the deadline; one woken by the tty's input (asyncio
+    # polls the stream) dispatches it at once
+    import subprocess
+    from mpy import ROOT, tool
+    master, slave = os.openpty()
+    env = dict(os.environ, MICROPYPATH=":".join([LIB, SCENARIOS, ".frozen"]))
+    p = subprocess.Popen([tool("micropython"), os.path.join(SCENARIOS, "aio_wake.py"),
+                          os.ttyname(slave)], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "READY", p.stderr.read()
+        os.write(master, b"\r\n+PING: 7\r\n")
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+        os.close(slave)
+    assert p.returncode == 0 and out.strip() == "WOKEN b'+PING: 7'", out + err

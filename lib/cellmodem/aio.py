@@ -39,8 +39,9 @@ def sleep_ms(ms):
 class AsyncModem:
     """A Modem driven from asyncio.
 
-    poll_ms: how often the reader task and waiting tasks look at the UART and their
-    conditions (5 ms: a 115200-baud line delivers about 58 bytes meanwhile)."""
+    poll_ms: how often waiting tasks look at their conditions (5 ms: a 115200-baud
+    line delivers about 58 bytes meanwhile), and the reader task at the UART where
+    the UART's input cannot wake it (see _read)."""
 
     def __init__(self, modem, poll_ms=5):
         self.modem = modem
@@ -59,9 +60,34 @@ class AsyncModem:
 
     async def _read(self):
         at = self.modem.at
+        eng = at.engine
+        port = at.port
+        s = None
+        # a read of nothing: the wait for input takes none of it (MicroPython's stream
+        # readinto of an empty buffer returns 0 before the driver is asked; public
+        # knowledge of MicroPython's py/stream.c, not from our manuals)
+        nothing = bytearray(0)
+        # MicroPython's asyncio polls a stream (machine.UART; a SerialPort's tty through
+        # its .stream) and wakes the task when input comes. CPython's StreamReader reads
+        # no port, and an object that is no stream (FakeUART) cannot be polled: there
+        # the reader looks every poll_ms.
+        if hasattr(asyncio.StreamReader, "readinto"):
+            import select
+            s = getattr(port, "stream", port)
+            try:
+                select.poll().register(s, select.POLLIN)
+                s = asyncio.StreamReader(s)
+            except (OSError, TypeError):  # OSError: "stream operation not supported"
+                s = None
         while True:
             at.poll(0)  # no command is ever in flight here: commands do not await
-            await sleep_ms(self.poll_ms)
+            if s is None or at.port is not port or eng.in_raw:
+                # no stream to wait on; or a DataSocket (or a power gate) has the port:
+                # its input is not the engine's, so waiting on it would wake for
+                # nothing; or a payload is half in: its stall is timed (engine.py)
+                await sleep_ms(self.poll_ms)
+            else:
+                await s.readinto(nothing)  # wakes when input waits; reads none of it
 
     async def idle(self):
         """One pause of the waiting loops (the reader task runs meanwhile)."""

@@ -32,7 +32,8 @@ _OSPEED = 5
 
 class SerialPort:
     """A raw tty: write(buf), readinto(buf) -> count (0 when nothing waits), any(),
-    wait(ms) -> True when input is waiting, close(); .path is the device.
+    wait(ms) -> True when input is waiting, close(); .path is the device, .stream
+    the open tty file (for a poller: asyncio waits on it).
     readinto() raises OSError(EIO, "port closed: <path>") once the device hung up (a
     USB modem unplugged, the other end of a pty closed): its reads would only say 0."""
 
@@ -55,6 +56,7 @@ class SerialPort:
         if err is not None:  # raised here, not in the except: one error, naming the path
             raise OSError(err, "cannot open %s: %s" % (path, _WHY.get(err, "error %d" % err)))
         self.fd = self._f.fileno()
+        self.stream = self._f  # the tty file, pollable: cellmodem.aio's reader waits on it
         try:
             if hasattr(termios, "setraw"):  # MicroPython
                 termios.setraw(self.fd)
