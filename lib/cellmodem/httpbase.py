@@ -71,45 +71,10 @@ def split_url(url):
     return scheme, host, port, path
 
 
-def join_url(base, location):
-    """The absolute URL a Location header points to, relative to base."""
-    if "://" in location:
-        return location
-    scheme, host, port, path = split_url(base)
-    default = 443 if scheme == "https" else 80
-    origin = "%s://%s%s" % (scheme, host, "" if port == default else ":%d" % port)
-    if location.startswith("//"):
-        return scheme + ":" + location
-    if location.startswith("/"):
-        return origin + location
-    q = path.find("?")
-    if q >= 0:
-        path = path[:q]
-    return origin + path[:path.rfind("/") + 1] + location
-
-
-_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
-
-
-def quote(s, safe=""):
-    """Percent-encode s (str or bytes) for a URL: letters, digits, -._~ and the
-    characters in safe stay; everything else is %XX of its UTF-8 bytes."""
-    if isinstance(s, str):
-        s = s.encode()
-    out = []
-    for b in s:
-        if b in _SAFE or chr(b) in safe:
-            out.append(chr(b))
-        else:
-            out.append("%%%02X" % b)
-    return "".join(out)
-
-
 def urlencode(params):
     """"a=1&b=x%20y" from a dict or a list of pairs (values str, bytes or numbers)."""
-    items = params.items() if isinstance(params, dict) else params
-    return "&".join(quote(str(k) if not isinstance(k, bytes) else k) + "=" +
-                    quote(v if isinstance(v, (str, bytes)) else str(v)) for k, v in items)
+    from cellmodem._httprare import urlencode
+    return urlencode(params)
 
 
 def _check_text(s, what):
@@ -238,25 +203,8 @@ class Response:
     def save(self, dest, chunk_size=1024):
         """Write the body to dest (a file path, or a callable taking a memoryview of
         each piece) through one buffer; returns the byte count."""
-        buf = bytearray(chunk_size)
-        mv = memoryview(buf)
-        total = 0
-        f = open(dest, "wb") if isinstance(dest, str) else None
-        try:
-            while True:
-                n = self.raw.readinto(mv)
-                if not n:
-                    break
-                if f is not None:
-                    f.write(mv[:n])
-                else:
-                    dest(mv[:n])
-                total += n
-        finally:
-            if f is not None:
-                f.close()
-            self.close()
-        return total
+        from cellmodem._httprare import save
+        return save(self, dest, chunk_size)
 
     def raise_for_status(self):
         if self.status_code >= 400:

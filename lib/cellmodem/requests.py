@@ -19,15 +19,27 @@ from cellmodem.compat import const
 from cellmodem.errors import ModemError
 from cellmodem import socket as _socket
 from cellmodem.httpbase import (HTTPError, IncompleteRead, TooManyRedirects, Response, Headers,
-                                REDIRECTS, split_url, join_url, urlencode, header_text)
+                                REDIRECTS, split_url, urlencode, header_text)
 from cellmodem.validate import seconds
 
 _BUF = const(1024)  # per connection: status line, headers, chunk sizes; bodies bypass it
 _MAX_LINE = const(8192)  # longest status or header line accepted
 _MAX_HEADERS = const(100)
-_UPLOAD_CHUNK = const(1024)
+_CHUNKED = const(-1)  # _Body lengths that are no Content-Length
+_UNTIL_CLOSE = const(-2)
 _IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
 DEFAULT_TIMEOUT = 30  # s; a cellular link can stall, so a request never waits forever
+
+
+def _verb(method, session=False):
+    # get(), post(), ... of the module and of Session: one closure each, not a function
+    if session:
+        def verb(self, url, **kw):
+            return self.request(method, url, **kw)
+    else:
+        def verb(url, **kw):
+            return request(method, url, **kw)
+    return verb
 
 
 class _Conn:
@@ -106,13 +118,19 @@ class _Conn:
 class _Body:
     """The raw body stream of a response (Response.raw): readinto(buf) -> count,
     0 at the end; read(n); close(). At its end the connection goes back to the
-    session for the next request, or is closed."""
+    session for the next request, or is closed. length: the Content-Length (0 for
+    no body), _CHUNKED (RFC 9112 7.1, read by cellmodem._httprare.chunk) or
+    _UNTIL_CLOSE (the body ends when the server closes)."""
 
-    def __init__(self, session, conn, reusable):
+    def __init__(self, session, conn, reusable, length):
         self._session = session
         self._conn = conn
         self._reusable = reusable
         self.done = False
+        self.length = length
+        # bytes left: of the body (Content-Length), of the chunk being read (chunked)
+        self.left = length if length > 0 else 0
+        self.first = True  # chunked: no chunk read yet
 
     def readinto(self, buf):
         if self.done:
@@ -121,6 +139,23 @@ class _Body:
         n = self._read(mv) if len(mv) else 0
         if not n and len(mv):
             self._finish(self._reusable)
+        return n
+
+    def _read(self, mv):
+        length = self.length
+        if length == _UNTIL_CLOSE:
+            return self._conn.readinto(mv)
+        if length == _CHUNKED:
+            from cellmodem._httprare import chunk
+            return chunk(self, mv)
+        if not self.left:
+            return 0
+        n = self._conn.readinto(mv[:min(len(mv), self.left)])
+        if not n:
+            self._finish(False)
+            raise IncompleteRead("body ended after %d of %d bytes (Content-Length)"
+                                 % (length - self.left, length))
+        self.left -= n
         return n
 
     def read(self, n=-1):
@@ -159,80 +194,6 @@ class _Body:
             self._finish(False)
 
 
-class _Empty(_Body):
-    def _read(self, mv):
-        return 0
-
-
-class _Length(_Body):
-    def __init__(self, session, conn, reusable, length):
-        super().__init__(session, conn, reusable)
-        self.left = length
-        self.length = length
-
-    def _read(self, mv):
-        if not self.left:
-            return 0
-        n = self._conn.readinto(mv[:min(len(mv), self.left)])
-        if not n:
-            self._finish(False)
-            raise IncompleteRead("body ended after %d of %d bytes (Content-Length)"
-                                 % (self.length - self.left, self.length))
-        self.left -= n
-        return n
-
-
-class _Chunked(_Body):
-    # RFC 9112 7.1: <hex size>[;ext] CRLF data CRLF ... 0 CRLF [trailers] CRLF
-    def __init__(self, session, conn, reusable):
-        super().__init__(session, conn, reusable)
-        self.left = 0
-        self.first = True
-
-    def _read(self, mv):
-        try:
-            return self._chunk(mv)
-        except BaseException:
-            self._finish(False)  # a body out of step: the connection cannot be reused
-            raise
-
-    def _chunk(self, mv):
-        conn = self._conn
-        if not self.left:
-            if not self.first and conn.readline() != b"":
-                raise HTTPError("chunk data longer than its size")
-            self.first = False
-            line = conn.readline()
-            i = line.find(b";")
-            size = line[:i] if i >= 0 else line
-            try:
-                self.left = int(size.strip(), 16)
-            except ValueError:
-                raise HTTPError("bad chunk size %r" % line[:40])
-            if self.left < 0:
-                raise HTTPError("bad chunk size %r" % line[:40])
-            if not self.left:
-                n = 0
-                while True:  # trailer fields (RFC 9112 7.1.2), up to the empty line
-                    t = conn.readline()
-                    if not t:
-                        return 0
-                    n += 1
-                    if t.find(b":") <= 0 or n > _MAX_HEADERS:
-                        raise HTTPError("malformed chunked trailer %r" % t[:40])
-        n = conn.readinto(mv[:min(len(mv), self.left)])
-        if not n:
-            raise IncompleteRead("connection closed inside a chunk (%d bytes missing)"
-                                 % self.left)
-        self.left -= n
-        return n
-
-
-class _UntilClose(_Body):
-    def _read(self, mv):
-        return self._conn.readinto(mv)
-
-
 class Session:
     """Requests that share settings and keep one connection per host open between
     them (Connection: keep-alive); close() closes it.
@@ -267,14 +228,8 @@ class Session:
             conn.close()
         m = self.modem or _socket._the_modem()
         if scheme == "https":
-            from cellmodem import tls
-            if self._tls is None:
-                verify, cert, ctx = self._tls_args
-                if ctx is None:  # ValueError here, before anything is sent
-                    ctx = tls.context(None if verify in (True, False) else verify,
-                                      *(cert or (None, None)), verify=verify is not False)
-                self._tls = tls.choose(ctx)
-            s = tls.open_socket(m, host, port, timeout, *self._tls)
+            from cellmodem._httprare import tls_socket
+            s = tls_socket(self, m, host, port, timeout)
         else:
             s = _socket.socket(modem=m)
             try:
@@ -338,29 +293,11 @@ class Session:
                 raise
         return r
 
-    async def request_async(self, amodem, method, url, data=None, json=None, headers=None,
-                            params=None, auth=None, timeout=DEFAULT_TIMEOUT,
-                            allow_redirects=True):
+    def request_async(self, amodem, method, url, *args, **kw):
         """request() for the asyncio face (cellmodem.aio.arequest): the same steps, with
         the wait for each response awaited on amodem; the body is left to the caller."""
-        seconds(timeout, "timeout", True)  # before anything is sent
-        method, url, hdrs, data = self._prepare(method, url, data, json, headers, params, auth)
-        t_read = timeout[1] if isinstance(timeout, tuple) else timeout
-        hops = 0
-        while True:
-            conn = self._begin(method, url, hdrs, data, timeout)
-            try:
-                await amodem.wait_until(lambda: _ready(conn), None if t_read is None
-                                        else int(t_read * 1000), "response")
-            except BaseException:
-                conn.close()
-                raise
-            r = self._head(conn, method, url, None)
-            nxt = self._follow(r, hops, allow_redirects, method, url, hdrs, data)
-            if nxt is None:
-                return r
-            method, url, data = nxt
-            hops += 1
+        from cellmodem._httprare import request_async
+        return request_async(self, amodem, method, url, *args, **kw)
 
     def _prepare(self, method, url, data, json, headers, params, auth):
         method = method.upper()
@@ -379,41 +316,20 @@ class Session:
             if "content-type" not in hdrs:
                 hdrs["content-type"] = ("Content-Type", "application/json")
         if auth is not None:
-            import binascii
-            cred = binascii.b2a_base64(("%s:%s" % auth).encode()).strip().decode()
-            hdrs["authorization"] = ("Authorization", "Basic " + cred)
-            try:
-                (self.modem or _socket._the_modem()).at.secret(cred)  # never in a trace
-            except OSError:
-                pass  # no modem yet: the request will say so
+            from cellmodem._httprare import basic_auth
+            basic_auth(self, hdrs, auth)
         if isinstance(data, str):
             data = data.encode()
         split_url(url)  # ValueError before anything is sent
         return method, url, hdrs, data
 
     def _follow(self, r, hops, allow, method, url, hdrs, data):
-        """None: r is the answer. Else (method, url, data) of the next hop (RFC 9110
-        15.4); TooManyRedirects past max_redirects, HTTPError for an unusable one."""
+        """None: r is the answer. Else (method, url, data) of the next hop
+        (cellmodem._httprare.follow)."""
         if not (allow and r.status_code in REDIRECTS and "location" in r.headers):
             return None
-        if hops == self.max_redirects:
-            r.close()
-            raise TooManyRedirects("more than %d redirects (last to %s)"
-                                   % (self.max_redirects, r.headers["location"]), r)
-        r.raw.read()  # drain it: the connection may serve the next hop
-        try:
-            new = join_url(url, r.headers["location"])
-            split_url(new)
-        except ValueError as e:
-            raise HTTPError("unusable redirect %r: %s" % (r.headers["location"][:80], e), r)
-        if split_url(new)[1] != split_url(url)[1]:
-            hdrs.pop("authorization", None)  # credentials stay with their host
-        if r.status_code == 303 or r.status_code in (301, 302) and method != "HEAD":
-            method, data = ("HEAD" if method == "HEAD" else "GET"), None
-            hdrs.pop("content-type", None)
-        elif data is not None and not isinstance(data, (bytes, bytearray, memoryview)):
-            return None  # 307/308 with a body streamed once: cannot send it again
-        return method, new, data
+        from cellmodem._httprare import follow
+        return follow(self, r, hops, method, url, hdrs, data)
 
     def _one(self, method, url, hdrs, data, timeout):
         for attempt in (0, 1):
@@ -489,22 +405,23 @@ class Session:
         reusable = "close" not in conn_hdr and (version == b"HTTP/1.1" or "keep-alive" in conn_hdr)
         te = headers.get("transfer-encoding", "").lower()
         if method == "HEAD" or status in (204, 304):
-            body = _Empty(self, conn, reusable)
+            length = 0
         elif "chunked" in te:
-            body = _Chunked(self, conn, reusable)
+            length = _CHUNKED
         elif "content-length" in headers:
+            length = headers["content-length"]
             try:
-                length = int(headers["content-length"])
+                length = int(length)
             except ValueError:
+                pass
+            if not isinstance(length, int) or length < 0:
                 conn.close()
-                raise HTTPError("bad Content-Length %r" % headers["content-length"])
-            if length < 0:
-                conn.close()
-                raise HTTPError("bad Content-Length %d" % length)
-            body = _Length(self, conn, reusable, length)
+                raise HTTPError("bad Content-Length %r" % (length,))
         else:
-            body = _UntilClose(self, conn, False)
-        if isinstance(body, _Empty) or isinstance(body, _Length) and not body.left:
+            length = _UNTIL_CLOSE
+            reusable = False
+        body = _Body(self, conn, reusable, length)
+        if not length:
             body._finish(reusable)
         return Response(status, reason, headers, body, url)
 
@@ -512,20 +429,16 @@ class Session:
         default = 443 if scheme == "https" else 80
         lines = ["%s %s HTTP/1.1\r\nHost: %s%s\r\n" % (method, path, host,
                                                       "" if port == default else ":%d" % port)]
-        chunked = False
         size = None
-        if data is not None:
-            if isinstance(data, (bytes, bytearray, memoryview)):
-                size = len(data)
-            elif hasattr(data, "seek") and hasattr(data, "tell"):
-                here = data.tell()
-                data.seek(0, 2)
-                size = data.tell() - here
-                data.seek(here)
-            else:
-                chunked = True
+        whole = isinstance(data, (bytes, bytearray, memoryview))
+        if whole:
+            size = len(data)
+        elif data is not None:  # a file (its size), or an iterable sent chunked (None)
+            from cellmodem._httprare import upload_size
+            size = upload_size(data)
         elif method in ("POST", "PUT", "PATCH"):
             size = 0
+        chunked = data is not None and size is None
         for k, (name, value) in hdrs.items():
             if k not in ("host", "content-length", "transfer-encoding", "connection"):
                 lines.append("%s: %s\r\n" % (name, value))
@@ -540,45 +453,18 @@ class Session:
         sock.write("".join(lines).encode())
         if data is None:
             return
-        if size is not None and isinstance(data, (bytes, bytearray, memoryview)):
+        if whole:
             sock.write(data)
-        elif not chunked:  # a file of known size, in pieces
-            buf = bytearray(_UPLOAD_CHUNK)
-            left = size
-            while left:
-                n = data.readinto(buf) if hasattr(data, "readinto") else _read_into(data, buf)
-                if not n:
-                    raise ValueError("the file ended %d bytes short of its size" % left)
-                n = min(n, left)
-                sock.write(buf, n)
-                left -= n
         else:
-            for piece in (iter(data) if not hasattr(data, "read") else _pieces(data)):
-                if isinstance(piece, str):
-                    piece = piece.encode()
-                if piece:
-                    sock.write(b"%x\r\n" % len(piece))
-                    sock.write(piece)
-                    sock.write(b"\r\n")
-            sock.write(b"0\r\n\r\n")
+            from cellmodem._httprare import upload
+            upload(sock, data, size)
 
-    def get(self, url, **kw):
-        return self.request("GET", url, **kw)
-
-    def head(self, url, **kw):
-        return self.request("HEAD", url, **kw)
-
-    def post(self, url, **kw):
-        return self.request("POST", url, **kw)
-
-    def put(self, url, **kw):
-        return self.request("PUT", url, **kw)
-
-    def patch(self, url, **kw):
-        return self.request("PATCH", url, **kw)
-
-    def delete(self, url, **kw):
-        return self.request("DELETE", url, **kw)
+    get = _verb("GET", True)
+    head = _verb("HEAD", True)
+    post = _verb("POST", True)
+    put = _verb("PUT", True)
+    patch = _verb("PATCH", True)
+    delete = _verb("DELETE", True)
 
 
 def _text(b):
@@ -618,21 +504,6 @@ def _alive(sock):
     return not flags
 
 
-def _read_into(f, buf):
-    data = f.read(len(buf))
-    n = len(data)
-    buf[:n] = data
-    return n
-
-
-def _pieces(f):
-    while True:
-        data = f.read(_UPLOAD_CHUNK)
-        if not data:
-            return
-        yield data
-
-
 def request(method, url, modem=None, verify=True, cert=None, context=None, **kw):
     """One request on its own connection (Connection: close); see Session.request,
     and Session for verify, cert and context (https)."""
@@ -640,25 +511,9 @@ def request(method, url, modem=None, verify=True, cert=None, context=None, **kw)
     return s.request(method, url, **kw)
 
 
-def get(url, **kw):
-    return request("GET", url, **kw)
-
-
-def head(url, **kw):
-    return request("HEAD", url, **kw)
-
-
-def post(url, **kw):
-    return request("POST", url, **kw)
-
-
-def put(url, **kw):
-    return request("PUT", url, **kw)
-
-
-def patch(url, **kw):
-    return request("PATCH", url, **kw)
-
-
-def delete(url, **kw):
-    return request("DELETE", url, **kw)
+get = _verb("GET")
+head = _verb("HEAD")
+post = _verb("POST")
+put = _verb("PUT")
+patch = _verb("PATCH")
+delete = _verb("DELETE")
