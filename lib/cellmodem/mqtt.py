@@ -18,12 +18,11 @@ Usage:
 """
 import errno
 
-from cellmodem.compat import const, ticks_ms, ticks_diff, ticks_add, sleep_ms
+from cellmodem.compat import const, ticks_ms, ticks_diff, ticks_add
 from cellmodem.errors import ModemError
 from cellmodem import socket as _socket
 from cellmodem.mqttbase import (MQTTBase, MQTTException, CONNECTED, DISCONNECTED,
-                                RECONNECTING, OFFLINE, DROPPED, topic_name, topic_filter,
-                                check_qos, message)
+                                topic_name, topic_filter, check_qos, message)
 
 # MQTT 3.1.1 section 2.2.1 control packet types (upper nibble of the first byte)
 _CONNECT = const(0x10)
@@ -50,6 +49,20 @@ _RETAIN = const(4)
 _SENT_ON = const(5)
 
 _TOPIC_ROOM = const(256)  # receive buffer bytes beyond max_payload: topic and header
+
+
+def _rare(name):
+    # (not "from cellmodem import _mqttrare": MicroPython asks the package's
+    # __getattr__ first, which knows only the public names)
+    import cellmodem._mqttrare
+    return getattr(cellmodem._mqttrare, name)
+
+
+def _lazy(name):
+    # a method whose body is _mqttrare.<name>(self, ...): loaded on its first call
+    def call(self, *args, **kw):
+        return _rare(name)(self, *args, **kw)
+    return call
 
 
 class MQTTClient(MQTTBase):
@@ -141,16 +154,6 @@ class MQTTClient(MQTTBase):
     def _the_modem(self):
         return self._modem or _socket._the_modem()
 
-    def _pause(self, ms):
-        # Wait ms with the modem's URCs handled meanwhile (a network-lost or restart
-        # banner is noticed while offline), or plainly when there is no modem.
-        try:
-            m = self._the_modem()
-        except OSError:
-            sleep_ms(ms)
-            return
-        m.poll(ms)
-
     def _open_socket(self, timeout):
         m = self._the_modem()
         m.at.secret(self.pswd)  # the CONNECT packet carries it: never in a trace
@@ -225,42 +228,10 @@ class MQTTClient(MQTTBase):
             self._status(DISCONNECTED, exc)
 
     def _reconnect(self, budget):
-        """Make the connection usable: nothing to do when connected; otherwise attempt
-        (when the backoff delay has passed) and keep attempting for budget ms (None:
-        until it works). Raises OSError(ENOTCONN) when it gives up for now."""
-        if self._connected:
-            return
-        if not self._started or not self._auto:
-            raise OSError(errno.ENOTCONN, "MQTT is not connected: call connect()")
-        start = ticks_ms()
-        last = None
-        while True:
-            wait = ticks_diff(self._next_try, ticks_ms())
-            if wait > 0:
-                if budget is not None and ticks_diff(ticks_add(ticks_ms(), wait), start) > budget:
-                    break
-                self._pause(wait)
-                continue
-            self.reconnects += 1
-            self._status(RECONNECTING, self.reconnects)
-            try:
-                self._open(self._timeout)
-                self._delay = 0
-                return
-            except MQTTException as e:
-                if e.code != 3:  # only "server unavailable" can pass by itself
-                    raise
-                last = e
-            except (OSError, ModemError) as e:
-                last = e
-                self._lost(e)
-            first, longest = self._backoff
-            self._delay = min(longest, self._delay * 2 if self._delay else first)
-            self._next_try = ticks_add(ticks_ms(), self._delay)
-            if budget is not None and ticks_diff(ticks_ms(), start) >= budget:
-                break
-        self._status(OFFLINE, last)
-        raise OSError(errno.ENOTCONN, "MQTT offline: %s" % (last or "waiting to retry"))
+        """Make the connection usable: nothing to do when connected; otherwise
+        attempt and keep attempting for budget ms (cellmodem._mqttrare.reconnect)."""
+        if not self._connected:
+            _rare("reconnect")(self, budget)
 
     # ---- publish ----
     def publish(self, topic, msg, retain=False, qos=0):
@@ -304,20 +275,7 @@ class MQTTClient(MQTTBase):
                         or ticks_diff(ticks_ms(), start) > self._retry_for:
                     return self._hold(pid, topic, msg, retain, exc)
 
-    def _hold(self, pid, topic, msg, retain, exc):
-        # Offline: keep the message for the next connection if the queue has room. A
-        # QoS 1/2 message waits in the in-flight table (sent by _resend), QoS 0 in
-        # the queue; together at most `queue` messages.
-        held = len(self._queue) + len(self._inflight)
-        if self._auto and self._started:
-            if pid and held <= self._queue_max:
-                return None
-            if not pid and held < self._queue_max:
-                self._queue.append((topic, bytes(msg), retain))
-                return None
-        self._inflight.pop(pid, None)
-        raise OSError(errno.ENOTCONN, "MQTT offline, message not sent (%d held): %s"
-                      % (held - (1 if pid else 0), exc))
+    _hold = _lazy("hold")  # offline: queue the message or raise
 
     def _send_entry(self, pid, e):
         dup = e[_SENT_ON] != -1
@@ -333,36 +291,24 @@ class MQTTClient(MQTTBase):
         gets the messages matching it instead of set_callback's. topic may also be a
         list of (filter, qos). Returns the granted QoS (a list for a list). Raises
         MQTTException(0x80) if the broker refuses, OSError when offline."""
-        many = isinstance(topic, list)
-        subs = [(topic_filter(t), check_qos(q)) for t, q in (topic if many else [(topic, qos)])]
+        many, subs = self._filters(topic, qos)
         granted = self._io(lambda: self._send_subscribe(subs, self._timeout))
+        return self._record(subs, granted, callback, many)
+
+    def _filters(self, topic, qos):
+        many = isinstance(topic, list)
+        return many, [(topic_filter(t), check_qos(q)) for t, q in (topic if many else [(topic, qos)])]
+
+    def _record(self, subs, granted, callback, many):
+        # the granted QoS (a list for a list); the subscriptions kept for reconnects
         for (filt, q), g in zip(subs, granted):
             self._subs[filt] = q
             if callback is not None:
                 self._route(filt, callback)
         return granted if many else granted[0]
 
-    def unsubscribe(self, topic):
-        """Stop a subscription (its route goes too). topic may be a list."""
-        filts = [topic_filter(t) for t in (topic if isinstance(topic, list) else [topic])]
-
-        def run():
-            pid = self._new_pid()
-            n = 2 + sum(2 + len(f) for f in filts)
-            i = _header(self._wbuf, 0, _UNSUBSCRIBE, n, self._need(n + 5))
-            w = self._wbuf
-            w[i] = pid >> 8
-            w[i + 1] = pid & 255
-            i += 2
-            for f in filts:
-                i = _put_str(w, i, f)
-            self._ack = None
-            self._write(self._wmv[:i])
-            self._wait(lambda: self._ack is not None and self._ack[0] == pid, self._timeout,
-                       "UNSUBACK")
-        self._io(run)
-        for f in filts:
-            self._unroute(f)
+    # Stop a subscription (its route goes too). topic may be a list.
+    unsubscribe = _lazy("unsubscribe")
 
     def _send_subscribe(self, subs, timeout):
         pid = self._subscribe_send(subs)
@@ -387,63 +333,28 @@ class MQTTClient(MQTTBase):
         return pid
 
     def _granted(self, subs):
+        # the QoS the broker granted per filter; a refusal or a bad SUBACK raises
         codes = self._ack[1]
-        if len(codes) != len(subs):
-            raise OSError(errno.EIO, "SUBACK has %d codes for %d filters" % (len(codes), len(subs)))
-        out = []
-        for (f, q), g in zip(subs, codes):
-            if g == 0x80:
-                raise MQTTException(0x80, "subscription to %r refused" % f)
-            if g > q:
-                raise OSError(errno.EIO, "SUBACK grants QoS %d for %r, asked %d" % (g, f, q))
-            out.append(g)
-        return out
+        if len(codes) != len(subs) or any(g > q for (f, q), g in zip(subs, codes)):
+            _rare("refused")(subs, codes)
+        return list(codes)
 
     # ---- without waiting (the asyncio face, cellmodem.aio, awaits the answers) ----
-    def publish_nowait(self, topic, msg, retain=False, qos=0):
-        """Send a PUBLISH and return at once: its packet id (0 for QoS 0); is_pending(pid)
-        stays True until the handshake is done (a reconnect sends it again). Raises
-        OSError(ENOTCONN) when not connected, ValueError for bad input."""
-        topic = topic_name(topic)
-        msg = message(msg)
-        check_qos(qos)
-        if not self._connected:
-            raise OSError(errno.ENOTCONN, "MQTT is not connected")
-        if not qos:
-            self._send_publish(topic, msg, bool(retain), 0, 0, False)
-            return 0
-        if not isinstance(msg, bytes):
-            msg = bytes(msg)
-        pid = self._new_pid()
-        e = [qos, 0, topic, msg, bool(retain), -1]
-        self._inflight[pid] = e
-        self._send_entry(pid, e)
-        return pid
+    # publish_nowait(topic, msg, retain=False, qos=0): send a PUBLISH and return at
+    # once: its packet id (0 for QoS 0); is_pending(pid) stays True until the
+    # handshake is done (a reconnect sends it again). Raises OSError(ENOTCONN) when
+    # not connected, ValueError for bad input.
+    publish_nowait = _lazy("publish_nowait")
 
     def is_pending(self, pid):
         return pid in self._inflight
 
-    def subscribe_nowait(self, topic, qos=0, callback=None):
-        """Send a SUBSCRIBE and return a job for subscribe_done(job)."""
-        many = isinstance(topic, list)
-        subs = [(topic_filter(t), check_qos(q)) for t, q in (topic if many else [(topic, qos)])]
-        if not self._connected:
-            raise OSError(errno.ENOTCONN, "MQTT is not connected")
-        return (self._subscribe_send(subs), subs, many, callback)
-
-    def subscribe_done(self, job):
-        """None while the SUBACK has not come; then the granted QoS as subscribe()
-        returns it (the subscription recorded for reconnects). MQTTException(0x80)
-        if refused."""
-        pid, subs, many, callback = job
-        if self._ack is None or self._ack[0] != pid:
-            return None
-        granted = self._granted(subs)
-        for (filt, q), g in zip(subs, granted):
-            self._subs[filt] = q
-            if callback is not None:
-                self._route(filt, callback)
-        return granted if many else granted[0]
+    # subscribe_nowait(topic, qos=0, callback=None): send a SUBSCRIBE and return a job
+    # for subscribe_done(job): None while the SUBACK has not come; then the granted
+    # QoS as subscribe() returns it (the subscription recorded for reconnects).
+    # MQTTException(0x80) if refused.
+    subscribe_nowait = _lazy("subscribe_nowait")
+    subscribe_done = _lazy("subscribe_done")
 
     # ---- receiving ----
     def wait_msg(self):
@@ -453,8 +364,7 @@ class MQTTClient(MQTTBase):
         while True:
             try:
                 self._reconnect(None)
-                self._tick()
-                op = self._read_packet(self._tick_ms())
+                op = self._read_packet(self._tick())
                 if op is not None:
                     return None if op == _PUBLISH else op
             except (OSError, ModemError) as e:
@@ -468,7 +378,7 @@ class MQTTClient(MQTTBase):
         try:
             if not self._connected:
                 if ticks_diff(self._next_try, ticks_ms()) > 0 and self._started and self._auto:
-                    self._pause(0)
+                    _rare("pause")(self, 0)
                     return None
                 self._reconnect(0)
             self._tick()
@@ -509,29 +419,23 @@ class MQTTClient(MQTTBase):
             left = ticks_diff(deadline, ticks_ms())
             if left <= 0:
                 raise OSError(errno.ETIMEDOUT, "no %s within %d ms" % (what, timeout))
-            self._tick()
-            self._read_packet(min(left, self._tick_ms()))
+            self._read_packet(min(left, self._tick()))
 
     def _tick(self):
         """Keepalive (MQTT 3.1.1 3.1.2.10): PINGREQ after keepalive/2 without traffic
         either way; no answer within another keepalive/2 means the link is dead (a
-        cellular link can vanish without a FIN), found within one keepalive."""
-        if not self.keepalive or not self._connected:
-            return
-        now = ticks_ms()
-        half = self.keepalive * 500
-        if self._ping_at is None:
-            if ticks_diff(now, self._last_tx) >= half or ticks_diff(now, self._last_rx) >= half:
-                self._send_ping()
-        elif ticks_diff(now, self._ping_at) >= half:
-            raise OSError(errno.ETIMEDOUT, "no PINGRESP within %d ms: the link is dead" % half)
-
-    def _tick_ms(self):
-        """ms until _tick() has something to do (a long wait if never)."""
+        cellular link can vanish without a FIN), found within one keepalive. Returns
+        the ms until it has something to do (a long wait if never)."""
         if not self.keepalive:
             return 1000
         now = ticks_ms()
         half = self.keepalive * 500
+        if self._connected:
+            if self._ping_at is None:
+                if ticks_diff(now, self._last_tx) >= half or ticks_diff(now, self._last_rx) >= half:
+                    self._send_ping()
+            elif ticks_diff(now, self._ping_at) >= half:
+                raise OSError(errno.ETIMEDOUT, "no PINGRESP within %d ms: the link is dead" % half)
         if self._ping_at is not None:
             return max(1, half - ticks_diff(now, self._ping_at))
         return max(1, half - max(ticks_diff(now, self._last_tx), ticks_diff(now, self._last_rx)))
@@ -712,17 +616,8 @@ class MQTTClient(MQTTBase):
             i += 2
         if qos == 3 or i > n or (qos and not pid):
             raise OSError(errno.EIO, "malformed PUBLISH from the broker")
-        if n > size:
-            # the topic came with the head (the buffer holds 256 bytes beyond
-            # max_payload): the application learns what it lost
-            lost = (bytes(self._rmv[2:min(2 + tl, head)]), n - i)
-            left = n - size
-            while left:  # too big to hold: drain it, acknowledge it, count it
-                k = min(left, size)
-                self._recv(self._rmv[:k], self._timeout)
-                left -= k
-            self.dropped += 1
-            self._status(DROPPED, lost)
+        if n > size:  # too big to hold: drained, acknowledged, counted, reported
+            _rare("drop")(self, n, i, tl, head)
         elif not (qos == 2 and pid in self._q2rx):  # a QoS 2 resend is not delivered twice
             self._deliver(bytes(self._rmv[2:2 + tl]), bytes(self._rmv[i:n]))
             if qos == 2:

@@ -92,37 +92,12 @@ def message(msg):
                      % type(msg).__name__)
 
 
-def _level_end(s, i, n):
-    while i < n and s[i] != 47:
-        i += 1
-    return i
-
-
 def topic_matches(filt, topic):
     """True if topic (bytes) matches the subscription filter (bytes) with + and #
     (MQTT 3.1.1 section 4.7): "a/#" matches "a" and "a/b/c"; "+/b" matches "x/b";
     wildcards at the start never match topics beginning with "$"."""
-    fn = len(filt)
-    tn = len(topic)
-    if tn and topic[0] == 36 and fn and filt[0] in (35, 43):
-        return False
-    fi = ti = 0
-    while fi <= fn:
-        fe = _level_end(filt, fi, fn)
-        if fe - fi == 1 and filt[fi] == 35:
-            return True
-        if ti > tn:
-            return False
-        te = _level_end(topic, ti, tn)
-        if not (fe - fi == 1 and filt[fi] == 43):
-            if fe - fi != te - ti:
-                return False
-            for k in range(fe - fi):
-                if filt[fi + k] != topic[ti + k]:
-                    return False
-        fi = fe + 1
-        ti = te + 1
-    return ti > tn
+    from cellmodem._mqttrare import topic_matches  # loaded with the first route
+    return topic_matches(filt, topic)
 
 
 class MQTTBase:
