@@ -1,7 +1,8 @@
-"""The rarer parts of cellmodem.requests, imported on their first use so a program
-that never meets them spends no heap on them: chunked bodies (RFC 9112 7.1),
-redirects (RFC 9110 15.4), https connections, streamed uploads (a file or an iterable as data), Basic
-auth, URL quoting, Response.save() and the asyncio face's request.
+"""The rarer parts of cellmodem.requests and httpbase, imported on their first use so
+a program that never meets them spends no heap on them: chunked bodies (RFC 9112
+7.1), redirects (RFC 9110 15.4), https connections, streamed uploads (a file or an
+iterable as data), Basic auth, URL quoting, Response.save(), the asyncio face's
+request and the texts of the ValueErrors for bad input.
 Usage: from cellmodem._httprare import follow  # by cellmodem.requests
 """
 from cellmodem.compat import const
@@ -11,10 +12,37 @@ from cellmodem.validate import seconds
 _MAX_HEADERS = const(100)
 _UPLOAD_CHUNK = const(1024)
 
+# httpbase's ValueError texts, by the index httpbase names (_URL_TYPE ...)
+BAD = ("url must be a str, not %s",
+       "url needs a scheme: %r",
+       "unsupported url scheme %r (http and https only)",
+       "credentials in the url are not supported; use auth=(user, password)",
+       "bad port in url %r",
+       "url has no host: %r",
+       "%s must not contain spaces, control or non-ASCII characters (quote() it): %r",
+       "bad header name %r",
+       "header %r must not contain CR, LF or NUL")
+
+# requests' errors for a response out of shape or cut short (and a bad method), by
+# the index requests names (_LONG_LINE ...): (exception class, text)
+FAIL = ((HTTPError, "response line longer than %d bytes"),
+        (IncompleteRead, "connection closed in the middle of the response head"),
+        (IncompleteRead, "body ended after %d of %d bytes (Content-Length)"),
+        (ValueError, "bad method %r"),
+        (HTTPError, "more than %d header lines"),
+        (HTTPError, "malformed header line %r"),
+        (HTTPError, "bad Content-Length %r"),
+        (HTTPError, "malformed status line %r"))
+
+
+def fail(n, args):
+    cls, text = FAIL[n]
+    return cls(text % args)
+
 
 def chunk(body, mv):
-    """requests._Body's read of a chunked body: RFC 9112 7.1, <hex size>[;ext] CRLF data CRLF ...
-    0 CRLF [trailers] CRLF; body.left is what is left of the chunk, body.first False
+    """requests._Body's read of a chunked body: RFC 9112 7.1, <hex size>[;ext] CRLF
+    data CRLF ... 0 CRLF [trailers] CRLF; body.left is what is left of the chunk, body.first False
     once a chunk has been read."""
     try:
         return _chunk(body, mv)
@@ -90,7 +118,8 @@ def quote(s, safe=""):
 
 
 def urlencode(params):
-    """httpbase.urlencode: "a=1&b=x%20y" from a dict or a list of pairs (values str, bytes or numbers)."""
+    """httpbase.urlencode: "a=1&b=x%20y" from a dict or a list of pairs (values str,
+    bytes or numbers)."""
     items = params.items() if isinstance(params, dict) else params
     return "&".join(quote(str(k) if not isinstance(k, bytes) else k) + "=" +
                     quote(v if isinstance(v, (str, bytes)) else str(v)) for k, v in items)

@@ -9,9 +9,28 @@ heap staying flat however large the body is.
 
 Usage: scheme, host, port, path = split_url("https://example.com/a?b=1")
 """
+from cellmodem.compat import const
 from cellmodem.errors import ModemError
 
 REDIRECTS = (301, 302, 303, 307, 308)
+
+
+# The ValueError texts for bad input live in cellmodem._httprare (BAD), loaded with
+# the first one raised: index in BAD
+_URL_TYPE = const(0)
+_NO_SCHEME = const(1)
+_SCHEME = const(2)
+_CREDENTIALS = const(3)
+_PORT = const(4)
+_NO_HOST = const(5)
+_TEXT = const(6)
+_HEADER_NAME = const(7)
+_HEADER_CRLF = const(8)
+
+
+def _bad(n, *args):
+    from cellmodem._httprare import BAD
+    return ValueError(BAD[n] % args)
 
 
 class HTTPError(ModemError):
@@ -37,13 +56,13 @@ def split_url(url):
     """(scheme, host, port, path) of an http:// or https:// URL; path includes the
     query. ValueError for another scheme, a missing host or a bad port."""
     if not isinstance(url, str):
-        raise ValueError("url must be a str, not %s" % type(url).__name__)
+        raise _bad(_URL_TYPE, type(url).__name__)
     i = url.find("://")
     if i < 0:
-        raise ValueError("url needs a scheme: %r" % url)
+        raise _bad(_NO_SCHEME, url)
     scheme = url[:i].lower()
     if scheme not in ("http", "https"):
-        raise ValueError("unsupported url scheme %r (http and https only)" % scheme)
+        raise _bad(_SCHEME, scheme)
     rest = url[i + 3:]
     j = len(rest)
     for sep in "/?#":
@@ -57,15 +76,15 @@ def split_url(url):
     if not path or path[0] != "/":
         path = "/" + path
     if "@" in host:
-        raise ValueError("credentials in the url are not supported; use auth=(user, password)")
+        raise _bad(_CREDENTIALS)
     port = 443 if scheme == "https" else 80
     if ":" in host:
         host, p = host.rsplit(":", 1)
         if not p.isdigit() or not 1 <= int(p) <= 65535:
-            raise ValueError("bad port in url %r" % url)
+            raise _bad(_PORT, url)
         port = int(p)
     if not host:
-        raise ValueError("url has no host: %r" % url)
+        raise _bad(_NO_HOST, url)
     _check_text(host, "host")
     _check_text(path, "path")
     return scheme, host, port, path
@@ -80,8 +99,7 @@ def urlencode(params):
 def _check_text(s, what):
     for ch in s:
         if ord(ch) < 0x21 or ord(ch) > 0x7E:
-            raise ValueError("%s must not contain spaces, control or non-ASCII characters "
-                             "(quote() it): %r" % (what, s))
+            raise _bad(_TEXT, what, s)
 
 
 def header_text(name, value):
@@ -90,11 +108,11 @@ def header_text(name, value):
     name = name.decode() if isinstance(name, bytes) else name
     value = value.decode() if isinstance(value, bytes) else str(value)
     if not name or ":" in name:
-        raise ValueError("bad header name %r" % name)
+        raise _bad(_HEADER_NAME, name)
     for s in (name, value):
         for ch in s:
             if ch in "\r\n\x00":
-                raise ValueError("header %r must not contain CR, LF or NUL" % name)
+                raise _bad(_HEADER_CRLF, name)
     return name, value
 
 

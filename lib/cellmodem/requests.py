@@ -31,6 +31,23 @@ _IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
 DEFAULT_TIMEOUT = 30  # s; a cellular link can stall, so a request never waits forever
 
 
+# Errors for a response out of shape or cut short, their texts in cellmodem._httprare
+# (FAIL)
+_LONG_LINE = const(0)
+_CUT_HEAD = const(1)
+_CUT_BODY = const(2)
+_METHOD = const(3)
+_HEADERS = const(4)
+_HEADER = const(5)
+_LENGTH = const(6)
+_STATUS = const(7)
+
+
+def _fail(n, *args):
+    from cellmodem._httprare import fail
+    return fail(n, args)
+
+
 def _verb(method, session=False):
     # get(), post(), ... of the module and of Session: one closure each, not a function
     if session:
@@ -78,7 +95,7 @@ class _Conn:
             i = self.buf.find(b"\n", self.start, self.end)
             if i >= 0:
                 if held + i - self.start > _MAX_LINE:
-                    raise HTTPError("response line longer than %d bytes" % _MAX_LINE)
+                    raise _fail(_LONG_LINE, _MAX_LINE)
                 line = bytes(self.mv[self.start:i])
                 self.start = i + 1
                 if parts:
@@ -90,10 +107,10 @@ class _Conn:
                 parts.append(bytes(self.mv[self.start:self.end]))
                 held += self.end - self.start
                 if held > _MAX_LINE:
-                    raise HTTPError("response line longer than %d bytes" % _MAX_LINE)
+                    raise _fail(_LONG_LINE, _MAX_LINE)
                 self.start = self.end = 0
             if not self._fill():
-                raise IncompleteRead("connection closed in the middle of the response head")
+                raise _fail(_CUT_HEAD)
 
     def readinto(self, mv):
         """Buffered bytes first, else straight from the socket into mv; 0 at EOF."""
@@ -153,8 +170,7 @@ class _Body:
         n = self._conn.readinto(mv[:min(len(mv), self.left)])
         if not n:
             self._finish(False)
-            raise IncompleteRead("body ended after %d of %d bytes (Content-Length)"
-                                 % (length - self.left, length))
+            raise _fail(_CUT_BODY, length - self.left, length)
         self.left -= n
         return n
 
@@ -302,7 +318,7 @@ class Session:
     def _prepare(self, method, url, data, json, headers, params, auth):
         method = method.upper()
         if not method.isalpha():
-            raise ValueError("bad method %r" % method)
+            raise _fail(_METHOD, method)
         if params:
             url += ("&" if "?" in url else "?") + urlencode(params)
         hdrs = {}
@@ -393,10 +409,10 @@ class Session:
                     break
                 n += 1
                 if n > _MAX_HEADERS:
-                    raise HTTPError("more than %d header lines" % _MAX_HEADERS)
+                    raise _fail(_HEADERS, _MAX_HEADERS)
                 i = h.find(b":")
                 if i <= 0:
-                    raise HTTPError("malformed header line %r" % h[:60])
+                    raise _fail(_HEADER, h[:60])
                 headers.add(_text(h[:i].strip()), _text(h[i + 1:].strip()))
         except BaseException:
             conn.close()
@@ -416,7 +432,7 @@ class Session:
                 pass
             if not isinstance(length, int) or length < 0:
                 conn.close()
-                raise HTTPError("bad Content-Length %r" % (length,))
+                raise _fail(_LENGTH, length)
         else:
             length = _UNTIL_CLOSE
             reusable = False
@@ -480,7 +496,7 @@ def _status_line(line):
     parts = line.split(None, 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or len(parts[1]) != 3 \
             or not parts[1].isdigit():
-        raise HTTPError("malformed status line %r" % line[:60])
+        raise _fail(_STATUS, line[:60])
     return int(parts[1]), (_text(parts[2]) if len(parts) > 2 else ""), parts[0]
 
 
