@@ -12,6 +12,31 @@ from cellmodem.errors import ModemError
 from cellmodem.mqttbase import (MQTTException, RECONNECTING, OFFLINE, DROPPED, topic_name,
                                 topic_filter, check_qos, message)
 
+# mqttbase's ValueError texts, by the index mqttbase names (_NOT_STR ...): MQTT strings
+# are UTF-8, at most 65535 bytes, with no U+0000 (MQTT 3.1.1 section 1.5.3)
+BAD = ("%s must be str or bytes, not %s", "%s must not be empty", "%s is longer than %d bytes",
+       "%s must not contain NUL", "qos must be 0, 1 or 2, not %r",
+       "message must be bytes, bytearray, memoryview or str, not %s",
+       "server must be a host name or address (str)", "port must be an int in 1-65535, not %r",
+       "a password needs a user name (MQTT 3.1.1 section 3.1.2.9)",
+       "keepalive must be 0-65535 s, not %r",
+       "a topic to publish to must not contain + or #: %r",
+       "bad topic filter %r: + and # must fill a level, # only as the last")  # 4.7.1
+
+# mqtt's errors for a broken broker or link, by the index mqtt names (_DEAD ...):
+# (errno or None for a ValueError, text)
+FAIL = ((errno.ETIMEDOUT, "no PINGRESP within %d ms: the link is dead"),
+        (errno.EIO, "malformed remaining length from the broker"),
+        (errno.EIO, "malformed packet 0x%02x (%d bytes) from the broker"),
+        (errno.EIO, "unexpected packet 0x%02x from the broker"),
+        (errno.EIO, "malformed PUBLISH from the broker"),
+        (None, "MQTT packet too long (%d bytes)"))  # 268435455 at most (2.2.3)
+
+
+def fail(n, args):
+    code, text = FAIL[n]
+    return ValueError(text % args) if code is None else OSError(code, text % args)
+
 
 def pause(c, ms):
     # Wait ms with the modem's URCs handled meanwhile (a network-lost or restart

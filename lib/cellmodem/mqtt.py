@@ -51,6 +51,19 @@ _SENT_ON = const(5)
 _TOPIC_ROOM = const(256)  # receive buffer bytes beyond max_payload: topic and header
 
 
+# Errors that mean a broken broker or link, their texts in cellmodem._mqttrare (FAIL)
+_DEAD = const(0)
+_BAD_LENGTH = const(1)
+_MALFORMED = const(2)
+_UNEXPECTED = const(3)
+_BAD_PUBLISH = const(4)
+_TOO_LONG = const(5)
+
+
+def _fail(n, *args):
+    return _rare("fail")(n, args)
+
+
 def _rare(name):
     # (not "from cellmodem import _mqttrare": MicroPython asks the package's
     # __getattr__ first, which knows only the public names)
@@ -297,7 +310,8 @@ class MQTTClient(MQTTBase):
 
     def _filters(self, topic, qos):
         many = isinstance(topic, list)
-        return many, [(topic_filter(t), check_qos(q)) for t, q in (topic if many else [(topic, qos)])]
+        return many, [(topic_filter(t), check_qos(q))
+                      for t, q in (topic if many else [(topic, qos)])]
 
     def _record(self, subs, granted, callback, many):
         # the granted QoS (a list for a list); the subscriptions kept for reconnects
@@ -432,10 +446,10 @@ class MQTTClient(MQTTBase):
         half = self.keepalive * 500
         if self._connected:
             if self._ping_at is None:
-                if ticks_diff(now, self._last_tx) >= half or ticks_diff(now, self._last_rx) >= half:
+                if max(ticks_diff(now, self._last_tx), ticks_diff(now, self._last_rx)) >= half:
                     self._send_ping()
             elif ticks_diff(now, self._ping_at) >= half:
-                raise OSError(errno.ETIMEDOUT, "no PINGRESP within %d ms: the link is dead" % half)
+                raise _fail(_DEAD, half)
         if self._ping_at is not None:
             return max(1, half - ticks_diff(now, self._ping_at))
         return max(1, half - max(ticks_diff(now, self._last_tx), ticks_diff(now, self._last_rx)))
@@ -570,7 +584,7 @@ class MQTTClient(MQTTBase):
                 break
             shift += 7
             if shift > 21:
-                raise OSError(errno.EIO, "malformed remaining length from the broker")
+                raise _fail(_BAD_LENGTH)
         self._last_rx = ticks_ms()
         self._ping_at = None  # anything from the broker shows the link is alive
         op = first & 0xF0
@@ -578,8 +592,7 @@ class MQTTClient(MQTTBase):
             self._on_publish(first, n)
             return op
         if n > 2 and op != _SUBACK or n < 2 and op != _PINGRESP or n and op == _PINGRESP:
-            raise OSError(errno.EIO, "malformed packet 0x%02x (%d bytes) from the broker"
-                          % (first, n))
+            raise _fail(_MALFORMED, first, n)
         if n:
             self._recv(self._rmv[:n], self._timeout)
         b = self._rbuf
@@ -599,7 +612,7 @@ class MQTTClient(MQTTBase):
         elif op == _CONNACK:
             self._connack = (b[0] & 1, b[1])
         elif op != _PINGRESP:
-            raise OSError(errno.EIO, "unexpected packet 0x%02x from the broker" % first)
+            raise _fail(_UNEXPECTED, first)
         return op
 
     def _on_publish(self, first, n):
@@ -615,7 +628,7 @@ class MQTTClient(MQTTBase):
             pid = rb[i] << 8 | rb[i + 1] if i + 2 <= head else 0
             i += 2
         if qos == 3 or i > n or (qos and not pid):
-            raise OSError(errno.EIO, "malformed PUBLISH from the broker")
+            raise _fail(_BAD_PUBLISH)
         if n > size:  # too big to hold: drained, acknowledged, counted, reported
             _rare("drop")(self, n, i, tl, head)
         elif not (qos == 2 and pid in self._q2rx):  # a QoS 2 resend is not delivered twice
@@ -632,7 +645,7 @@ def _header(buf, i, op, n, size):
     """Write the fixed header (type, remaining length n) at buf[i]; returns the index
     after it. ValueError for a packet over the protocol's 268435455 bytes."""
     if n > 268435455:
-        raise ValueError("MQTT packet too long (%d bytes)" % n)
+        raise _fail(_TOO_LONG, n)
     buf[i] = op
     i += 1
     while True:

@@ -7,6 +7,7 @@ micropython-lib's umqtt.simple.MQTTClient.
 
 Usage: topic_matches(b"sensors/+/temp", b"sensors/k1/temp")  # -> True
 """
+from cellmodem.compat import const
 from cellmodem.errors import ModemError
 
 # Status reported to set_status_callback(f): f(status, detail).
@@ -19,6 +20,27 @@ DROPPED = "dropped"  # a message over max_payload; detail: (topic bytes, payload
 # MQTT 3.1.1 section 3.2.2.3, CONNACK return codes
 _CONNACK = (None, "unacceptable protocol version", "identifier rejected",
             "server unavailable", "bad user name or password", "not authorized")
+
+
+# The ValueError texts for bad input live in cellmodem._mqttrare (BAD), loaded with
+# the first one raised: index in BAD
+_NOT_STR = const(0)
+_EMPTY = const(1)
+_LONG = const(2)
+_NUL = const(3)
+_QOS = const(4)
+_MESSAGE = const(5)
+_SERVER = const(6)
+_PORT = const(7)
+_PASSWORD = const(8)
+_KEEPALIVE = const(9)
+_WILDCARD = const(10)
+_FILTER = const(11)
+
+
+def _bad(n, *args):
+    from cellmodem._mqttrare import BAD
+    return ValueError(BAD[n] % args)
 
 
 class MQTTException(ModemError):
@@ -44,13 +66,13 @@ def utf8(value, what, maxlen=65535, empty=False):
     elif isinstance(value, (bytearray, memoryview)):
         value = bytes(value)
     elif not isinstance(value, bytes):
-        raise ValueError("%s must be str or bytes, not %s" % (what, type(value).__name__))
+        raise _bad(_NOT_STR, what, type(value).__name__)
     if not value and not empty:
-        raise ValueError("%s must not be empty" % what)
+        raise _bad(_EMPTY, what)
     if len(value) > maxlen:
-        raise ValueError("%s is longer than %d bytes" % (what, maxlen))
+        raise _bad(_LONG, what, maxlen)
     if b"\x00" in value:
-        raise ValueError("%s must not contain NUL" % what)
+        raise _bad(_NUL, what)
     return value
 
 
@@ -58,7 +80,7 @@ def topic_name(topic):
     """A topic to publish to, as bytes; ValueError if empty or holding + or #."""
     t = utf8(topic, "topic")
     if b"+" in t or b"#" in t:
-        raise ValueError("a topic to publish to must not contain + or #: %r" % t)
+        raise _bad(_WILDCARD, t)
     return t
 
 
@@ -71,14 +93,13 @@ def topic_filter(filt):
         c = f[i]
         if c == 35 or c == 43:  # "#" or "+"
             if i and f[i - 1] != 47 or i + 1 < n and f[i + 1] != 47 or c == 35 and i != n - 1:
-                raise ValueError("bad topic filter %r: + and # must fill a level, # "
-                                 "only as the last" % f)
+                raise _bad(_FILTER, f)
     return f
 
 
 def check_qos(qos):
     if qos not in (0, 1, 2) or isinstance(qos, bool):
-        raise ValueError("qos must be 0, 1 or 2, not %r" % (qos,))
+        raise _bad(_QOS, qos)
     return qos
 
 
@@ -88,8 +109,7 @@ def message(msg):
         return msg
     if isinstance(msg, str):
         return msg.encode()
-    raise ValueError("message must be bytes, bytearray, memoryview or str, not %s"
-                     % type(msg).__name__)
+    raise _bad(_MESSAGE, type(msg).__name__)
 
 
 def topic_matches(filt, topic):
@@ -110,19 +130,19 @@ class MQTTBase:
                  ssl=False):
         self.client_id = utf8(client_id, "client_id", empty=True)
         if not isinstance(server, str) or not server:
-            raise ValueError("server must be a host name or address (str)")
+            raise _bad(_SERVER)
         self.server = server
         if not port:
             port = 8883 if ssl else 1883
         if not isinstance(port, int) or not 1 <= port <= 65535:
-            raise ValueError("port must be an int in 1-65535, not %r" % (port,))
+            raise _bad(_PORT, port)
         self.port = port
         self.user = None if user is None else utf8(user, "user", empty=True)
         self.pswd = None if password is None else message(password)
         if self.pswd is not None and self.user is None:
-            raise ValueError("a password needs a user name (MQTT 3.1.1 section 3.1.2.9)")
+            raise _bad(_PASSWORD)
         if not isinstance(keepalive, int) or not 0 <= keepalive <= 65535:
-            raise ValueError("keepalive must be 0-65535 s, not %r" % (keepalive,))
+            raise _bad(_KEEPALIVE, keepalive)
         self.keepalive = keepalive
         self.ssl = ssl
         self.cb = None
