@@ -35,6 +35,11 @@ FAIL = ((HTTPError, "response line longer than %d bytes"),
         (HTTPError, "malformed status line %r"))
 
 
+def ascii_text(b):
+    """requests._text for bytes that are no UTF-8: anything but printable ASCII as "?"."""
+    return "".join(chr(c) if 0x20 <= c < 0x7F else "?" for c in b)
+
+
 def fail(n, args):
     cls, text = FAIL[n]
     return cls(text % args)

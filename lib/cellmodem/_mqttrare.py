@@ -12,6 +12,10 @@ from cellmodem.errors import ModemError
 from cellmodem.mqttbase import (MQTTException, RECONNECTING, OFFLINE, DROPPED, topic_name,
                                 topic_filter, check_qos, message)
 
+# MQTT 3.1.1 section 3.2.2.3, CONNACK return codes: MQTTException's texts
+CONNACK = (None, "unacceptable protocol version", "identifier rejected",
+           "server unavailable", "bad user name or password", "not authorized")
+
 # mqttbase's ValueError texts, by the index mqttbase names (_NOT_STR ...): MQTT strings
 # are UTF-8, at most 65535 bytes, with no U+0000 (MQTT 3.1.1 section 1.5.3)
 BAD = ("%s must be str or bytes, not %s", "%s must not be empty", "%s is longer than %d bytes",

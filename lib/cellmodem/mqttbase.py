@@ -17,11 +17,6 @@ RECONNECTING = "reconnecting"  # detail: attempt number (1, 2, ...)
 OFFLINE = "offline"  # reconnect gave up for now; detail: the last error
 DROPPED = "dropped"  # a message over max_payload; detail: (topic bytes, payload bytes)
 
-# MQTT 3.1.1 section 3.2.2.3, CONNACK return codes
-_CONNACK = (None, "unacceptable protocol version", "identifier rejected",
-            "server unavailable", "bad user name or password", "not authorized")
-
-
 # The ValueError texts for bad input live in cellmodem._mqttrare (BAD), loaded with
 # the first one raised: index in BAD
 _NOT_STR = const(0)
@@ -49,7 +44,8 @@ class MQTTException(ModemError):
 
     def __init__(self, code, text=None):
         if text is None:
-            text = _CONNACK[code] if 0 < code < len(_CONNACK) else "refused (%d)" % code
+            from cellmodem._mqttrare import CONNACK  # the texts of the return codes
+            text = CONNACK[code] if 0 < code < len(CONNACK) else "refused (%d)" % code
         self.code = code
         self.text = text
         super().__init__(code, text)

@@ -239,7 +239,8 @@ class Session:
         conn = self._pool
         self._pool = None
         if conn is not None:
-            if conn.key == key and _alive(conn.sock):
+            # reusable unless the server closed it or sent something unasked
+            if conn.key == key and not _ready(conn):
                 return conn
             conn.close()
         m = self.modem or _socket._the_modem()
@@ -488,7 +489,8 @@ def _text(b):
     try:
         return b.decode()
     except UnicodeError:
-        return "".join(chr(c) if 0x20 <= c < 0x7F else "?" for c in b)
+        from cellmodem._httprare import ascii_text
+        return ascii_text(b)
 
 
 def _status_line(line):
@@ -502,22 +504,13 @@ def _status_line(line):
 
 def _ready(conn):
     # bytes in the connection's buffer, or the socket readable / closed / failed
+    # (MP_STREAM_POLL through the socket's ioctl)
     if conn.sock is None or conn.end > conn.start:
         return True
     try:
         return bool(conn.sock.ioctl(3, 1))
     except (OSError, ModemError):
         return True  # the read will report it
-
-
-def _alive(sock):
-    # An idle kept-alive socket is reusable unless the server closed it or sent
-    # something unasked (MP_STREAM_POLL through the socket's ioctl).
-    try:
-        flags = sock.ioctl(3, 1)
-    except (OSError, ModemError):
-        return False
-    return not flags
 
 
 def request(method, url, modem=None, verify=True, cert=None, context=None, **kw):
