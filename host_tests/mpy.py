@@ -87,7 +87,8 @@ def run_cases(module, heapsize=None, path=(LIB, SCENARIOS)):
 
 
 def compile_tree(src, dst):
-    """Compile every .py under src into .mpy under dst with mpy-cross; returns the list."""
+    """Compile every .py under src into .mpy under dst with mpy-cross (source names
+    relative to src, as on a board); returns the list."""
     out = []
     for base, _, files in os.walk(src):
         for f in sorted(files):
@@ -96,7 +97,11 @@ def compile_tree(src, dst):
             rel = os.path.relpath(os.path.join(base, f), src)
             target = os.path.join(dst, rel[:-3] + ".mpy")
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            subprocess.run([tool("mpy-cross"), "-o", target, os.path.join(base, f)],
-                           check=True, capture_output=True, text=True)
+            # -s: the source name is the path under the tree ("cellmodem/modem.py"), as
+            # on a board, not this checkout's: each module's __file__ and traceback
+            # name is a string on the heap, so a long temporary path would inflate
+            # (and vary) every heap figure
+            subprocess.run([tool("mpy-cross"), "-s", rel.replace(os.sep, "/"), "-o", target,
+                            os.path.join(base, f)], check=True, capture_output=True, text=True)
             out.append(rel)
     return out

@@ -16,6 +16,7 @@ from cellmodem.validate import at_string, millis
 from cellmodem import dialects
 import errno
 
+_FUNCTION = type(lambda: 0)
 _current = [None]  # the modem most recently connected (cellmodem.socket's default)
 
 # 3GPP 27.007 7.2/10.1.19/10.1.22 registration <stat>
@@ -36,7 +37,6 @@ _BOOT_URCS = (b"RDY", b"+CPIN:", b"SMS ", b"Call Ready", b"PB DONE")
 # POWER DOWN". A warning is often the only sign of the brownouts behind "random
 # resets" on battery boards; after a power down the module is off.
 _SUPPLY_URCS = (b"UNDER", b"OVER")
-_CPIN_MASKED = 'AT+CPIN="****"'
 
 
 class ModemOff(ModemError):
@@ -70,12 +70,6 @@ class _Gate:
         return self.port.readinto(buf)
 
 
-def _drive(pin, level):
-    """Set a DTR line: a machine.Pin (or anything with value()) or a callable(level)."""
-    if hasattr(pin, "value"):
-        pin.value(level)
-    else:
-        pin(level)
 
 
 class Modem:
@@ -129,6 +123,22 @@ class Modem:
         if dialect == "auto":
             dialect = self.detect()
         self.dialect = dialects.load(dialect)(self)
+
+    def __getattr__(self, name):
+        # The methods a program calls rarely live in modules loaded on first use, so
+        # a board that never calls them spends no heap on their code (issue 20):
+        # cellmodem.ident (imei, imsi, iccid, model, manufacturer, firmware, unlock,
+        # operator, network_time, status, ipconfig) and cellmodem.power
+        # (power_features, power_down, set_functionality, functionality, sleep, wake,
+        # active). modem.imei() is still a call on the modem.
+        if name[0] != "_":
+            import cellmodem.ident
+            import cellmodem.power
+            for mod in (cellmodem.ident, cellmodem.power):
+                f = getattr(mod, name, None)
+                if f is not None and type(f) is _FUNCTION:
+                    return lambda *a, **kw: f(self, *a, **kw)
+        raise AttributeError(name)
 
     # ---- the application's hooks ----
     def urc(self, prefix, callback):
@@ -204,35 +214,6 @@ class Modem:
             return bare
         raise ModemError("%s gave no answer line" % cmd)
 
-    def imei(self):
-        return self._one("AT+CGSN", "+CGSN:")
-
-    def imsi(self):
-        return self._one("AT+CIMI", "+CIMI:")
-
-    def iccid(self):
-        forms = self.dialect.ICCID
-        if isinstance(forms[0], str):
-            forms = (forms,)
-        for cmd, prefix in forms:  # the first form the firmware knows
-            try:
-                return self._one(cmd, prefix)
-            except ATError:
-                if cmd == forms[-1][0]:
-                    raise
-
-    def model(self):
-        return self._one("AT+CGMM", "+CGMM:")
-
-    def manufacturer(self):
-        return self._one("AT+CGMI", "+CGMI:")
-
-    def firmware(self):
-        # "+CGMR: <rev>", "Revision: <rev>" (SIMCom), or the bare revision; Yuge 2.3
-        # quotes it after "Revision: "
-        s = self._one("AT+CGMR", ("+CGMR:", "Revision:"))
-        return s[9:].strip() if s.startswith("Revision:") else s
-
     # ---- SIM ----
     def sim_state(self):
         """"READY", "SIM PIN", "SIM PUK", ... or "NOT INSERTED" (CME 10)."""
@@ -242,45 +223,6 @@ class Modem:
             if e.code == 10 or "not inserted" in e.text.lower():
                 return "NOT INSERTED"
             raise
-
-    def unlock(self, pin):
-        """Enter the SIM PIN (a str of digits) if the SIM asks for one. Raises SIMError
-        on a wrong PIN (the module's words, never the PIN), TypeError/ValueError for a
-        PIN that is no str of digits (nothing sent)."""
-        pin = at_string(pin, "PIN", 8, empty=False, secret=True)
-        if not pin.isdigit():
-            raise ValueError("PIN must be digits")
-        state = self.sim_state()
-        if state == "READY":
-            return
-        if state != "SIM PIN":
-            raise SIMError(state)
-        # The PIN is in the command, and an error names its command: none may escape with
-        # it (nor be chained to what is raised), in its text or its .command.
-        err = None
-        try:
-            self.at.command('AT+CPIN="%s"' % pin)
-        except ATError as e:
-            err = SIMError("SIM PIN", "SIM refused the PIN: %s"
-                           % (e.text if e.code is None else "%s (%s)" % (e.text, e.code)))
-        except ATTimeout as e:
-            err = ATTimeout(_CPIN_MASKED, e.timeout_ms)
-        except ModemError as e:  # ModemOff, InDataMode...: texts without the command
-            e.command = _CPIN_MASKED
-            err = e
-        if err is not None:
-            raise err
-        self._wait_sim_ready(10000)
-
-    def _wait_sim_ready(self, timeout):
-        deadline = ticks_add(ticks_ms(), timeout)
-        while True:
-            state = self.sim_state()
-            if state == "READY":
-                return
-            if ticks_diff(deadline, ticks_ms()) <= 0:
-                raise SIMError(state)
-            self.at.poll(200)
 
     # ---- signal and network ----
     def signal(self):
@@ -317,15 +259,6 @@ class Modem:
                 if out[0] == 3 or best == 0:
                     best = out[0]
         return best
-
-    def operator(self):
-        """The operator name from AT+COPS?, or None when not registered."""
-        lines = self.at.command("AT+COPS?", resp=b"+COPS:")
-        return _field_str(lines[0], 2) if lines else None
-
-    def network_time(self):
-        """The module's clock as the string of AT+CCLK? ("yy/MM/dd,hh:mm:ss+zz")."""
-        return self._one("AT+CCLK?", "+CCLK:")
 
     def wait_registered(self, timeout=60000):
         """Wait until registered (home or roaming). Raises NetworkError when the
@@ -491,36 +424,6 @@ class Modem:
         return (self.ip or "0.0.0.0", None, None, None)
 
     # network.WLAN's names, as MicroPython users know them
-    def status(self, param=None):
-        """Without param the link: "got_ip" (data link up), else from the network's
-        registration (AT+CxREG?, queried now): "registered", "searching", "denied" or
-        "idle". status("rssi"): the signal in dBm (None if unknown). ValueError for
-        another param."""
-        if param is not None:
-            if param != "rssi":
-                raise ValueError("status() knows 'rssi' only, not %r" % (param,))
-            return self.signal()
-        if self.isconnected():
-            return "got_ip"
-        return ("idle", "registered", "searching", "denied", "idle", "registered")[
-            self.registration()]
-
-    def ipconfig(self, param):
-        """ipconfig("addr4"): (ip, netmask) as network.ipconfig() gives them; "0.0.0.0"
-        before the data link is up; the netmask of a cellular data context is
-        "255.255.255.255" (point to point). ValueError for another param."""
-        if param != "addr4":
-            raise ValueError("ipconfig() knows 'addr4' only, not %r" % (param,))
-        return (self.ip or "0.0.0.0", "255.255.255.255")
-
-    def active(self, is_active=None):
-        """Whether the radio is on (AT+CFUN? is 1), as network.WLAN.active();
-        active(True) turns it on (AT+CFUN=1), active(False) off (flight mode: AT+CFUN=4,
-        or 0 where the family has no 4; open sockets fail). See set_functionality."""
-        if is_active is None:
-            return self.functionality() == 1
-        self.set_functionality(1 if is_active else
-                               (4 if 4 in self._feature("cfun", "AT+CFUN levels") else 0))
 
     def link_lost(self, reason):
         """Called by the dialect on a network-lost URC: marks the link down and
@@ -567,98 +470,7 @@ class Modem:
         if self.on_power:
             self.on_power("down", text)
 
-    # ---- power and sleep ----
-    # What each family offers is its dialect's POWER table (lib/cellmodem/dialects/).
-    # The library has no pins: PWRKEY and DTR belong to the board files (boards/*.py),
-    # so sleep() and wake() take the DTR line as an argument.
-    def power_features(self):
-        """What this family offers, e.g. {"power_down": "AT+CPOWD=1", "power_down_urc":
-        "NORMAL POWER DOWN", "sleep": "AT+CSCLK", "uart_wakes": False, "cfun": (0, 1,
-        4)}; a feature the family lacks is absent."""
-        p = self.dialect.POWER
-        out = {}
-        if "power_down" in p:
-            cmd, line = p["power_down"][:2]
-            out["power_down"] = cmd
-            out["power_down_urc"] = line.decode() if line else None
-        for key in ("sleep", "uart_wakes", "cfun"):
-            if key in p:
-                out[key] = p[key]
-        return out
-
-    def _feature(self, key, what):
-        v = self.dialect.POWER.get(key)
-        if v is None:
-            raise OSError(errno.EOPNOTSUPP, "%s modules have no %s" % (self.dialect.NAME, what))
-        return v
-
-    def power_down(self):
-        """Power the module down with the family's command (AT+CPOWD=1, AT+QPOWD=1,
-        AT+CPOF) and wait for its last line ("NORMAL POWER DOWN", "POWERED DOWN", or
-        OK) up to the family's maximum (9-65 s, see the dialect's POWER). Every socket
-        fails with OSError(ENODEV); then every command raises ModemOff until the
-        module prints its power-on banner or sync() finds it answering (the board
-        powers it on: PWRKEY). Raises OSError(EOPNOTSUPP) if the family has no such
-        command, ATTimeout if the last line does not come (the state is unknown)."""
-        cmd, line, ok_first, ms = self._feature("power_down", "power-down command")
-        finals = ((line, True),) if line else None
-        self.at.command(cmd, finals=finals, ok_final=not (line and ok_first), timeout=ms)
-        self.ip = None
-        self.dialect.link_up = False
-        self.reg = {}
-        self._fail_links(OSError(errno.ENODEV, "the modem was powered down"))
-        self._set_gate("off", "the modem is powered down (power_down()): power it on, "
-                              "then sync()")
-
-    def set_functionality(self, level):
-        """AT+CFUN=<level>: 1 full, 4 radio off (flight mode), 0 minimum (27.007 8.2;
-        Yuge 4.1); up to 45 s (timeouts.py, Yuge 1.4). Below 1 the network is gone:
-        sockets fail with OSError(ECONNABORTED) and connect() is needed after level 1.
-        Raises ValueError for a level the family does not list (nothing sent),
-        OSError(EOPNOTSUPP) if it has none, ATError if the module refuses."""
-        levels = self._feature("cfun", "AT+CFUN levels")
-        if level not in levels:
-            raise ValueError("%s AT+CFUN levels are %s, not %r" % (self.dialect.NAME, levels, level))
-        self.at.command("AT+CFUN=%d" % level)
-        if level != 1:
-            self.dialect.link_up = False
-            self.reg = {}
-            if self.ip is not None or self.links:
-                self.link_lost("radio off (AT+CFUN=%d)" % level)
-
-    def functionality(self):
-        """The AT+CFUN level now (int; 1 full, 4 radio off, 0 minimum)."""
-        return int(self._one("AT+CFUN?", b"+CFUN:"))
-
-    def sleep(self, enable=True, dtr=None):
-        """UART sleep (AT+CSCLK=1; Quectel AT+QSCLK=1). enable=True: the module may
-        sleep while its DTR line is high (Yuge: AP_WAKEUP_MODULE), so pass the board's
-        DTR as dtr (a machine.Pin or a callable(level)) to have it set high after the
-        command; the board files drive DTR low (awake) by default. Until wake() (or
-        sync()) commands raise ModemOff. enable=False: wake(dtr), then the command with
-        0 (no sleep). Raises OSError(EOPNOTSUPP) if the family has no UART sleep."""
-        cmd = self._feature("sleep", "UART sleep command")
-        if not enable:
-            self.wake(dtr)
-            self.at.command(cmd + "=0")
-            return
-        self.at.command(cmd + "=1")
-        if dtr is not None:
-            _drive(dtr, 1)
-        self._set_gate("asleep", "the modem may be asleep (sleep()): call wake() first")
-
-    def wake(self, dtr=None, timeout=5000):
-        """Wake the module after sleep(): DTR low (dtr: a machine.Pin or a
-        callable(level)), the family's wake time (about 50 ms), then AT until it
-        answers (a Yuge module may lose the first AT that wakes it). Sleep stays
-        enabled: DTR high again lets it sleep. Raises ATTimeout after timeout ms
-        (int; the modem then still counts as asleep)."""
-        millis(timeout)
-        if dtr is not None:
-            _drive(dtr, 0)
-        sleep_ms(self.dialect.POWER.get("wake_ms", 50))
-        self.sync(timeout)
-
+    # ---- the port gate (power down, sleep, a lost supply; cellmodem.power) ----
     def _set_gate(self, state, msg):
         at = self.at
         port = at.port.port if isinstance(at.port, _Gate) else at.port
@@ -694,10 +506,3 @@ def _is_ipv4(s):
             return False
     return True
 
-
-def _field_str(line, n):
-    """n-th comma-separated field after the colon of a response line, unquoted."""
-    s = line.decode()
-    s = s[s.find(":") + 1:]
-    parts = s.split(",")
-    return parts[n].strip().strip('"') if n < len(parts) else None
