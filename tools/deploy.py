@@ -54,15 +54,18 @@ ARCHES = ("x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "ar
           "xtensa", "xtensawin", "rv32imc", "rv64imc", "host")
 
 
-def compile_py(arch, src, mpy):
-    """mpy-cross -march=arch src -> mpy, unless mpy is newer than src and mpy-cross."""
+def compile_py(arch, src, mpy, name):
+    """mpy-cross -march=arch src -> mpy, unless mpy is newer than src and mpy-cross;
+    name is the source name the board sees (cellmodem/modem.py): -s keeps this
+    machine's path out of the .mpy, where it would be each module's __file__ and
+    traceback name, a string on the board's heap."""
     cross = tool("mpy-cross")
     if os.path.exists(mpy) and os.path.getmtime(mpy) >= max(os.path.getmtime(src),
                                                             os.path.getmtime(cross)):
         return
     os.makedirs(os.path.dirname(mpy), exist_ok=True)
-    subprocess.run([cross, "-march=" + arch, "-o", mpy, src], check=True, capture_output=True,
-                   text=True)
+    subprocess.run([cross, "-march=" + arch, "-s", name, "-o", mpy, src], check=True,
+                   capture_output=True, text=True)
 
 
 def build(arch, out, files):
@@ -71,7 +74,7 @@ def build(arch, out, files):
     done = []
     for rel in files:
         mpy = os.path.join(out, "lib", rel[:-3] + ".mpy")
-        compile_py(arch, os.path.join(ROOT, "lib", rel), mpy)
+        compile_py(arch, os.path.join(ROOT, "lib", rel), mpy, rel.replace(os.sep, "/"))
         done.append((mpy, "lib/" + rel[:-3] + ".mpy"))
     return done
 
@@ -299,7 +302,7 @@ def main(argv=None):
     shared = []
     for path in extra:
         mpy = os.path.join(out, "lib", os.path.basename(path)[:-3] + ".mpy")
-        compile_py(arch, path, mpy)
+        compile_py(arch, path, mpy, os.path.basename(path))
         shared.append((mpy, "lib/" + os.path.basename(mpy)))
     if local:  # the unix port: the script's directory comes first on sys.path, not /lib
         lib = [(l, r[4:]) for l, r in lib]
