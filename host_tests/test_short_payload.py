@@ -102,3 +102,34 @@ def test_short_payload_is_eio_on_that_socket_and_the_next_read_on_another_is_int
     assert echo_through(b, b"the other socket") == b"the other socket"
     a.close()
     b.close()
+
+
+@pytest.mark.parametrize("dialect,rx_mode", MODES)
+def test_a_socket_closed_after_its_short_payload_frees_its_link_in_the_module(
+        made, tcp_echo, dialect, rx_mode):
+    # Only UART bytes were lost: the module's connection is still up, so close() must
+    # close it there too, or the next socket given the same link id is refused
+    # (Quectel: +QIOPEN: <id>,563 "socket identity has been used"; found by the fault
+    # soak with real quirks, where MQTT then stayed offline for good).
+    uart = FakeUART()
+    sim = get_personality(dialect)(seed=1, hosts={"echo.example": LOOPBACK})
+    made.append(sim)
+    sim.attach(uart)
+    modem = Modem(uart, dialect=dialect)
+    modem.connect(apn="internet", rx_mode=rx_mode)
+    addr = msocket.getaddrinfo("echo.example", tcp_echo[1])[0][-1]
+    a = msocket.socket()
+    a.settimeout(30)
+    a.connect(addr)
+    used = a._link.id
+    sim.faults.parse("short=1:1")
+    a.send(bytes(range(65, 91)) * 2)
+    got, e = _read_until_error(a, 52)
+    assert e.errno == errno.EIO, e
+    a.close()
+    c = msocket.socket()
+    c.settimeout(30)
+    c.connect(addr)
+    assert c._link.id == used  # the freed id is given again
+    assert echo_through(c, b"on the same link id") == b"on the same link id"
+    c.close()
