@@ -50,17 +50,22 @@ def _read_until_error(s, limit):
     raise AssertionError("no EIO")
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("dialect,rx_mode", MODES)
-def test_short_payload_is_eio_on_that_socket_and_the_next_read_on_another_is_intact(
-        made, tcp_echo, dialect, rx_mode, seed):
+def _up(made, tcp_echo, dialect, rx_mode, seed):
+    """A modem on the simulator, connected in rx_mode; (sim, modem, echo address)."""
     uart = FakeUART()
     sim = get_personality(dialect)(seed=seed, hosts={"echo.example": LOOPBACK})
     made.append(sim)
     sim.attach(uart)
     modem = Modem(uart, dialect=dialect)
     modem.connect(apn="internet", rx_mode=rx_mode)
-    addr = msocket.getaddrinfo("echo.example", tcp_echo[1])[0][-1]
+    return sim, modem, msocket.getaddrinfo("echo.example", tcp_echo[1])[0][-1]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("dialect,rx_mode", MODES)
+def test_short_payload_is_eio_on_that_socket_and_the_next_read_on_another_is_intact(
+        made, tcp_echo, dialect, rx_mode, seed):
+    sim, modem, addr = _up(made, tcp_echo, dialect, rx_mode, seed)
     a = msocket.socket()
     a.settimeout(30)
     a.connect(addr)
@@ -111,13 +116,7 @@ def test_a_socket_closed_after_its_short_payload_frees_its_link_in_the_module(
     # close it there too, or the next socket given the same link id is refused
     # (Quectel: +QIOPEN: <id>,563 "socket identity has been used"; found by the fault
     # soak with real quirks, where MQTT then stayed offline for good).
-    uart = FakeUART()
-    sim = get_personality(dialect)(seed=1, hosts={"echo.example": LOOPBACK})
-    made.append(sim)
-    sim.attach(uart)
-    modem = Modem(uart, dialect=dialect)
-    modem.connect(apn="internet", rx_mode=rx_mode)
-    addr = msocket.getaddrinfo("echo.example", tcp_echo[1])[0][-1]
+    sim, modem, addr = _up(made, tcp_echo, dialect, rx_mode, 1)
     a = msocket.socket()
     a.settimeout(30)
     a.connect(addr)
