@@ -8,7 +8,7 @@ Usage:
     at.poll()                                      # dispatch URCs that arrived meanwhile
 """
 from cellmodem.compat import ticks_ms, ticks_diff, ticks_add, sleep_ms
-from cellmodem.engine import Engine
+from cellmodem.engine import Engine, RAW_STALL_MS
 from cellmodem.errors import ATTimeout
 from cellmodem.timeouts import BASE_TIMEOUTS, DEFAULT_TIMEOUT, command_name
 
@@ -193,7 +193,19 @@ class AT:
         if isinstance(cmd, str):
             cmd = cmd.encode()
         self.poll()  # dispatch URCs already waiting, so they are not read as our answer
-        self.engine.begin(cmd, resp, finals, ok_final, on_line, prompt)
+        eng = self.engine
+        if eng.in_raw:
+            # A counted payload is still arriving: a command written now would have its
+            # echo, "> " or result taken as payload if this one was cut short (a lost
+            # "> " left the module waiting for data, every later command eaten as it).
+            # The module writes a payload in one piece, so it ends or stalls soon; one
+            # never checked (no frame()) is given up after the same stall time.
+            deadline = ticks_add(ticks_ms(), RAW_STALL_MS + 1000)
+            while eng.in_raw and ticks_diff(deadline, ticks_ms()) > 0:
+                self.poll(20)
+            if eng.in_raw:
+                eng.abort(None)
+        eng.begin(cmd, resp, finals, ok_final, on_line, prompt)
         self.write(cmd, eol)
         return cmd
 
@@ -249,9 +261,21 @@ class AT:
             _refuse("millis", prompt_timeout, "prompt_timeout")
         eng = self.engine
         cmd = self._start(cmd, resp, finals, ok_final, on_line, True, eol)
+        short = eng.short_payloads
         try:
             self._pump(cmd, prompt_timeout or 5000, "prompt", True)
         except ATTimeout:
+            if eng.short_payloads != short:
+                # A pushed payload cut short came between the command and its "> " and
+                # took the prompt as payload. The module waits for exactly len(data)
+                # bytes: every send the dialects make names its length (QISEND UG 2.7,
+                # CIPSEND 7600 L1105, CASEND 7080), and ESC cancels only the
+                # variable-length form (7600 L1105 NOTE; Quectel family alike), so
+                # ESC would be payload. Writing the data is the one way out that the
+                # peer sees no wrong byte from.
+                eng.begin(cmd, resp, finals, ok_final, on_line, False)
+                self.write(data)
+                return self._finish(cmd, timeout or self.timeout_for(cmd))
             # The modem may still be waiting for payload: ESC cancels the data mode
             # (SIMCom, Quectel, Yuge manuals: "ESC to cancel sending").
             self.write(b"\x1b")
