@@ -34,6 +34,10 @@ def test_micropython_short_payload_is_eio_and_the_other_socket_is_intact(tcp_ech
         sim.close()
     assert p.returncode == 0 and "SHORT EIO" in out and "B OK" in out, out + err
     assert len(sim.short_cuts) == 1
+    if rx_mode == "buffered" or load(dialect).PUSH_LINE_END:
+        # the cut payload was checked before any of it was readable (pulled, or
+        # Quectel's pushed data with its own CR LF): the application got none of it
+        assert "SHORT EIO 0\n" in out, out
 
 
 @pytest.mark.parametrize("dialect", ["sim7600", "quectel", "yuge"])

@@ -23,34 +23,48 @@ LISTEN = "LISTEN"
 
 
 class Ring:
-    """A byte ring of fixed size: write() what fits, readinto() in order."""
+    """A byte ring of fixed size: write() what fits, readinto() in order. While
+    holding, what write() adds is held: not readable (count) until commit(), gone
+    with drop() - a payload waits there for the check of the framing after it."""
 
     def __init__(self, size):
         self.buf = bytearray(size)
         self.mv = memoryview(self.buf)
         self.size = size
         self.head = 0
-        self.count = 0
+        self.count = 0  # readable bytes
+        self.held = 0  # bytes after them, written while holding
+        self.holding = False
 
     def __len__(self):
         return self.count
 
     def free(self):
-        return self.size - self.count
+        return self.size - self.count - self.held
 
     def clear(self):
-        self.head = self.count = 0
+        self.head = self.count = self.held = 0
+        self.holding = False
+
+    def commit(self):
+        self.count += self.held
+        self.held = 0
+        self.holding = False
+
+    def drop(self):
+        self.held = 0
+        self.holding = False
 
     def write(self, data):
         """Copy as much of data (bytes-like) as fits; returns the count copied."""
         n = len(data)
         size = self.size
-        f = size - self.count
+        f = size - self.count - self.held
         if n > f:
             n = f
         if n <= 0:
             return 0
-        t = self.head + self.count
+        t = self.head + self.count + self.held
         if t >= size:
             t -= size
         first = size - t
@@ -65,7 +79,10 @@ class Ring:
             mv[t:t + first] = data[:first]
             if n > first:
                 mv[0:n - first] = data[first:n]
-        self.count += n
+        if self.holding:
+            self.held += n
+        else:
+            self.count += n
         return n
 
     def readinto(self, out, n=-1):
@@ -167,10 +184,13 @@ class Link:
             f -= _LEN
         return f if f > 0 else 0
 
-    def begin_payload(self, n):
+    def begin_payload(self, n, hold=False):
         """A payload of n bytes follows (one datagram on UDP). Returns the sink to
-        give engine.expect_raw."""
+        give engine.expect_raw. hold: its bytes stay unreadable until framed(True)
+        (where the check comes right after the payload)."""
         self._pay_n = 0
+        self.ring.drop()  # what an interrupted payload left unchecked goes
+        self.ring.holding = hold
         if self.kind == UDP:
             self._dgram_left = n
             if self.ring.free() < n + _LEN:
@@ -188,12 +208,16 @@ class Link:
         payload shorter than its header said took bytes of what followed: what it
         put in the ring goes (bytes of earlier payloads stay), and the link fails with
         EIO once those are read."""
-        if ok:
-            return
         ring = self.ring
+        if ok:
+            ring.commit()
+            return
         n = self._pay_n
         self._pay_n = 0
-        ring.count -= n if n < ring.count else ring.count
+        if ring.holding:
+            ring.drop()  # none of it was readable
+        else:
+            ring.count -= n if n < ring.count else ring.count
         if self.kind == UDP and n and self._froms:
             self._froms.pop()
         # Only bytes on the UART were lost: the module's connection is still up, so

@@ -7,7 +7,8 @@ Usage: class SIM7080(Dialect): ICCID = ("AT+CCID", None)
 """
 import errno
 
-from cellmodem.errors import ModemError
+from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
+from cellmodem.errors import ATError, ATTimeout, ModemError
 
 
 class Dialect:
@@ -43,9 +44,12 @@ class Dialect:
     # connection's data stays readable with sock_fetch.
     DATA = None
     transparent = False  # "wide" families: activate() sets the module up for data mode
+    NUDGE = 0  # ms of quiet after which nudge() coaxes out a held-back result (0: never)
+    DNS_MS = 20000  # the +CDNSGIP answer's maximum time
 
     def __init__(self, modem):
         self.modem = modem
+        self.got = {}  # one-shot results URC handlers post, by key (prefix or (prefix, link id))
         self.at = modem.at
         self.link_up = False
         self.at.timeouts.update(self.TIMEOUTS)
@@ -144,7 +148,9 @@ class Dialect:
             eng.expect_raw(n, _discard)
         else:
             eng.frame(_PUSH_TRAILER, link._framed, False, self.PUSH_LINE_END)
-            eng.expect_raw(n, link.begin_payload(n))
+            # where the payload's own CR LF follows it (Quectel), the check comes at
+            # once, so its bytes wait for it: none of a later reply is ever readable
+            eng.expect_raw(n, link.begin_payload(n, self.PUSH_LINE_END))
 
     def pull_sink(self, link, n):
         """The sink for a pulled payload of n bytes (buffered mode); the payload's
@@ -175,22 +181,65 @@ class Dialect:
     def sock_close(self, link):
         raise OSError(errno.EOPNOTSUPP, "%s: sockets not supported" % self.NAME)
 
-    def resolve(self, host):
-        """The IPv4 address (str) of host, by the module's DNS. OSError if unknown."""
-        raise OSError(errno.EOPNOTSUPP, "%s has no DNS lookup command" % self.NAME)
-
     def ping(self, host, timeout=10000):
         """Round-trip time in ms of one ping to host. OSError on no reply."""
         raise OSError(errno.EOPNOTSUPP, "%s has no ping command" % self.NAME)
 
-    def wait_for(self, cond, timeout, what, cmd=None):
-        """Pump the port until cond() is true (a URC handler set some state).
+    def wait_for(self, cond, timeout, what, cmd=None, nudge=0):
+        """Pump the port until cond() is true (a URC handler set some state), calling
+        nudge() after every quiet nudge ms (0: never): some firmware holds a result
+        URC back until the next command's reply (sim option open_result_in_reply).
         Raises ATTimeout after timeout ms, ModemError at once if the module restarted
         since the last connect() (the answer it owed will never come)."""
         m = self.modem
-        self.at.wait_until(lambda: cond() or m._resync, timeout, what, cmd)
+        end = ticks_add(ticks_ms(), timeout)
+        while True:
+            left = ticks_diff(end, ticks_ms())
+            slice_ = 0 < nudge < left
+            try:
+                self.at.wait_until(lambda: cond() or m._resync,
+                                   nudge if slice_ else max(left, 0), what, cmd)
+                break
+            except ATTimeout:
+                if not slice_:
+                    raise ATTimeout(cmd, timeout, what)
+                self.nudge()
         if m._resync and not cond():  # restarted since the last connect(): never coming
             raise ModemError("the modem restarted while waiting for %s" % what)
+
+    def result(self, key, timeout, what, cmd=None, nudge=0, stop=None):
+        """The one-shot result posted in self.got[key] by a URC handler (popped), after
+        wait_for; None if stop() came true first (the link or the network went away)."""
+        got = self.got
+        self.wait_for(lambda: key in got or (stop is not None and stop()), timeout, what, cmd, nudge)
+        return got.pop(key, None)
+
+    def nudge(self):
+        try:
+            self.at.command("AT")
+        except ATError:
+            pass
+
+    def _on_dns(self, line):
+        # +CDNSGIP: 1,"<domain>","<ip>" or +CDNSGIP: 0,<dns error code> (SIM7080 and
+        # SIM7600 L1131 manuals; Yuge 9.21)
+        self.got[b"+CDNSGIP:"] = line.field(2) if line.int(0, 0) == 1 else "error %d" % line.int(1, -1)
+
+    def resolve(self, host):
+        """The IPv4 address (str) of host, by the module's DNS (AT+CDNSGIP, whose
+        answer comes in its reply or after OK). OSError(EHOSTUNREACH) if unknown."""
+        got = self.got
+        got.pop(b"+CDNSGIP:", None)
+        cmd = 'AT+CDNSGIP="%s"' % host  # checked by Modem.resolve
+        try:
+            self.at.command(cmd, resp=b"+CDNSGIP:", on_line=self._on_dns)
+        except ATError as e:
+            if b"+CDNSGIP:" not in got:
+                raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: %s" % (host, e))
+        r = self.result(b"+CDNSGIP:", self.DNS_MS, "+CDNSGIP", cmd, self.NUDGE)
+        if r.startswith("error"):
+            raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: +CDNSGIP %s" % (host, r))
+        return r
 
     def activate(self, apn, user, password, timeout):
         raise NotImplementedError
