@@ -114,3 +114,27 @@ def test_quiet_phase_turns_the_quirks_fault_knobs_off():
         assert errors == []
     finally:
         sim.close()
+
+
+def test_a_supply_warning_held_back_when_the_module_loses_power_is_not_counted_as_sent():
+    # the hold= knob may keep a URC back for the next reply; a brownout 50 ms later
+    # powers the module down and the held warning dies with it: it never reached the
+    # UART, so "voltage warning" (sent) does not count it and the report says why
+    from tools.soak import soak_personality
+    counts, lock = {}, threading.Lock()
+    cls = soak_personality("sim7080", counts, lock)
+    sim = cls(seed=1, boot_ms=0, faults=["hold=1"])
+    out = []
+    sim._out = out.append
+    try:
+        sim.power_on()
+        sim.voltage_warning("under")
+        assert len(sim._held) == 1  # held back, not out
+        sim.voltage_power_down("under")
+        sim.power_on()
+        wire = b"".join(x for x in out if isinstance(x, bytes))
+        assert b"UNDER-VOLTAGE WARNNING" not in wire, wire
+        assert counts.get("voltage warning", 0) == 0, counts
+        assert counts["voltage warning lost held"] == 1, counts
+    finally:
+        sim.close()
