@@ -268,11 +268,14 @@ class AT:
             if eng.short_payloads != short:
                 # A pushed payload cut short came between the command and its "> " and
                 # took the prompt as payload. The module waits for exactly len(data)
-                # bytes: every send the dialects make names its length (QISEND UG 2.7,
-                # CIPSEND 7600 L1105, CASEND 7080), and ESC cancels only the
-                # variable-length form (7600 L1105 NOTE; Quectel family alike), so
-                # ESC would be payload. Writing the data is the one way out that the
-                # peer sees no wrong byte from.
+                # bytes: every send the dialects make names its length, and ESC
+                # cancels only the variable-length form (7600 CIPSEND L1105 NOTE:
+                # "Single <ESC> is used to cancel" where <length> is empty), so ESC
+                # would be payload. Quectel's fixed-length AT+QISEND=<id>,<len> has
+                # no cancel and no input time (family's public behaviour: our UG
+                # manual stops before 2.7); SIM7080 AT+CASEND waits <inputtime>, 5000
+                # ms by default (7080 manual CASEND). Writing the data is the one way
+                # out that the peer sees no wrong byte from.
                 eng.begin(cmd, resp, finals, ok_final, on_line, False)
                 self.write(data)
                 return self._finish(cmd, timeout or self.timeout_for(cmd))
