@@ -21,6 +21,9 @@ CHUNK = 1460
 DATA = bytes(i * 7 & 255 for i in range(CHUNK))
 PUSH = {"sim7600": b"\r\n+RECEIVE,0,%d\r\n", "quectel": b'\r\n+QIURC: "recv",0,%d\r\n',
         "yuge": b"\r\n+RECEIVE,0,%d:\r\n"}
+# what ends a pushed payload: Quectel's own CR LF (UG 2.8: <data> CR LF), which the
+# library waits for before the bytes are readable; the others' next line starts with it
+PUSH_END = {"quectel": b"\r\n"}
 PULL = {"sim7080": (b"AT+CARECV=", b"\r\n+CARECV: %d,", b"\r\n\r\nOK\r\n"),
         "sim7600": (b"AT+CIPRXGET=2", b"\r\n+CIPRXGET: 2,0,%d,0\r\n", b"\r\n\r\nOK\r\n"),
         "quectel": (b"AT+QIRD=", b"\r\n+QIRD: %d\r\n", b"\r\n\r\nOK\r\n"),
@@ -55,7 +58,7 @@ class Port:
                     and self.link.ring.free() >= 4 * CHUNK:
                 n = min(CHUNK, self.left)
                 self.left -= n
-                self.out += PUSH[dialect] % n + DATA[:n]
+                self.out += PUSH[dialect] % n + DATA[:n] + PUSH_END.get(dialect, b"")
             else:
                 return 0
         n = min(len(buf), len(self.out) - self.pos)
@@ -99,7 +102,7 @@ while left:
     n = min(CHUNK, left)
     left -= n
     if mode == "push":
-        stream += PUSH[dialect] % n + DATA[:n]
+        stream += PUSH[dialect] % n + DATA[:n] + PUSH_END.get(dialect, b"")
     else:
         stream += PULL[dialect][1] % n + DATA[:n] + PULL[dialect][2]
 src = memoryview(stream)
