@@ -448,7 +448,7 @@ def build(workdir):
     return d
 
 
-def run(seconds, seed=1, dialect="quectel", mode="push", heap="256k", verbose=True,
+def run(seconds, seed=1, dialect="quectel", mode="push", heap="320k", verbose=True,
         quirks=None, simlog=None):
     """Run one soak; returns the result dict (see write()). quirks: the simulator's
     quirks= spec (e.g. "real"; its random choice is seeded by `seed`). simlog: a file
