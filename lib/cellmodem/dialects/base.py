@@ -46,6 +46,7 @@ class Dialect:
     transparent = False  # "wide" families: activate() sets the module up for data mode
     NUDGE = 0  # ms of quiet after which nudge() coaxes out a held-back result (0: never)
     DNS_MS = 20000  # the +CDNSGIP answer's maximum time
+    HOST_MAX = 253  # longest host name AT+CDNSGIP takes (a DNS name's limit)
 
     def __init__(self, modem):
         self.modem = modem
@@ -228,6 +229,8 @@ class Dialect:
     def resolve(self, host):
         """The IPv4 address (str) of host, by the module's DNS (AT+CDNSGIP, whose
         answer comes in its reply or after OK). OSError(EHOSTUNREACH) if unknown."""
+        if len(host) > self.HOST_MAX:
+            raise ValueError("host name is longer than %d characters" % self.HOST_MAX)
         got = self.got
         got.pop(b"+CDNSGIP:", None)
         cmd = 'AT+CDNSGIP="%s"' % host  # checked by Modem.resolve

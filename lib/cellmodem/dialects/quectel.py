@@ -20,7 +20,7 @@ import errno
 
 from cellmodem.dialects.base import Dialect, _NO_MODULE_TLS, context_error
 from cellmodem.timeouts import late  # manual figure + margin
-from cellmodem.errors import ATError, ATTimeout, ModemError, NetworkError
+from cellmodem.errors import ATError, ModemError, NetworkError
 from cellmodem.sockets import Link, TCP, UDP
 
 _CTX = 1  # the context cellmodem uses
@@ -45,8 +45,6 @@ _ERRORS = {
     574: (errno.EADDRINUSE, "port busy"),
 }
 
-_NUDGE = 2000  # ms between the bare ATs sent while a result URC is awaited
-
 # family (UG 2.7): AT+QISEND ends in SEND OK, or SEND FAIL when the send buffer is full
 _SEND_FINALS = ((b"SEND OK", True), (b"SEND FAIL", False))
 
@@ -69,6 +67,9 @@ class Quectel(Dialect):
     MAX_RECV = 1500  # family (UG 2.8): AT+QIRD <read_length> at most 1500
     RX_MODES = ("buffered", "push")  # UG 1.2: buffer and direct push access modes
     SERVER = True  # UG 2.4 note 1: "TCP LISTENER"
+    # ms of quiet after which a bare AT lets out a result URC some firmware holds back
+    # until the next command's reply (sim option open_result_in_reply)
+    NUDGE = 2000
     # Not in the UG TCP/IP manual (family: QI AT manuals, UC20/UG hardware designs):
     # AT+QPOWD=1 answers OK, logs off the network, then prints "POWERED DOWN"; the
     # module forces the shutdown after 60 s, so 65 s bounds it. AT+QSCLK=1: sleeps
@@ -142,20 +143,6 @@ class Quectel(Dialect):
         if e.code in _ERRORS:
             return _oserror(e.code, "%s: error %d" % (cmd, e.code))
         return e
-
-    def _await(self, cond, timeout, what, cmd):
-        """wait_for a result URC, with a bare AT every _NUDGE ms: some firmware holds
-        such a URC back until the next command's reply (sim option
-        open_result_in_reply). ATTimeout after timeout ms."""
-        for _ in range(timeout // _NUDGE):
-            try:
-                return self.wait_for(cond, _NUDGE, what, cmd)
-            except ATTimeout:
-                self.at.command("AT")
-        try:
-            return self.wait_for(cond, timeout % _NUDGE + 1, what, cmd)
-        except ATTimeout:
-            raise ATTimeout(cmd, timeout, what)
 
     # ---- the data context ----
     def _ip(self):
@@ -294,8 +281,8 @@ class Quectel(Dialect):
             finally:
                 self._opening = -1
             # UG 2.4: OK, then +QIOPEN: <connectID>,<err> (TCP connect: up to 75 s)
-            self._await(lambda: cid in self._opened or self._epoch != epoch,
-                        self.at.timeout_for(cmd), "+QIOPEN", "AT+QIOPEN")
+            self.wait_for(lambda: cid in self._opened or self._epoch != epoch,
+                          self.at.timeout_for(cmd), "+QIOPEN", "AT+QIOPEN", self.NUDGE)
         except ATError as e:
             self.release(link)
             raise self._failure(e, cmd)
@@ -404,8 +391,8 @@ class Quectel(Dialect):
         except ATError as e:
             raise self._failure(e, "AT+QIDNSGIP")
         # no maximum response time in our copy; DNS answers well within 60 s
-        self._await(lambda: self._dns is not None or self._epoch != epoch, 60000,
-                    '+QIURC: "dnsgip"', "AT+QIDNSGIP")
+        self.wait_for(lambda: self._dns is not None or self._epoch != epoch, 60000,
+                      '+QIURC: "dnsgip"', "AT+QIDNSGIP", self.NUDGE)
         r = self._dns
         if r is None:
             raise OSError(errno.ECONNABORTED, "cannot resolve %s: link lost" % host)
@@ -425,8 +412,8 @@ class Quectel(Dialect):
                 self.at.command('AT+QPING=%d,"%s",%d,1' % (_CTX, host, secs))
             except ATError as e:
                 raise self._failure(e, "AT+QPING")
-            self._await(lambda: self._ping is not None or self._epoch != epoch,
-                        secs * 1000 + 5000, "+QPING", "AT+QPING")
+            self.wait_for(lambda: self._ping is not None or self._epoch != epoch,
+                          secs * 1000 + 5000, "+QPING", "AT+QPING", self.NUDGE)
         finally:
             self._pinging = False
         r = self._ping

@@ -22,7 +22,6 @@ from cellmodem.dialects.base import Dialect, context_error
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, NetworkError
 from cellmodem.sockets import Link, TCP, UDP
-from cellmodem.validate import at_string
 
 _PDP = 0  # the context cellmodem uses
 
@@ -66,7 +65,6 @@ class SIM7080(Dialect):
         self._pdp_line = None  # the last +APP PDP line
         self._pulling = None  # the Link an AT+CARECV in flight reads for
         self._pulled = 0
-        self._dns = None
         self._tls = {}  # cid -> (ssl on, cacert, clientcert) as last set on the module
         self._pair = None  # (cert, key) converted by AT+CSSLCFG="CONVERT",1
         self._certs = []  # names of files this session stored or named (cert_list)
@@ -164,10 +162,6 @@ class SIM7080(Dialect):
             self.push_payload(None, n)
         else:
             self.at.engine.expect_raw(n, self.pull_sink(link, n))
-
-    def _on_dns(self, line):
-        # +CDNSGIP: 1,"<domain>","<ip>" or +CDNSGIP: 0,<dns error code>
-        self._dns = line.field(2) if line.int(0, 0) == 1 else "error %d" % line.int(1, -1)
 
     def _on_caopen(self, line):
         # +CAOPEN: <cid>,<result>, the result of our AT+CAOPEN (self._res is -1 while
@@ -282,14 +276,6 @@ class SIM7080(Dialect):
             except ATError:
                 pass  # the module had already dropped it
         link.open = False
-
-    def resolve(self, host):
-        self._dns = None
-        self.at.command('AT+CDNSGIP="%s"' % at_string(host, "host name", 253))
-        self.wait_for(lambda: self._dns is not None, 20000, "+CDNSGIP", "AT+CDNSGIP")
-        if self._dns.startswith("error"):
-            raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: +CDNSGIP %s" % (host, self._dns))
-        return self._dns
 
     def deactivate(self):
         self.link_up = False

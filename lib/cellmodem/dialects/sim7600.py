@@ -21,7 +21,7 @@ Usage: Modem(uart, dialect="sim7600")
 """
 import errno
 
-from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
+from cellmodem.compat import ticks_ms
 from cellmodem.dialects.base import Dialect, _NO_MODULE_TLS, context_error
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, ATTimeout
@@ -29,7 +29,6 @@ from cellmodem.line import parse_int
 from cellmodem.sockets import Link, TCP, UDP, LISTEN
 
 _NSERVER = 4  # <server_index> 0-3 (L1114)
-_POKE_MS = 1000  # quiet time after which a result URC is coaxed out (see _await)
 _CLOSE_WAIT = 10000  # ms to wait for "+CIPCLOSE: <link>,<err>" after OK
 _UDP_PORTS = 16000  # local UDP ports are taken from 49152 + (0..this)
 
@@ -69,6 +68,7 @@ class SIM7600(Dialect):
     MAX_RECV = 1500  # AT+CIPRXGET=2 reads at most 1500 (L1106)
     RX_MODES = ("buffered", "push")
     SERVER = True
+    NUDGE = 1000  # quiet ms after which a bare AT lets out a held-back result URC
     # Not in the TCP/IP manuals; the SIM7600/A7600 AT manuals (family): the power-off
     # command is AT+CPOF, which answers OK and prints nothing more (no AT+CPOWD);
     # 9 s bounds its OK. AT+CSCLK=1: sleeps while DTR is high, DTR low wakes it
@@ -188,22 +188,6 @@ class SIM7600(Dialect):
         except ATError:
             return  # not open
         self.wait_for(lambda: self._net is not None, 120000, "+NETCLOSE", "AT+NETCLOSE")
-
-    def _await(self, cond, timeout, what, cmd):
-        """Wait for a result URC. Some firmware holds a late URC back until the next
-        command's reply, so after each quiet _POKE_MS an "AT" lets it out."""
-        deadline = ticks_add(ticks_ms(), timeout)
-        while not cond():
-            left = ticks_diff(deadline, ticks_ms())
-            if left <= 0:
-                raise ATTimeout(cmd, timeout, what)
-            try:
-                self.wait_for(cond, _POKE_MS if left > _POKE_MS else left, what, cmd)
-            except ATTimeout:
-                try:
-                    self.at.command("AT")
-                except ATError:
-                    pass
 
     # ---- URCs ----
     def _on_cipopen(self, line):
@@ -350,8 +334,8 @@ class SIM7600(Dialect):
                     raise
             finally:
                 self._opening = -1
-            self._await(lambda: n in opened or link.error is not None,
-                        self.at.timeout_for(cmd), "+CIPOPEN", cmd)
+            self.wait_for(lambda: n in opened or link.error is not None,
+                          self.at.timeout_for(cmd), "+CIPOPEN", cmd, self.NUDGE)
         except ATTimeout:
             self.release(link)
             self._cipclose(n)  # the module may still be connecting: stop it
@@ -411,8 +395,8 @@ class SIM7600(Dialect):
                 if e.code in (2, 4):  # +CIPERROR: the link or the network is not open
                     raise OSError(errno.ENOTCONN, "%s: +CIPERROR: %d" % (cmd, e.code))
                 raise
-            self._await(lambda: self._sent is not None or link.error is not None,
-                        self.at.timeout_for(cmd), "+CIPSEND", cmd)
+            self.wait_for(lambda: self._sent is not None or link.error is not None,
+                          self.at.timeout_for(cmd), "+CIPSEND", cmd, self.NUDGE)
         finally:
             self._sending = None
         if link.error is not None:
@@ -479,8 +463,8 @@ class SIM7600(Dialect):
         closed.pop(n, None)
         try:
             self.at.command("AT+CIPCLOSE=%d" % n, resp=b"+CIPCLOSE:", on_line=self._on_cipclose)
-            self._await(lambda: n in closed or not self.link_up, _CLOSE_WAIT, "+CIPCLOSE",
-                        "AT+CIPCLOSE")
+            self.wait_for(lambda: n in closed or not self.link_up, _CLOSE_WAIT, "+CIPCLOSE",
+                          "AT+CIPCLOSE", self.NUDGE)
         except (ATError, ATTimeout):
             pass  # already gone, or the module never said: the number is free to us
         closed.pop(n, None)
@@ -492,23 +476,6 @@ class SIM7600(Dialect):
             pass  # not listening any more
 
     # ---- DNS and ping ----
-    def _on_dns(self, line):
-        # L1131: +CDNSGIP: 1,"<domain>","<ip>" or +CDNSGIP: 0,<dns error code>
-        self._dns = line.field(2) if line.int(0, 0) == 1 else "error %d" % line.int(1, -1)
-
-    def resolve(self, host):
-        self._dns = None
-        cmd = 'AT+CDNSGIP="%s"' % host  # checked by Modem.resolve
-        try:
-            self.at.command(cmd, resp=b"+CDNSGIP:", on_line=self._on_dns)
-            self._await(lambda: self._dns is not None, 20000, "+CDNSGIP", cmd)
-        except ATError as e:
-            if self._dns is None:
-                raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: %s" % (host, e))
-        if self._dns.startswith("error"):
-            raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: +CDNSGIP %s" % (host, self._dns))
-        return self._dns
-
     def _on_cping(self, line):
         # L1134: +CPING: 1,<ip>,<size>,<rtt>,<ttl> | +CPING: 2 (timed out) | +CPING: 3,...
         kind = line.int(0, -1)

@@ -24,13 +24,11 @@ Usage: Modem(uart, dialect="yuge"); then cellmodem.socket as usual
 """
 import errno
 
-from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
 from cellmodem.dialects.base import Dialect, context_error
 from cellmodem.timeouts import late  # manual figure + margin
-from cellmodem.errors import ATError, ATTimeout
+from cellmodem.errors import ATError
 from cellmodem.line import Line
 from cellmodem.sockets import TCP, LISTEN
-from cellmodem.validate import at_string
 
 
 _IP_FIRST_DIGIT = tuple((str(d).encode(), True) for d in range(10))
@@ -83,6 +81,8 @@ class Yuge(Dialect):
     MAX_RECV = 1460  # 9.27 <len> 1-1460 (text reads)
     RX_MODES = ("buffered", "push")
     SERVER = True
+    DNS_MS = 30000  # 9.21: the +CDNSGIP answer after OK (no maximum given; 30 s)
+    HOST_MAX = 128  # 9.21: <domain name> at most 128 bytes
     TLS = "cellmodem.native.yuge_tls"  # module TLS: SSL contexts, certificate files
     # Manual 4.2: AT+CPOWD=1 answers only "NORMAL POWER DOWN" (1.4: 9 s, the default).
     # 4.12: AT+CSCLK=1 sleeps while AP_WAKEUP_MODULE (the board's DTR line) is high;
@@ -98,7 +98,6 @@ class Yuge(Dialect):
         self._starting = False  # the AT+CIPSTART command itself is in flight
         self._pulling = None  # the Link an AT+CIPRXGET=2 in flight reads for
         self._pulled = 0
-        self._dns = None
         self._cipmode = 0  # what AT+CIPMODE the module has
         self._cipssl = 0  # what AT+CIPSSL the module has (activate() sets 0)
         self._cseen = -1  # link id of the last "C: " line of AT+CIPSTATUS
@@ -173,6 +172,8 @@ class Yuge(Dialect):
         # 9.17: "OK", then "STATE: <state>", then a "C: ..." line per link (_on_cstate)
         self.at.command("AT+CIPSTATUS", ok_final=False, finals=_STATE_FINAL)
         return self.at.engine.final[6:].decode().strip()
+
+    nudge = _status
 
     def _shut(self):
         # AT+CIPSHUT answers "SHUT OK", not OK (manual 9.29)
@@ -268,11 +269,6 @@ class Yuge(Dialect):
         # (no flow control: what does not fit the ring is ENOBUFS on the socket)
         self.push_payload(self.link(line, 0), line.int(1, 0))
 
-    def _on_dns(self, line):
-        # 9.21: +CDNSGIP: 1,"<domain>","<ip>"[,"<ip2>"] or +CDNSGIP: 0,<dns error code>
-        self._dns = line.field(2) if line.int(0, 0) == 1 else "error %d" % line.int(1, -1)
-
-    # ---- sockets ----
     def sock_open(self, link, host, port, tls=None):
         if tls is not None:
             if link.kind != TCP:
@@ -325,19 +321,12 @@ class Yuge(Dialect):
                 raise OSError(_errno_of(e), str(e))
             finally:
                 self._starting = False
-            total = self.at.timeout_for(cmd)
-            deadline = ticks_add(ticks_ms(), total)
-            while self._result is None:
-                if link.error is not None:
-                    raise link.error  # network lost or module restarted meanwhile
-                left = ticks_diff(deadline, ticks_ms())
-                if left <= 0:
-                    raise ATTimeout(cmd, total, "connect result")
-                try:
-                    self.at.wait_until(lambda: self._result is not None or link.error is not None,
-                                       left if left < _PROBE_MS else _PROBE_MS)
-                except ATTimeout:
-                    self._status()  # its C: lines tell the link's state
+            # no connect result for _PROBE_MS: nudge() asks AT+CIPSTATUS, whose C:
+            # lines tell the link's state
+            self.wait_for(lambda: self._result is not None or link.error is not None,
+                          self.at.timeout_for(cmd), "connect result", cmd, _PROBE_MS)
+            if self._result is None:
+                raise link.error  # network lost or module restarted meanwhile
             return self._result
         finally:
             self._opening = None
@@ -417,17 +406,6 @@ class Yuge(Dialect):
             self.at.command("AT+CIPCLOSE=%d" % n, finals=_CLOSE_FINALS)
         except ATError:
             pass  # 9.28: ERROR when the link is not open (the peer closed it already)
-
-    def resolve(self, host):
-        self._dns = None
-        try:
-            self.at.command('AT+CDNSGIP="%s"' % at_string(host, "host name", 128))
-        except ATError as e:
-            raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: %s" % (host, e))
-        self.wait_for(lambda: self._dns is not None, 30000, "+CDNSGIP", "AT+CDNSGIP")
-        if self._dns.startswith("error"):
-            raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: +CDNSGIP %s" % (host, self._dns))
-        return self._dns
 
     def ping(self, host, timeout=10000):
         # 9.31: AT+CIPPING=<host>,<retryNum>,<dataLen>,<timeout in 100 ms>,<ttl>;
