@@ -68,7 +68,10 @@ class Engine:
         # Framing check after a counted payload (frame()): the bytes that must follow
         # it, the next one to match, the callback told the verdict, and whether the
         # payload answers the command in flight (a pull) or came unasked (a push).
-        self._arm = None  # (trailer, callback, pulled) set by frame() for the next expect_raw
+        self._arm = None  # _armv once frame() armed the next expect_raw
+        # [trailer, callback, pulled, at_once], filled in place by frame(): a tuple per
+        # payload would allocate (BENCHMARKS.md section 3)
+        self._armv = [None, None, False, True]
         self._raw_check = None
         self._chk = None
         self._chk_i = 0
@@ -142,7 +145,12 @@ class Engine:
         at_once: the trailer comes right after the payload, so it is given up too when
         it has not come within RAW_STALL_MS (False: it starts the next reply, whenever
         that comes)."""
-        self._arm = (trailer, callback, pulled, at_once)
+        a = self._armv
+        a[0] = trailer
+        a[1] = callback
+        a[2] = pulled
+        a[3] = at_once
+        self._arm = a
 
     def expect_raw(self, n, sink, done=None):
         """Deliver the next n bytes to sink(memoryview) without parsing them, then call
