@@ -56,6 +56,9 @@ class Dialect:
         self.at.timeouts.update(self.TIMEOUTS)
         self.at.engine.detail_prefixes = self.DETAILS
         self.push = False  # direct push receive mode (set by activate from modem.rx_mode)
+        self._pulling = None  # pull(): the Link the read in flight is for,
+        self._asked = 0  # the count it asked for,
+        self._pulled = 0  # and the count its answer announced (pulled())
         for prefix in self.LINK_LOST:
             self.at.urc(prefix, self._on_link_lost)
         for prefix in self.REBOOTED:
@@ -153,11 +156,39 @@ class Dialect:
             # once, so its bytes wait for it: none of a later reply is ever readable
             eng.expect_raw(n, link.begin_payload(n, self.PUSH_LINE_END))
 
-    def pull_sink(self, link, n):
-        """The sink for a pulled payload of n bytes (buffered mode); the payload's
-        framing is checked (Engine.frame): a short one fails link with EIO."""
-        self.at.engine.frame(_PULL_TRAILER, link._framed, True)
-        return link.begin_payload(n)
+    def pull(self, link, n, cmd, resp, on_line=None):
+        """Buffered mode: ask the module with cmd (bytes; %d link id, %d count) for up
+        to n bytes (at most MAX_RECV) it holds for link; the answer's handler hands
+        them over with pulled(). Returns the count the answer announced. link.pending
+        is cleared before asking: a data-waiting URC parsed with the answer sets it
+        again, and must not be lost by clearing it afterwards."""
+        if n > self.MAX_RECV:
+            n = self.MAX_RECV
+        self._pulling = link
+        self._asked = n
+        self._pulled = 0
+        link.pending = False
+        try:
+            self.at.command(cmd % (link.id, n), resp=resp, on_line=on_line)
+        finally:
+            self._pulling = None
+        return self._pulled
+
+    def pulled(self, n, lid=-1):
+        """From a pull answer's handler: n bytes follow, for the link the pull in flight
+        reads for (lid: the link id the answer names, -1 none). They go into its ring
+        with their framing checked (Engine.frame: a short payload fails the link with
+        EIO). Returns that link; None for bytes nobody asked for, which are skipped to
+        keep the parser in step."""
+        link = self._pulling
+        if link is None or lid >= 0 and lid != link.id:
+            self.push_payload(None, n)
+            return None
+        self._pulled = n
+        eng = self.at.engine
+        eng.frame(_PULL_TRAILER, link._framed, True)
+        eng.expect_raw(n, link.begin_payload(n))
+        return link
 
     # ---- socket hooks a dialect provides ----
     def sock_open(self, link, host, port, tls=False):
