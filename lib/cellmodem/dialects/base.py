@@ -147,14 +147,17 @@ class Dialect:
         drop it, if the link is unknown or has no ring - a listening link - so the
         parser stays in step)."""
         eng = self.at.engine
+        own = self.PUSH_LINE_END
+        # where the payload's own CR LF follows it (Quectel), that comes at once and the
+        # next line's CR LF is checked too if it comes soon (Engine.frame must=), and
+        # the bytes wait for the check: none of a later reply is ever readable
+        trailer = _PULL_TRAILER if own else _PUSH_TRAILER
         if link is None or link.ring is None:
-            eng.frame(_PUSH_TRAILER, None, False, self.PUSH_LINE_END)
+            eng.frame(trailer, None, False, own, 2)
             eng.expect_raw(n, _discard)
         else:
-            eng.frame(_PUSH_TRAILER, link._framed, False, self.PUSH_LINE_END)
-            # where the payload's own CR LF follows it (Quectel), the check comes at
-            # once, so its bytes wait for it: none of a later reply is ever readable
-            eng.expect_raw(n, link.begin_payload(n, self.PUSH_LINE_END))
+            eng.frame(trailer, link._framed, False, own, 2)
+            eng.expect_raw(n, link.begin_payload(n, own))
 
     def pull(self, link, n, cmd, resp, on_line=None):
         """Buffered mode: ask the module with cmd (bytes; %d link id, %d count) for up
@@ -300,7 +303,8 @@ _NO_MODULE_TLS = ("%s: module TLS is not supported in this family; use host TLS 
 # What must follow a counted payload (issue 19): a pulled one ends its line (CR LF)
 # and the next line (the command's OK, or a URC) starts with CR LF (V.250 verbose
 # result format, ATV1); a pushed one is followed by CR LF, its own line end or the
-# start of the next line (SIM7600's +IPD data has no line end of its own).
+# start of the next line (SIM7600's +IPD data has no line end of its own); where it
+# is its own, the next line's CR LF is checked too when it comes right behind it.
 _PULL_TRAILER = b"\r\n\r\n"
 _PUSH_TRAILER = b"\r\n"
 
