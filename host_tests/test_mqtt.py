@@ -5,6 +5,7 @@ Each test is one behaviour of the MQTT contract (issue #5): QoS 0/1/2 both ways,
 retain, will, persistent sessions, keepalive, a silent link loss, and a stream that
 must survive 100 forced disconnects.
 """
+import errno
 import os
 import random
 import subprocess
@@ -235,6 +236,33 @@ def test_offline_publish_is_held_in_the_bounded_queue_then_sent(device, peers, m
     wait_for(c, c.isconnected, 20)
     got = sorted(peer.get().payload for _ in range(2))
     assert got == [b"held 1", b"held 2"]
+
+
+class _FullHeapTable(dict):
+    """An in-flight table whose next insert finds no heap, as a board's does after a
+    long outage has filled it with held messages."""
+    full = True
+
+    def __setitem__(self, key, value):
+        if self.full:
+            raise MemoryError("memory allocation failed, allocating 2672 bytes")
+        dict.__setitem__(self, key, value)
+
+
+def test_a_qos1_publish_with_no_heap_to_keep_it_raises_enomem_and_the_client_goes_on(
+        device, peers, mosquitto):
+    peer = peers(mosquitto, subscribe=[("dev1/up", 1)])
+    sim, modem, c = device("sim7080", queue=10)
+    c.connect()
+    c._inflight = table = _FullHeapTable()
+    with pytest.raises(OSError) as e:
+        c.publish("dev1/up", b"no room", qos=1)
+    assert e.value.args[0] == errno.ENOMEM and "no heap" in str(e.value)
+    assert not table and c.isconnected()
+    table.full = False
+    c.publish("dev1/up", b"room again", qos=1)
+    assert peer.get(timeout=20).payload == b"room again"
+    assert not c._inflight
 
 
 def _each_dialect_at_once(fn, timeout=120):

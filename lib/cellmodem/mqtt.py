@@ -251,7 +251,8 @@ class MQTTClient(MQTTBase):
         """Publish msg (bytes/str) to topic; returns when the QoS handshake is done
         (QoS 0: when sent). If the connection fails it reconnects and sends again
         (DUP), for up to retry_for ms; offline after that, the message is held for
-        later if the queue has room, else OSError. ValueError for bad input."""
+        later if the queue has room, else OSError (ENOMEM when the heap has no room
+        to keep a QoS 1/2 message). ValueError for bad input."""
         topic = topic_name(topic)
         msg = message(msg)
         check_qos(qos)
@@ -263,7 +264,10 @@ class MQTTClient(MQTTBase):
                 msg = bytes(msg)  # kept for a resend: the caller may reuse its buffer
             pid = self._new_pid()
             e = [qos, 0, topic, msg, retain, -1]
-            self._inflight[pid] = e
+            try:
+                self._inflight[pid] = e
+            except MemoryError:  # messages held through a long outage filled the heap
+                raise OSError(errno.ENOMEM, "MQTT: no heap left to keep the message")
         start = ticks_ms()
         while True:
             try:
