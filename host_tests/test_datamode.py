@@ -25,14 +25,16 @@ from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
-GUARD_OPT = {"sim7080": "guard_ms", "sim7600": "guard_ms", "quectel": "guard_ms",
-             "yuge": "escape_guard_ms"}
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
+# the simulator option that sets each family's "+++" guard time (the registry's guard)
+GUARD_OPT = {f.name: f.guard for f in families.FAMILIES}
 SIM_GUARD = 200
 GUARD = 250
 LINES = {"clean": [], "chunked": ["chunk=1-64", "urc=0.3"]}
-MODULE_WIDE = ("sim7600", "yuge")  # transparent mode is a setting of the whole module
+# transparent mode is a setting of the whole module (the dialect's DATA["wide"])
+MODULE_WIDE = [f for f in DIALECTS if families.dialect(f).DATA.get("wide")]
 
 
 @pytest.fixture

@@ -17,9 +17,10 @@ import threading
 import time
 
 import pytest
+from tools import families
 
 GUARD_MS = 100  # every family's "+++" guard time, shortened
-FAMILIES = ("sim7080", "sim7600", "quectel", "yuge")
+FAMILIES = families.NAMES  # every family in the registry (tools/families.py)
 
 # per family: guard option name, the line that announces data mode, what ends it when
 # the peer goes (lines, in order), and the banner line to wait for

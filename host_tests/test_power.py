@@ -16,8 +16,9 @@ from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem, ModemOff
 from simfixtures import split_line_end
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 # family -> (command sent, last line the module prints)
 POWER_DOWN = {
     "sim7080": ("AT+CPOWD=1", b"NORMAL POWER DOWN"),
@@ -25,8 +26,7 @@ POWER_DOWN = {
     "quectel": ("AT+QPOWD=1", b"POWERED DOWN"),
     "yuge": ("AT+CPOWD=1", b"NORMAL POWER DOWN"),
 }
-SLEEP = {"sim7080": "AT+CSCLK", "sim7600": "AT+CSCLK", "quectel": "AT+QSCLK",
-         "yuge": "AT+CSCLK"}
+SLEEP = {f.name: f.sleep for f in families.FAMILIES}  # the registry's sleep command
 
 
 @pytest.fixture
