@@ -174,6 +174,7 @@ APN_REFUSED = {  # each family's own way of saying no, in one shape
     "sim7600": ("AT+NETOPEN", "Network failure", 1),
     "quectel": ("AT+QIACT=1", "open PDP context failed", 561),
     "yuge": ("AT+CIICR", "ERROR", None),
+    "sim800": ("AT+CIICR", "ERROR", None),  # public knowledge: a plain ERROR to AT+CIICR
 }
 
 

@@ -301,7 +301,8 @@ def test_tcp_server_gives_up_when_no_client_comes(sims):
 
 # ---------------------------------------------------------------- status_report.py
 FIRMWARE = {"sim7080": "1951B04SIM7080", "sim7600": "LE20B04SIM7600M22",
-            "quectel": "UG96LNAR02A06E1G", "yuge": "YM310.X09_AT.U60_R2.0.0.240820"}
+            "quectel": "UG96LNAR02A06E1G", "yuge": "YM310.X09_AT.U60_R2.0.0.240820",
+            "sim800": "1418B05SIM800L24"}  # public knowledge: "Revision:1418B05SIM800L24"
 _reports = {}
 
 

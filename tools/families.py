@@ -75,6 +75,9 @@ FAMILIES = (
     # Yuge EC716/YM310: CIPSTART (Yuge AT manual)
     Family("yuge", ready="+CPIN: READY", guard="escape_guard_ms", open="AT+CIPSTART=",
            send="+CIPSEND", read="+CIPRXGET", sleep="AT+CSCLK"),
+    # SIMCom SIM800/SIM900: CIPSTART, multi-link (public knowledge: no manual here)
+    Family("sim800", ready="SMS Ready", guard="escape_guard_ms", open="AT+CIPSTART=",
+           send="+CIPSEND", read="+CIPRXGET", sleep="AT+CSCLK"),
 )
 
 # Simulator personalities that are a variant of a family, not a family of their own:
