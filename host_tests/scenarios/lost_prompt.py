@@ -11,7 +11,7 @@ from cellmodem.fakeuart import FakeUART, Responder
 
 class Push:
     """A +QIURC: "recv" handler as the dialects set one up: the payload, then its
-    CR LF checked at once (Engine.frame)."""
+    CR LF checked at once and the next line's CR LF when it comes (Engine.frame)."""
 
     def __init__(self, at):
         self.at = at
@@ -21,7 +21,7 @@ class Push:
 
     def header(self, line):
         eng = self.at.engine
-        eng.frame(b"\r\n", self.verdicts.append, False, True)
+        eng.frame(b"\r\n\r\n", self.verdicts.append, False, True, 2)
         eng.expect_raw(line.int(2), self.got.extend)
 
 
@@ -55,6 +55,35 @@ def case_a_whole_pushed_payload_arriving_still_lets_the_command_go_after_it():
     assert at.command("AT+CSQ", resp=b"+CSQ:") == [b"+CSQ: 20,99"]
     assert push.verdicts == [True] and bytes(push.got) == b"WXYZ"
     assert at.engine.short_payloads == 0
+
+
+def case_a_pushed_payload_two_bytes_short_with_a_line_right_behind_it_is_caught():
+    # 10 bytes announced, 8 came: the payload's own CR LF passes as its last 2 bytes and
+    # the next line's CR LF as its line end; the next line's text, where a CR LF must
+    # come, gives it away. That line starts where the check failed, so it is parsed:
+    # the next push arrives whole.
+    at, uart, script, push = _chat([
+        (None, b'\r\n+QIURC: "recv",0,10\r\nABCDEFGH\r\n\r\n+QIURC: "recv",0,3\r\nXYZ\r\n'),
+        (b"AT+CSQ", b"\r\n+CSQ: 20,99\r\n\r\nOK\r\n"),
+    ])
+    assert at.command("AT+CSQ", resp=b"+CSQ:") == [b"+CSQ: 20,99"]
+    assert push.verdicts == [False, True], push.verdicts
+    assert bytes(push.got).endswith(b"XYZ"), push.got
+    assert at.engine.short_payloads == 1
+    assert script.mismatch is None, script.mismatch
+
+
+def case_a_whole_pushed_payload_with_nothing_behind_it_is_accepted():
+    # no next line comes: the optional CR LF is taken as absent after a quiet moment
+    at, uart, script, push = _chat([
+        (None, b'\r\n+QIURC: "recv",0,4\r\nWXYZ\r\n'),
+    ])
+    for _ in range(100):  # up to 2 s (the accept needs 50 ms of quiet)
+        at.poll(20)
+        if push.verdicts:
+            break
+    assert push.verdicts == [True] and bytes(push.got) == b"WXYZ", (push.verdicts, push.got)
+    assert not at.engine.in_raw
 
 
 def case_a_send_whose_prompt_a_cut_payload_swallowed_writes_its_data_and_completes():

@@ -40,6 +40,9 @@ MAX_RAW = const(65535)
 # Liveness only: without it a short pushed payload would wait for the next reply and
 # swallow its bytes.
 RAW_STALL_MS = const(2000)
+# A trailer's optional tail (frame(must=)) that has not come after this much quiet is
+# taken as absent: the payload is accepted (see frame())
+_QUIET_MS = const(50)
 # The lines of a command that collected none: one shared empty list (no allocation
 # per command); callers read it, never change it.
 _NO_LINES = []
@@ -69,15 +72,17 @@ class Engine:
         # it, the next one to match, the callback told the verdict, and whether the
         # payload answers the command in flight (a pull) or came unasked (a push).
         self._arm = None  # _armv once frame() armed the next expect_raw
-        # [trailer, callback, pulled, at_once], filled in place by frame(): a tuple per
+        # [trailer, callback, pulled, now], filled in place by frame(): a tuple per
         # payload would allocate (BENCHMARKS.md section 3)
-        self._armv = [None, None, False, True]
+        self._armv = [None, None, False, 0]
         self._raw_check = None
         self._chk = None
         self._chk_i = 0
         self._chk_cb = None
         self._chk_pull = False
-        self._chk_now = False
+        # at_once checks: how many trailer bytes must come (the rest only if not quiet);
+        # 0: the trailer starts the next reply, whenever that comes
+        self._chk_now = 0
         self._raw_at = 0  # ticks_ms of the last payload byte (checked payloads)
         self.short_payloads = 0  # payloads whose framing did not follow (counted)
         self._skip_lf = False  # a line ended in CR as the last byte: drop the LF that follows
@@ -132,7 +137,7 @@ class Engine:
                     break
 
     # ---- raw payloads ----
-    def frame(self, trailer, callback=None, pulled=False, at_once=True):
+    def frame(self, trailer, callback=None, pulled=False, at_once=True, must=0):
         """The payload of the next expect_raw must be followed by trailer (bytes, e.g.
         b"\r\n\r\n": its line end and the CR LF that starts the next line). A payload
         shorter than its header said (a UART overrun, firmware that counts differently)
@@ -144,12 +149,16 @@ class Engine:
         way, when its command is aborted or when it stops arriving for RAW_STALL_MS;
         at_once: the trailer comes right after the payload, so it is given up too when
         it has not come within RAW_STALL_MS (False: it starts the next reply, whenever
-        that comes)."""
+        that comes). must (at_once only): only the first must bytes of the trailer are
+        certain to come; the rest (the CR LF that starts a next line) is checked when
+        it comes, and taken as absent after _QUIET_MS without a byte. A 2-byte trailer
+        alone cannot catch a payload short by exactly 2 bytes with a line right behind
+        it: the payload's own CR LF passes as payload, the next line's as the trailer."""
         a = self._armv
         a[0] = trailer
         a[1] = callback
         a[2] = pulled
-        a[3] = at_once
+        a[3] = (must or len(trailer)) if at_once else 0
         self._arm = a
 
     def expect_raw(self, n, sink, done=None):
@@ -174,7 +183,8 @@ class Engine:
         cb = self._chk_cb
         pulled = self._chk_pull
         self._chk = self._chk_cb = None
-        self._chk_pull = self._chk_now = False
+        self._chk_pull = False
+        self._chk_now = 0
         if not ok:
             self.short_payloads += 1
             self._discard = True  # resynchronise on the next line
@@ -187,7 +197,8 @@ class Engine:
 
     @property
     def in_raw(self):
-        return self._raw_left > 0
+        """A counted payload, or the framing that must follow it at once, is arriving."""
+        return self._raw_left > 0 or self._chk_now > 0
 
     # ---- commands ----
     def _reset_command(self, cmd):
@@ -372,7 +383,10 @@ class Engine:
             h = self._head
             t = self._tail
             if h >= t or self.paused:
-                if (self._raw_left and self._raw_check is not None or self._chk_now) \
+                if self._chk is not None and self._chk_i >= self._chk_now > 0 and h >= t \
+                        and ticks_diff(ticks_ms(), self._raw_at) > _QUIET_MS:
+                    self._checked(True)  # what had to come came; no next line yet
+                elif (self._raw_left and self._raw_check is not None or self._chk_now) \
                         and ticks_diff(ticks_ms(), self._raw_at) > RAW_STALL_MS:
                     self._stalled()
                 return
@@ -406,13 +420,18 @@ class Engine:
             if self._chk is not None:
                 i = self._chk_i
                 if buf[h] != self._chk[i]:
+                    line_start = i and self._chk[i - 1] == _LF
                     self._checked(False)
+                    if line_start:  # a CR LF just passed: this byte starts a line
+                        self._discard = False
                     continue
                 self._head = self._scan = h + 1
                 i += 1
                 self._chk_i = i
                 if i == len(self._chk):
                     self._checked(True)
+                else:
+                    self._raw_at = ticks_ms()  # quiet counts from the last byte
                 continue
             c = buf[h]
             if self._discard:

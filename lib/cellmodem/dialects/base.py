@@ -56,6 +56,9 @@ class Dialect:
         self.at.timeouts.update(self.TIMEOUTS)
         self.at.engine.detail_prefixes = self.DETAILS
         self.push = False  # direct push receive mode (set by activate from modem.rx_mode)
+        self._pulling = None  # pull(): the Link the read in flight is for,
+        self._asked = 0  # the count it asked for,
+        self._pulled = 0  # and the count its answer announced (pulled())
         for prefix in self.LINK_LOST:
             self.at.urc(prefix, self._on_link_lost)
         for prefix in self.REBOOTED:
@@ -144,20 +147,51 @@ class Dialect:
         drop it, if the link is unknown or has no ring - a listening link - so the
         parser stays in step)."""
         eng = self.at.engine
+        own = self.PUSH_LINE_END
+        # where the payload's own CR LF follows it (Quectel), that comes at once and the
+        # next line's CR LF is checked too if it comes soon (Engine.frame must=), and
+        # the bytes wait for the check: none of a later reply is ever readable
+        trailer = _PULL_TRAILER if own else _PUSH_TRAILER
         if link is None or link.ring is None:
-            eng.frame(_PUSH_TRAILER, None, False, self.PUSH_LINE_END)
+            eng.frame(trailer, None, False, own, 2)
             eng.expect_raw(n, _discard)
         else:
-            eng.frame(_PUSH_TRAILER, link._framed, False, self.PUSH_LINE_END)
-            # where the payload's own CR LF follows it (Quectel), the check comes at
-            # once, so its bytes wait for it: none of a later reply is ever readable
-            eng.expect_raw(n, link.begin_payload(n, self.PUSH_LINE_END))
+            eng.frame(trailer, link._framed, False, own, 2)
+            eng.expect_raw(n, link.begin_payload(n, own))
 
-    def pull_sink(self, link, n):
-        """The sink for a pulled payload of n bytes (buffered mode); the payload's
-        framing is checked (Engine.frame): a short one fails link with EIO."""
-        self.at.engine.frame(_PULL_TRAILER, link._framed, True)
-        return link.begin_payload(n)
+    def pull(self, link, n, cmd, resp, on_line=None):
+        """Buffered mode: ask the module with cmd (bytes; %d link id, %d count) for up
+        to n bytes (at most MAX_RECV) it holds for link; the answer's handler hands
+        them over with pulled(). Returns the count the answer announced. link.pending
+        is cleared before asking: a data-waiting URC parsed with the answer sets it
+        again, and must not be lost by clearing it afterwards."""
+        if n > self.MAX_RECV:
+            n = self.MAX_RECV
+        self._pulling = link
+        self._asked = n
+        self._pulled = 0
+        link.pending = False
+        try:
+            self.at.command(cmd % (link.id, n), resp=resp, on_line=on_line)
+        finally:
+            self._pulling = None
+        return self._pulled
+
+    def pulled(self, n, lid=-1):
+        """From a pull answer's handler: n bytes follow, for the link the pull in flight
+        reads for (lid: the link id the answer names, -1 none). They go into its ring
+        with their framing checked (Engine.frame: a short payload fails the link with
+        EIO). Returns that link; None for bytes nobody asked for, which are skipped to
+        keep the parser in step."""
+        link = self._pulling
+        if link is None or lid >= 0 and lid != link.id:
+            self.push_payload(None, n)
+            return None
+        self._pulled = n
+        eng = self.at.engine
+        eng.frame(_PULL_TRAILER, link._framed, True)
+        eng.expect_raw(n, link.begin_payload(n))
+        return link
 
     # ---- socket hooks a dialect provides ----
     def sock_open(self, link, host, port, tls=False):
@@ -269,7 +303,8 @@ _NO_MODULE_TLS = ("%s: module TLS is not supported in this family; use host TLS 
 # What must follow a counted payload (issue 19): a pulled one ends its line (CR LF)
 # and the next line (the command's OK, or a URC) starts with CR LF (V.250 verbose
 # result format, ATV1); a pushed one is followed by CR LF, its own line end or the
-# start of the next line (SIM7600's +IPD data has no line end of its own).
+# start of the next line (SIM7600's +IPD data has no line end of its own); where it
+# is its own, the next line's CR LF is checked too when it comes right behind it.
 _PULL_TRAILER = b"\r\n\r\n"
 _PUSH_TRAILER = b"\r\n"
 

@@ -85,9 +85,6 @@ class Quectel(Dialect):
         self._direct = set()  # connectIDs the module runs in direct push access mode
         self._opened = {}  # connectID -> <err> of its +QIOPEN URC
         self._opening = -1  # connectID whose AT+QIOPEN command is in flight
-        self._pulling = None  # the Link an AT+QIRD in flight reads for
-        self._asked = 0
-        self._pulled = 0
         self._dns = None
         self._dns_left = 0  # address lines still to come for the lookup
         self._pinging = False
@@ -345,8 +342,7 @@ class Quectel(Dialect):
         # then exactly that many bytes after the line end
         n = line.int(0, 0)
         link = self._pulling
-        self._pulled = n
-        if n > 0:
+        if n > 0 and link is not None:
             # A read that filled the ask may have left more in the module, which
             # says "recv" again only once its buffer was read empty (UG 1.2 point 1).
             # UDP gives one datagram per read: more may wait behind any of them.
@@ -354,22 +350,15 @@ class Quectel(Dialect):
                 link.pending = True
             if line.nfields() > 2:  # UDP SERVICE: the datagram's sender (UG 2.8)
                 link.next_from = (line.field(1), line.int(2, 0))
-            self.at.engine.expect_raw(n, self.pull_sink(link, n))
+        if n > 0:
+            self.pulled(n)
 
     def sock_fetch(self, link, n):
         if n > self.MAX_RECV:
             n = self.MAX_RECV
         if link.kind == UDP and n < self.MAX_RECV and link.ring.count:
             return 0  # a datagram longer than the read would be split: read the ring first
-        self._pulling = link
-        self._asked = n
-        self._pulled = 0
-        link.pending = False  # a "recv" URC parsed with the answer sets it again
-        try:
-            self.at.command(b"AT+QIRD=%d,%d" % (link.id, n), resp=b"+QIRD:", on_line=self._on_qird)
-        finally:
-            self._pulling = None
-        return self._pulled
+        return self.pull(link, n, b"AT+QIRD=%d,%d", b"+QIRD:", self._on_qird)
 
     def sock_close(self, link):
         if link.id is not None and self.modem.links.get(link.id) is link:

@@ -63,8 +63,6 @@ class SIM7080(Dialect):
         super().__init__(modem)
         self._pdp_state = None
         self._pdp_line = None  # the last +APP PDP line
-        self._pulling = None  # the Link an AT+CARECV in flight reads for
-        self._pulled = 0
         self._tls = {}  # cid -> (ssl on, cacert, clientcert) as last set on the module
         self._pair = None  # (cert, key) converted by AT+CSSLCFG="CONVERT",1
         self._certs = []  # names of files this session stored or named (cert_list)
@@ -155,13 +153,7 @@ class SIM7080(Dialect):
         server.incoming.append(child)
 
     def _on_carecv(self, line):
-        n = line.int(0, 0)
-        link = self._pulling
-        self._pulled = n
-        if link is None:
-            self.push_payload(None, n)
-        else:
-            self.at.engine.expect_raw(n, self.pull_sink(link, n))
+        self.pulled(line.int(0, 0))  # +CARECV: <recvlen>,<data> (the data in line)
 
     def _on_caopen(self, line):
         # +CAOPEN: <cid>,<result>, the result of our AT+CAOPEN (self._res is -1 while
@@ -252,19 +244,8 @@ class SIM7080(Dialect):
         return n
 
     def sock_fetch(self, link, n):
-        if n > self.MAX_RECV:
-            n = self.MAX_RECV
-        self._pulling = link
-        self._pulled = 0
-        # Cleared before asking: a +CADATAIND for newer data may be parsed in the same
-        # read as this answer, and must not be lost by clearing the flag afterwards.
-        link.pending = False
-        try:
-            self.at.command(b"AT+CARECV=%d,%d" % (link.id, n), resp=b"+CARECV:")
-        finally:
-            self._pulling = None
-        got = self._pulled
-        if got == n:
+        got = self.pull(link, n, b"AT+CARECV=%d,%d", b"+CARECV:")
+        if got == self._asked:
             link.pending = True  # a full read: the module may hold more
         return got
 

@@ -86,9 +86,6 @@ class SIM7600(Dialect):
         self._clients = {}  # accepted link -> its <server_index>
         self._stopping = set()  # server indexes to stop once their clients are closed
         self._orphans = []  # links the module opened that nobody owns: close them
-        self._pulling = None  # the Link an AT+CIPRXGET=2 in flight reads for
-        self._pulled = 0
-        self._renotified = False
         self._sending = None  # the Link an AT+CIPSEND in flight is for, and its <cnf>
         self._sent = None
         self._udp_port = 49152 + ticks_ms() % _UDP_PORTS
@@ -223,19 +220,12 @@ class SIM7600(Dialect):
             link = self.link(line, 1)
             if link is not None:
                 link.pending = True
-                if link is self._pulling:
-                    self._renotified = True
         elif mode == 2:
-            # L1106: "+CIPRXGET: 2,<link_num>,<read_len>,<rest_len>" then the bytes
-            n = line.int(2, 0)
-            link = self._pulling
-            if link is None or line.int(1, -1) != link.id:
-                self.push_payload(None, n)  # not ours: skip it to stay in step
-                return
-            self._pulled = n
-            if line.int(3, 0) == 0:
-                link.pending = False  # drained: "+CIPRXGET: 1" comes again for new data
-            self.at.engine.expect_raw(n, self.pull_sink(link, n))
+            # L1106: "+CIPRXGET: 2,<link_num>,<read_len>,<rest_len>" then the bytes;
+            # drained (rest 0): "+CIPRXGET: 1" comes again for new data
+            link = self.pulled(line.int(2, 0), line.int(1, -1))
+            if link is not None and line.int(3, 0) > 0:
+                link.pending = True
 
     def _on_receive(self, line):
         # L1113 <HeaderType> 1: "+RECEIVE,<link num>,<data length>" then the bytes
@@ -410,24 +400,13 @@ class SIM7600(Dialect):
                       "+CIPSEND: %d,%d,%d" % (link.id, n, sent))
 
     def sock_fetch(self, link, n):
-        if n > self.MAX_RECV:
-            n = self.MAX_RECV
-        self._pulling = link
-        self._pulled = 0
-        self._renotified = False
         try:
             # L1106: AT+CIPRXGET=2,<link_num>,<len>
-            self.at.command(b"AT+CIPRXGET=2,%d,%d" % (link.id, n), resp=b"+CIPRXGET:",
-                            on_line=self._on_ciprxget)
+            return self.pull(link, n, b"AT+CIPRXGET=2,%d,%d", b"+CIPRXGET:", self._on_ciprxget)
         except ATError as e:
             if e.code != _NO_DATA and e.text != "No data":
                 raise
-            if not self._renotified:
-                link.pending = False  # "+IP ERROR: No data": nothing waits (any more)
-            return 0
-        finally:
-            self._pulling = None
-        return self._pulled
+            return 0  # "+IP ERROR: No data": nothing waits (unless a URC said so since)
 
     def sock_close(self, link):
         links = self.modem.links

@@ -96,8 +96,6 @@ class Yuge(Dialect):
         self._opening = None  # link id of an AT+CIPSTART waiting for its result
         self._result = None  # "CONNECT OK" / "CONNECT FAIL" / "ALREADY CONNECT"
         self._starting = False  # the AT+CIPSTART command itself is in flight
-        self._pulling = None  # the Link an AT+CIPRXGET=2 in flight reads for
-        self._pulled = 0
         self._cipmode = 0  # what AT+CIPMODE the module has
         self._cipssl = 0  # what AT+CIPSSL the module has (activate() sets 0)
         self._cseen = -1  # link id of the last "C: " line of AT+CIPSTATUS
@@ -254,14 +252,8 @@ class Yuge(Dialect):
         if mode == 1:
             self.on_data_waiting(line, 1)
         elif mode == 2:
-            n = line.int(2, 0)
-            link = self._pulling
-            if link is None or link.id != line.int(1, -1):
-                self.push_payload(None, n)  # not asked for: keep the parser in step
-                return
-            self._pulled = n
-            self.at.engine.expect_raw(n, self.pull_sink(link, n))
-            if line.int(3, 0) > 0:
+            link = self.pulled(line.int(2, 0), line.int(1, -1))
+            if link is not None and line.int(3, 0) > 0:
                 link.pending = True  # <rest>: the module holds more
 
     def _on_receive(self, line):
@@ -371,18 +363,8 @@ class Yuge(Dialect):
         return n
 
     def sock_fetch(self, link, n):
-        if n > self.MAX_RECV:
-            n = self.MAX_RECV
-        self._pulling = link
-        self._pulled = 0
-        # cleared before asking: a "+CIPRXGET: 1,<n>" parsed with the answer sets it again
-        link.pending = False
-        try:
-            self.at.command(b"AT+CIPRXGET=2,%d,%d" % (link.id, n), resp=b"+CIPRXGET:",
-                            on_line=self._on_ciprxget)
-        finally:
-            self._pulling = None
-        return self._pulled
+        # 9.27: AT+CIPRXGET=2,<n>,<len>
+        return self.pull(link, n, b"AT+CIPRXGET=2,%d,%d", b"+CIPRXGET:", self._on_ciprxget)
 
     def sock_close(self, link):
         links = self.modem.links
