@@ -82,7 +82,7 @@ class Engine:
         self._chk_pull = False
         # at_once checks: how many trailer bytes must come (the rest only if not quiet);
         # 0: the trailer starts the next reply, whenever that comes
-        self._chk_now = 0
+        self._chk_must = 0
         self._raw_at = 0  # ticks_ms of the last payload byte (checked payloads)
         self.short_payloads = 0  # payloads whose framing did not follow (counted)
         self._skip_lf = False  # a line ended in CR as the last byte: drop the LF that follows
@@ -184,7 +184,7 @@ class Engine:
         pulled = self._chk_pull
         self._chk = self._chk_cb = None
         self._chk_pull = False
-        self._chk_now = 0
+        self._chk_must = 0
         if not ok:
             self.short_payloads += 1
             self._discard = True  # resynchronise on the next line
@@ -198,7 +198,7 @@ class Engine:
     @property
     def in_raw(self):
         """A counted payload, or the framing that must follow it at once, is arriving."""
-        return self._raw_left > 0 or self._chk_now > 0
+        return self._raw_left > 0 or self._chk_must > 0
 
     # ---- commands ----
     def _reset_command(self, cmd):
@@ -383,10 +383,10 @@ class Engine:
             h = self._head
             t = self._tail
             if h >= t or self.paused:
-                if self._chk is not None and self._chk_i >= self._chk_now > 0 and h >= t \
+                if self._chk is not None and self._chk_i >= self._chk_must > 0 and h >= t \
                         and ticks_diff(ticks_ms(), self._raw_at) > _QUIET_MS:
                     self._checked(True)  # what had to come came; no next line yet
-                elif (self._raw_left and self._raw_check is not None or self._chk_now) \
+                elif (self._raw_left and self._raw_check is not None or self._chk_must) \
                         and ticks_diff(ticks_ms(), self._raw_at) > RAW_STALL_MS:
                     self._stalled()
                 return
@@ -412,7 +412,7 @@ class Engine:
                     chk = self._raw_check
                     if chk is not None:
                         self._raw_check = None
-                        self._chk, self._chk_cb, self._chk_pull, self._chk_now = chk
+                        self._chk, self._chk_cb, self._chk_pull, self._chk_must = chk
                         self._chk_i = 0
                     if done:
                         done()

@@ -341,16 +341,16 @@ class Quectel(Dialect):
         # family (UG 2.8): +QIRD: <read_actual_length>[,"<remoteIP>",<remote_port>]
         # then exactly that many bytes after the line end
         n = line.int(0, 0)
-        link = self._pulling
-        if n > 0 and link is not None:
-            # A read that filled the ask may have left more in the module, which
-            # says "recv" again only once its buffer was read empty (UG 1.2 point 1).
-            # UDP gives one datagram per read: more may wait behind any of them.
-            if n >= self._asked or link.kind == UDP:
-                link.pending = True
-            if line.nfields() > 2:  # UDP SERVICE: the datagram's sender (UG 2.8)
-                link.next_from = (line.field(1), line.int(2, 0))
         if n > 0:
+            link = self._pulling
+            if link is not None:
+                # A read that filled the ask may have left more in the module, which
+                # says "recv" again only once its buffer was read empty (UG 1.2 point
+                # 1). UDP gives one datagram per read: more may wait behind any of them.
+                if n >= self._asked or link.kind == UDP:
+                    link.pending = True
+                if line.nfields() > 2:  # UDP SERVICE: the datagram's sender (UG 2.8)
+                    link.next_from = (line.field(1), line.int(2, 0))
             self.pulled(n)
 
     def sock_fetch(self, link, n):
