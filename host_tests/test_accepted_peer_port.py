@@ -13,13 +13,13 @@ import socket as pysocket
 import pytest
 
 import cellmodem.socket as msocket
-from cellmodem.dialects import load
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from simfixtures import LOOPBACK, free_port
 from tools.modemsim import get_personality
+from tools import families
 
-SERVERS = [d for d in ("sim7080", "sim7600", "quectel", "yuge") if load(d).SERVER]
+SERVERS = families.names(server=True)  # from the registry (tools/families.py)
 
 
 @pytest.mark.parametrize("dialect", SERVERS)

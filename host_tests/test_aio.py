@@ -20,8 +20,9 @@ from httpserver import BIG, BIG_SHA256, HTTPTestServer
 from mpy import LIB, SCENARIOS, run_micropython
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 DATA = bytes(i * 7 & 255 for i in range(16384))
 SMALL = b"x" * 30000  # /echo body for a quick HTTP run
 

@@ -30,6 +30,7 @@ from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem, ModemOff
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
+from tools import families
 
 FAMILIES = ["sim7080", "sim7000", "sim7600", "quectel", "yuge"]
 # every boot quirk the personality has (yuge: also call_ready), the stagger 3 s
@@ -161,7 +162,7 @@ def test_power_warnings_reach_the_callback_and_nothing_else_changes(made, dialec
     assert modem.isconnected() and modem.ifconfig()[0] == ip and modem.signal() is not None
 
 
-@pytest.mark.parametrize("dialect", ["sim7080", "sim7600", "quectel", "yuge"])
+@pytest.mark.parametrize("dialect", families.NAMES)
 def test_power_down_fails_sockets_refuses_commands_and_reconnect_works_after(
         made, tcp_echo, dialect):
     sim, uart = _sim(made, dialect, seed=1)

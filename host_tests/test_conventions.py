@@ -13,11 +13,9 @@ from mpy import SCENARIOS, run_micropython
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
 
-FAMILIES = ["sim7080", "sim7600", "quectel", "yuge"]
 HOSTS = {"echo.example": LOOPBACK}
 
 
-@pytest.mark.parametrize("family", FAMILIES)
 def test_status_is_got_ip_with_the_data_link_and_rssi_the_signal(connected_modem, family):
     sim, m, log = connected_modem(family, HOSTS)
     assert m.status() == "got_ip"
@@ -26,14 +24,12 @@ def test_status_is_got_ip_with_the_data_link_and_rssi_the_signal(connected_modem
         m.status("ssid")
 
 
-@pytest.mark.parametrize("family", FAMILIES)
 def test_status_without_the_data_link_comes_from_registration(connected_modem, family):
     sim, m, log = connected_modem(family, HOSTS)
     m.disconnect()
     assert m.status() == "registered"
 
 
-@pytest.mark.parametrize("family", FAMILIES)
 def test_ipconfig_addr4_is_the_ip_and_a_point_to_point_netmask(connected_modem, family):
     sim, m, log = connected_modem(family, HOSTS)
     assert m.ipconfig("addr4") == (m.ip, "255.255.255.255")
@@ -41,7 +37,6 @@ def test_ipconfig_addr4_is_the_ip_and_a_point_to_point_netmask(connected_modem, 
         m.ipconfig("addr6")
 
 
-@pytest.mark.parametrize("family", FAMILIES)
 def test_active_false_is_flight_mode_and_fails_open_sockets(connected_modem, tcp_echo,
                                                             family):
     sim, m, log = connected_modem(family, HOSTS)
@@ -58,7 +53,6 @@ def test_active_false_is_flight_mode_and_fails_open_sockets(connected_modem, tcp
     assert m.active() is True
 
 
-@pytest.mark.parametrize("family", FAMILIES)
 def test_getsockname_and_makefile(connected_modem, tcp_echo, family):
     sim, m, log = connected_modem(family, HOSTS)
     s = msocket.socket(modem=m)

@@ -16,8 +16,9 @@ from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from mpy import LIB, SCENARIOS, run_micropython, tool
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 # gc.mem_alloc() growth of `import cellmodem` from .mpy on the unix port (deterministic):
 # 544 B before the package had names; 640 B with its two-line __getattr__, the floor
 # for a module __getattr__ (its function object and bytecode: 96 B here; the names
@@ -148,7 +149,7 @@ def test_no_error_from_entering_the_pin_carries_it(raised):
 # ---------------------------------------------------------------- the error vocabulary
 # the command each family sends a socket's data with: the hangup fault takes the port
 # away when it arrives (tools/modemsim, also --fault hangup=... on its command line)
-SEND = {"sim7080": "+CASEND", "sim7600": "+CIPSEND", "quectel": "+QISEND", "yuge": "+CIPSEND"}
+SEND = {f.name: f.send for f in families.FAMILIES}  # the registry's send command
 
 
 def vocab(mode, dialect, extra=(), **sim_kw):
@@ -173,6 +174,7 @@ APN_REFUSED = {  # each family's own way of saying no, in one shape
     "sim7600": ("AT+NETOPEN", "Network failure", 1),
     "quectel": ("AT+QIACT=1", "open PDP context failed", 561),
     "yuge": ("AT+CIICR", "ERROR", None),
+    "sim800": ("AT+CIICR", "ERROR", None),  # public knowledge: a plain ERROR to AT+CIICR
 }
 
 
@@ -204,8 +206,8 @@ ARGS = {  # the wrong type: TypeError naming the unit of the layer; a wrong valu
     "modem-port-none": "TypeError ('port must have write() and readinto() (a machine.UART, "
                        "open_serial(...), FakeUART), not NoneType',)",
     "modem-dialect-int": "TypeError ('dialect must be a str, not int',)",
-    "modem-dialect-unknown": "ValueError (\"unknown dialect 'nokia'; known: sim7080, sim7600, "
-                             "quectel, yuge\",)",
+    "modem-dialect-unknown": "ValueError (\"unknown dialect 'nokia'; known: %s\",)"
+                             % ", ".join(families.NAMES),
     "modem-sync-timeout-str": "TypeError (\"sync_timeout is in milliseconds: an int, not "
                               "str '5'\",)",
     "connect-timeout-str": "TypeError (\"timeout is in milliseconds: an int, not str '5'\",)",

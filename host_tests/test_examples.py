@@ -10,7 +10,7 @@ too), the checksum is the server's, the identity is the simulated module's, and 
 failure is reported by its errno name with exit status 1.
 
 Not covered here: tcp_server.py's "this family has no TCP server" branch, because
-every family the library has (sim7080, sim7600, quectel, yuge) has one.
+every family the library has (the registry, tools/families.py) has one.
 """
 import calendar
 import json
@@ -28,8 +28,9 @@ from httpserver import BIG, BIG_SHA256, HTTPTestServer
 from mpy import EXAMPLES, ROOT, example_cmd, run_example
 from simfixtures import LOOPBACK, free_port
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOSTS = {"lines.example": LOOPBACK, "echo.example": LOOPBACK, "web.example": LOOPBACK,
          "broker.example": LOOPBACK}
@@ -300,7 +301,8 @@ def test_tcp_server_gives_up_when_no_client_comes(sims):
 
 # ---------------------------------------------------------------- status_report.py
 FIRMWARE = {"sim7080": "1951B04SIM7080", "sim7600": "LE20B04SIM7600M22",
-            "quectel": "UG96LNAR02A06E1G", "yuge": "YM310.X09_AT.U60_R2.0.0.240820"}
+            "quectel": "UG96LNAR02A06E1G", "yuge": "YM310.X09_AT.U60_R2.0.0.240820",
+            "sim800": "1418B05SIM800L24"}  # public knowledge: "Revision:1418B05SIM800L24"
 _reports = {}
 
 

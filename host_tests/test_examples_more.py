@@ -15,8 +15,9 @@ from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
 
 import time
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 HOSTS = {"ntp.example": LOOPBACK, "secure.example": LOOPBACK, "localhost": LOOPBACK}
 
 

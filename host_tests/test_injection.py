@@ -24,8 +24,9 @@ from cellmodem.mqtt import MQTTClient
 from cellmodem.tls import ModuleTLS, cert_delete, cert_upload
 from simfixtures import LOOPBACK, sim_commands
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 INJECTIONS = [
     'x"\r\nAT+CFUN=0\r\n',
     'x"\rAT+CFUN=0\r',

@@ -11,8 +11,9 @@ import pytest
 from mpy import LIB, SCENARIOS, compile_tree, run_micropython, tool
 from test_datamode import GUARD, GUARD_OPT, SIM_GUARD, Server
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 BURST = 20000
 
 

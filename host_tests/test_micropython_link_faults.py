@@ -10,6 +10,7 @@ import pytest
 from cellmodem.dialects import load
 from mpy import LIB, ROOT, SCENARIOS, tool
 from tools.modemsim import get_personality
+from tools import families
 
 
 def _start(pty, port, mode, rx_mode=None):
@@ -21,8 +22,7 @@ def _start(pty, port, mode, rx_mode=None):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.parametrize("dialect,rx_mode", [(d, m) for d in ("sim7080", "sim7600", "quectel",
-                                                              "yuge") for m in load(d).RX_MODES])
+@pytest.mark.parametrize("dialect,rx_mode", families.modes())
 def test_micropython_short_payload_is_eio_and_the_other_socket_is_intact(tcp_echo, dialect,
                                                                           rx_mode):
     sim = get_personality(dialect)(seed=3, faults=["short=1:1"],

@@ -27,6 +27,7 @@ import pytest
 from mpy import LIB, ROOT, SCENARIOS, compile_tree, run_micropython, tool
 from simfixtures import LOOPBACK, free_port
 from tools.modemsim import get_personality
+from tools import families
 
 HEAP = "144k"  # the compiled library and one modem: the smallest that passed (136k failed)
 
@@ -100,7 +101,7 @@ def test_micropython_two_waiting_udp_datagrams_are_two_recvfrom_results_with_the
                                                          udp_echo[1]) in out, out
 
 
-@pytest.mark.parametrize("dialect", ["sim7080", "sim7600", "quectel", "yuge"])
+@pytest.mark.parametrize("dialect", families.NAMES)
 def test_micropython_accepted_client_reports_its_real_port(tree, dialect):
     sim = get_personality(dialect)(seed=4)
     port = free_port()

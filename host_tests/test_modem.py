@@ -8,8 +8,9 @@ from cellmodem.errors import SIMError, NetworkError
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 
 
 @pytest.fixture

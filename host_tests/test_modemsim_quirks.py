@@ -17,6 +17,7 @@ import pytest
 
 from tools.modemsim import get_personality
 from tools.modemsim.core import CORE_DEFAULTS, parse_quirks
+from tools import families
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOOP = "127.0.0.1"
@@ -24,17 +25,19 @@ LOOP = "127.0.0.1"
 # more than 370 s after RDY (the times are drawn from the seeded generator at boot), so
 # the tests release the lines themselves (sim.release_boot_line)
 LONG_BOOT = {"seed": 5, "opts": {"boot_stagger_ms": 600000}}
-LAST_BANNER = {"sim7080": "SMS Ready", "sim7000": "SMS Ready", "sim7600": "PB DONE",
-               "quectel": "+QIND: PB DONE", "yuge": "+CPIN: READY"}
+# each personality's last power-on banner line (the registry's ready)
+LAST_BANNER = dict({f.name: f.ready for f in families.FAMILIES},
+                   **{v: families.get(v).ready for v in families.VARIANTS})
 
 
 # The families each cross-family test below runs on: the personalities that have
 # the behaviour (short= payloads, fail= results, fail_late_ms)
-SHORT_READ = ("sim7080", "sim7600", "quectel", "yuge")
-SHORT_PUSH = ("sim7600", "quectel", "yuge")
-FAILING = ("sim7080", "sim7600", "quectel", "yuge")
+SHORT_READ = families.NAMES  # every family in the registry (tools/families.py)
+SHORT_PUSH = families.names(push=True)
+FAILING = families.NAMES  # every family in the registry (tools/families.py)
 # each family's manual limit for an open's result (the late_fail quirk adds 0.5 s)
-OPEN_LIMIT = {"sim7080": 150000, "sim7600": 120000, "quectel": 150000, "yuge": 75000}
+OPEN_LIMIT = {"sim7080": 150000, "sim7600": 120000, "quectel": 150000, "yuge": 75000,
+              "sim800": 160000}  # public knowledge: SIM800 AT+CIPSTART, multi-link
 
 
 # ------------------------------------------------------------------ helpers
@@ -95,7 +98,7 @@ def online(at, dialect):
         replay(at, [('AT+QICSGP=1,1,"internet","","",1', ["OK"]), ("AT+QIACT=1", ["OK"])])
     else:
         replay(at, [("AT+CIPMUX=1", ["OK"]), ("AT+CSTT", ["OK"]), ("AT+CIICR", ["OK"]),
-                    ("AT+CIFSR", ["10.83.172.111"])])
+                    ("AT+CIFSR", [get_personality(dialect).ip])])
 
 
 def closed_port():
@@ -483,7 +486,7 @@ def test_cgev_none_by_default(modem_factory):
         assert b"+CGEV" not in at.drain(), dialect
 
 
-@pytest.mark.parametrize("dialect", ["sim7080", "sim7600", "quectel", "yuge"])
+@pytest.mark.parametrize("dialect", families.NAMES)
 def test_accepted_client_reports_its_real_port(modem_factory, dialect):
     sim, uart, at = booted(modem_factory, dialect)
     online(at, dialect)

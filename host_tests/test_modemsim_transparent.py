@@ -17,9 +17,10 @@ import threading
 import time
 
 import pytest
+from tools import families
 
 GUARD_MS = 100  # every family's "+++" guard time, shortened
-FAMILIES = ("sim7080", "sim7600", "quectel", "yuge")
+FAMILIES = families.NAMES  # every family in the registry (tools/families.py)
 
 # per family: guard option name, the line that announces data mode, what ends it when
 # the peer goes (lines, in order), and the banner line to wait for
@@ -32,6 +33,9 @@ SPEC = {
                     closed=["NO CARRIER"]),
     "yuge": dict(guard="escape_guard_ms", connect="CONNECT", ready="+CPIN: ",
                  closed=["CLOSED"]),
+    # public knowledge: SIM800 AT+CIPMODE=1 transparent mode, as the Yuge copies it
+    "sim800": dict(guard="escape_guard_ms", connect="CONNECT", ready="SMS Ready",
+                   closed=["CLOSED"]),
 }
 # what each family prints between the command line and its CONNECT
 ENTER = {
@@ -39,6 +43,7 @@ ENTER = {
     "sim7600": b"\r\nCONNECT 115200\r\n",
     "quectel": b"\r\nCONNECT\r\n",
     "yuge": b"\r\nOK\r\n\r\nCONNECT\r\n",
+    "sim800": b"\r\nOK\r\n\r\nCONNECT\r\n",
 }
 
 
@@ -82,6 +87,7 @@ def enter_cmd(fam, port):
         "sim7600": 'AT+CIPOPEN=0,"TCP","127.0.0.1",%d' % port,
         "quectel": 'AT+QIOPEN=1,0,"TCP","127.0.0.1",%d,0,2' % port,
         "yuge": 'AT+CIPSTART="TCP","127.0.0.1",%d' % port,
+        "sim800": 'AT+CIPSTART="TCP","127.0.0.1",%d' % port,
     }[fam]
 
 
@@ -241,7 +247,7 @@ def test_peer_close_in_data_mode(booted, sink, fam):
     assert at.cmd("AT") == ["OK"]  # command mode
     assert at.cmd("ATO") == ["NO CARRIER"]  # nothing to return to
     close = {"sim7080": "AT+CACLOSE=0", "sim7600": None, "quectel": "AT+QICLOSE=0",
-             "yuge": "AT+CIPSHUT"}[fam]
+             "yuge": "AT+CIPSHUT", "sim800": "AT+CIPSHUT"}[fam]
     if close:
         assert at.cmd(close, timeout=3)[-1] in ("OK", "SHUT OK")
 

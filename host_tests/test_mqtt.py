@@ -22,8 +22,9 @@ import mqtt_stream
 from mpy import LIB, SCENARIOS, compile_tree, run_micropython, tool
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 
 
 def make_modem(dialect, seed=5, **kw):

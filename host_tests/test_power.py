@@ -16,17 +16,18 @@ from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem, ModemOff
 from simfixtures import split_line_end
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 # family -> (command sent, last line the module prints)
 POWER_DOWN = {
     "sim7080": ("AT+CPOWD=1", b"NORMAL POWER DOWN"),
     "sim7600": ("AT+CPOF", b"OK"),
     "quectel": ("AT+QPOWD=1", b"POWERED DOWN"),
     "yuge": ("AT+CPOWD=1", b"NORMAL POWER DOWN"),
+    "sim800": ("AT+CPOWD=1", b"NORMAL POWER DOWN"),  # public knowledge
 }
-SLEEP = {"sim7080": "AT+CSCLK", "sim7600": "AT+CSCLK", "quectel": "AT+QSCLK",
-         "yuge": "AT+CSCLK"}
+SLEEP = {f.name: f.sleep for f in families.FAMILIES}  # the registry's sleep command
 
 
 @pytest.fixture
@@ -302,6 +303,9 @@ def test_power_features_per_family(modems):
                     "sleep": "AT+QSCLK", "uart_wakes": False, "cfun": (0, 1, 4)},
         "yuge": {"power_down": "AT+CPOWD=1", "power_down_urc": "NORMAL POWER DOWN",
                  "sleep": "AT+CSCLK", "uart_wakes": True, "cfun": (0, 1, 4)},
+        # public knowledge: the SIM800 wakes from AT+CSCLK=1 by DTR only
+        "sim800": {"power_down": "AT+CPOWD=1", "power_down_urc": "NORMAL POWER DOWN",
+                   "sleep": "AT+CSCLK", "uart_wakes": False, "cfun": (0, 1, 4)},
     }
     for dialect in DIALECTS:
         sim, m, log = modems(dialect, connect=False)

@@ -24,11 +24,11 @@ from httpserver import BIG, BIG_SHA256, HTTPTestServer
 from mpy import LIB, SCENARIOS, compile_tree, run_example, run_micropython, tool
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 MP_HEAP = "184k"  # smallest that passed on this 64-bit binary: 128k-136k once; 164k after the https hooks, 176k after module TLS, the error vocabulary and issue 19 (168k failed for three families), so 184k with a margin
-OPEN_COMMAND = {"sim7080": "AT+CAOPEN=", "sim7600": "AT+CIPOPEN=", "quectel": "AT+QIOPEN=",
-                "yuge": "AT+CIPSTART="}
+OPEN_COMMAND = {f.name: f.open for f in families.FAMILIES}  # the registry's open command
 
 
 @pytest.fixture(scope="module")

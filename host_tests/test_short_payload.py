@@ -21,8 +21,9 @@ from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from simfixtures import LOOPBACK, echo_through
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 MODES = [(d, m) for d in DIALECTS for m in load(d).RX_MODES]
 
 

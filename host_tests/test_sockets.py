@@ -19,8 +19,9 @@ from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from simfixtures import LOOPBACK, echo_through, free_port
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 LINES = {"clean": [], "chunked": ["chunk=1-64", "urc=0.3"]}
 MODES = [(d, m) for d in DIALECTS for m in load(d).RX_MODES]
 SERVERS = [d for d in DIALECTS if load(d).SERVER]

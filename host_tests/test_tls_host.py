@@ -29,8 +29,9 @@ from mpy import SCENARIOS, run_micropython
 from simfixtures import LOOPBACK
 from tlsfixtures import TIMEOUT, det_bytes
 from tools.modemsim import get_personality
+from tools import families
 
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 HOSTS = {"localhost": LOOPBACK}
 
 

@@ -11,6 +11,7 @@ from cellmodem.mqtt import MQTTClient
 from httpserver import HTTPTestServer
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
+from tools import families
 
 PASSWORD = "s3cret-Pw_42"
 
@@ -33,7 +34,7 @@ def traced():
         sim.close()
 
 
-@pytest.mark.parametrize("dialect", ["sim7080", "sim7600", "quectel", "yuge"])
+@pytest.mark.parametrize("dialect", families.NAMES)
 def test_apn_password_is_sent_but_never_traced(traced, dialect):
     sim, modem, log = traced(dialect)
     modem.connect(apn="internet", user="me", password=PASSWORD)

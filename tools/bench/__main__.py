@@ -30,11 +30,12 @@ for p in (ROOT, os.path.join(ROOT, "host_tests"), os.path.join(ROOT, "lib")):
 
 from mpy import compile_tree, tool  # noqa: E402
 from tools.bench.servers import SourceSink  # noqa: E402
+from tools import families  # noqa: E402
 from tools.modemsim import get_personality  # noqa: E402
 
 BUILD = os.path.join(ROOT, "build", "bench")
 MP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp")
-DIALECTS = ["sim7080", "sim7600", "quectel", "yuge"]
+DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
 BAUDS = [115200, 921600]
 KIB = 1024
 STACK = ["cellmodem.compat", "cellmodem.errors", "cellmodem.line", "cellmodem.timeouts",
@@ -338,7 +339,7 @@ def peers(runs):
 
 # ---------------------------------------------------------------- TLS
 TLS_KEYS = {"rsa": "RSA-2048", "ec": "EC P-256"}
-MODULE_TLS = ["sim7080", "yuge"]  # families with module TLS (the others refuse it by name)
+MODULE_TLS = families.names(tls=True)  # families with module TLS (the others refuse it by name)
 MEM_POINTS = ("start", "connected", "handshake", "transfer", "closed")
 # What a board pays: mbedTLS's record buffers as MicroPython's ports configure them
 # (looked up in micropython/micropython at 1c3c201, August 2026, and ESP-IDF's Kconfig).

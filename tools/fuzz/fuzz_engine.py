@@ -19,6 +19,7 @@ Run: python -m tools.fuzz --target engine --minutes N
 import sys
 
 from tools.fuzz.common import Input, cut, main  # sets sys.path for lib/
+from tools import families
 
 from cellmodem.errors import ModemError, ATTimeout
 from cellmodem.fakeuart import FakeUART, Responder
@@ -26,7 +27,8 @@ from cellmodem.modem import Modem
 from cellmodem.sockets import Link, TCP, UDP, LISTEN
 
 OK = b"\r\nOK\r\n"
-VARIANTS = ("sim7080", "sim7600", "quectel", "yuge", "yuge-mqtt")
+# every family in the registry (tools/families.py), and the Yuge native MQTT client's
+VARIANTS = families.NAMES + ("yuge-mqtt",)
 RXBUF = 256  # small, so over-long lines and buffer compaction are reached often
 RING = 512
 RAW_CAP = 1 << 16  # a pending payload longer than this is reported as a wedge
@@ -46,11 +48,11 @@ def build(variant):
     modem.ip = "10.0.0.2"
     modem.dialect.link_up = True
     # the listening link where each family numbers its server: sim7600's servers
-    # after its links (LINKS + server index), yuge's one server at its own id, the
-    # others in the link id space
+    # after its links (LINKS + server index), yuge's one server at its own id (and a
+    # family built on the Yuge dialect's), the others in the link id space
     server = {"sim7600": modem.dialect.LINKS}.get(dialect, 2)
-    if dialect == "yuge":
-        from cellmodem.dialects.yuge import _SERVER
+    from cellmodem.dialects.yuge import Yuge, _SERVER
+    if isinstance(modem.dialect, Yuge):
         server = _SERVER
     for i, kind in ((0, TCP), (1, UDP), (server, LISTEN)):
         link = Link(kind, RING)

@@ -4,22 +4,18 @@
     sim = get_personality("sim7080")(seed=1).attach(uart)
 
 Personalities live in tools/modemsim/<name>.py and name their class in a module
-attribute PERSONALITY (or "<module>:<Class>" below names another class of a module).
+attribute PERSONALITY (or "<module>:<Class>" in the registry names another class).
 They are imported lazily, so a missing one only fails when it is asked for.
 """
 import importlib
 
 from .core import ModemSim, Cmd, Faults, command, split_args, CME_TEXT  # noqa: F401
 
-# name -> module (inside this package). Unknown names fall back to the same
-# convention, so a new personality needs no edit here.
-PERSONALITIES = {
-    "sim7080": "sim7080",
-    "sim7600": "sim7600",
-    "quectel": "quectel",
-    "yuge": "yuge",
-    "sim7000": "sim7080:Sim7000",  # the sim7080 personality with variant="sim7000"
-}
+from ..families import personalities
+
+# name -> "<module>[:<Class>]" (inside this package), from the family registry
+# (tools/families.py): a new personality is its module plus one registry entry.
+PERSONALITIES = personalities()
 
 
 class PersonalityError(LookupError):

@@ -63,6 +63,7 @@ for _p in (ROOT, os.path.join(ROOT, "host_tests"), os.path.join(ROOT, "lib")):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
+from tools import families  # noqa: E402
 from tools.modemsim import get_personality  # noqa: E402
 from tools.soak.app import stream_byte  # noqa: E402
 
@@ -83,12 +84,8 @@ QUIRK_KINDS = ["voltage warning", "voltage warning lost held", "power down",
                "short payload"]
 BROWNOUT_RESTART_MS = 1500
 # data commands per dialect that the +CME ERROR fault hits (push mode: no reads)
-DATA_COMMANDS = {
-    "quectel": {"push": ["+QISEND"], "buffered": ["+QISEND", "+QIRD"]},
-    "sim7600": {"push": ["+CIPSEND"], "buffered": ["+CIPSEND", "+CIPRXGET"]},
-    "sim7080": {"buffered": ["+CASEND", "+CARECV"]},
-    "yuge": {"push": ["+CIPSEND"], "buffered": ["+CIPSEND", "+CIPRXGET"]},
-}
+DATA_COMMANDS = {f.name: {m: f.data_commands(m) for m in f.dialect().RX_MODES}
+                 for f in families.FAMILIES}  # from the registry (tools/families.py)
 
 
 # ---------------------------------------------------------------- simulator with counters

@@ -1,12 +1,12 @@
 """The command families cellmodem speaks, and how to tell them apart.
 
-Each dialect is one small module (sim7080, sim7600, quectel, yuge) holding its
+Each dialect is one small module (sim7080, sim7600, quectel, yuge, sim800) holding its
 tables (command templates, URC prefixes, limits, timeouts) and the few hooks that
 differ. Only the chosen one is imported.
 Usage: cls = dialects.load(dialects.detect("SIMCOM_SIM7080G"))
 """
 
-NAMES = ("sim7080", "sim7600", "quectel", "yuge")
+NAMES = ("sim7080", "sim7600", "quectel", "yuge", "sim800")
 
 # Substrings of AT+CGMM / ATI answers, per family (upper case).
 _DETECT = (
@@ -14,6 +14,8 @@ _DETECT = (
     ("sim7600", ("SIM7600", "SIM7500", "SIM7612", "SIM7670", "A7600", "A7670", "A7608")),
     ("quectel", ("QUECTEL", "BG95", "BG96", "BG77", "EC2", "EG9", "EG2", "UG9")),
     ("yuge", ("YUGE", "YUGA", "EC716", "YM310", "YM")),
+    # AT+CGMM "SIMCOM_SIM800L", "SIMCOM_SIM800C", "SIMCOM_SIM900" (public knowledge)
+    ("sim800", ("SIM800", "SIM900", "SIM808", "SIM868")),
 )
 
 

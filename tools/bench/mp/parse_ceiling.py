@@ -28,6 +28,12 @@ PULL = {"sim7080": (b"AT+CARECV=", b"\r\n+CARECV: %d,", b"\r\n\r\nOK\r\n"),
         "sim7600": (b"AT+CIPRXGET=2", b"\r\n+CIPRXGET: 2,0,%d,0\r\n", b"\r\n\r\nOK\r\n"),
         "quectel": (b"AT+QIRD=", b"\r\n+QIRD: %d\r\n", b"\r\n\r\nOK\r\n"),
         "yuge": (b"AT+CIPRXGET=2", b"\r\n+CIPRXGET: 2,0,%d,0\r\n", b"\r\n\r\nOK\r\n")}
+if dialect not in PULL:
+    # a family built on the Yuge dialect (its subclass) speaks the Yuge forms
+    from cellmodem.dialects import load
+    from cellmodem.dialects.yuge import Yuge
+    if issubclass(load(dialect), Yuge):
+        PUSH[dialect], PULL[dialect] = PUSH["yuge"], PULL["yuge"]
 
 
 class Port:
