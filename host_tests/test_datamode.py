@@ -1,8 +1,8 @@
 """cellmodem.datamode: transparent (data) mode on every family, through the simulator
 to real loopback servers.
 
-Each test is one behaviour; each runs for the four families (SIM7080 AT+CASWITCH,
-SIM7600 AT+CIPMODE=1, Quectel AT+QIOPEN access mode 2, Yuge AT+CIPMODE=1). The
+Each test is one behaviour; each runs for every family in the registry (SIM7080 AT+CASWITCH,
+SIM7600 AT+CIPMODE=1, Quectel AT+QIOPEN access mode 2, Yuge and SIM800 AT+CIPMODE=1). The
 simulators keep the manuals' "+++" rules (silence before and after, the three '+'
 close together) with a 200 ms guard instead of 1 s, and the library waits 250 ms.
 """

@@ -1,4 +1,4 @@
-"""Transparent (data) mode of the four simulator personalities, driven by raw AT bytes.
+"""Transparent (data) mode of the simulator personalities, driven by raw AT bytes.
 
 Each family enters data mode its own way and says so its own way:
   sim7080  AT+CAOPEN, then AT+CASWITCH=<cid>,1 -> OK, CONNECT (CA manual C1811)

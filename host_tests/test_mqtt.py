@@ -438,7 +438,7 @@ def check_stream(dialect, up, counts, reconnects, raised, chaos, lines):
 
 
 def test_stream_survives_100_forced_disconnects_on_every_dialect(peers, mosquitto):
-    """1000 QoS 1 and 200 QoS 2 messages each way per dialect (the four at once), while
+    """1000 QoS 1 and 200 QoS 2 messages each way per dialect (all at once), while
     the broker closes the connection, the network drops and the modem restarts, 100
     times in a seeded order."""
     results = {}
@@ -464,7 +464,7 @@ def test_stream_survives_100_forced_disconnects_on_every_dialect(peers, mosquitt
 
 def test_stream_survives_100_forced_disconnects_in_micropython(peers, mosquitto, tmp_path):
     """The same scenario file in the real micropython binary, from .mpy files, over a
-    pty to the simulator, per dialect (the four at once). Heap: the smallest -X
+    pty to the simulator, per dialect (all at once). Heap: the smallest -X
     heapsize that passed here (300 + 60 messages, 20 faults) was 128k for sim7080,
     136k for yuge, 144k for sim7600 and quectel; issue #5 asks 64k, which this library
     does not reach on the 64-bit unix port (the code alone takes about 85 KiB there)."""

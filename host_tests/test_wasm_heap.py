@@ -32,6 +32,7 @@ BUDGET_KIB = {
     ("whole/sim7600", "mpy"): 103, ("whole/sim7600", "romfs"): 53,
     ("whole/quectel", "mpy"): 104, ("whole/quectel", "romfs"): 54,
     ("whole/yuge", "mpy"): 104, ("whole/yuge", "romfs"): 54,
+    ("whole/sim800", "mpy"): 106, ("whole/sim800", "romfs"): 56,  # 104.8 / 54.1 at its merge
 }
 # Issue 20's targets, beside them: socket stack <= 40 KiB and MQTT sensor <= 52 from .mpy,
 # whole stack <= 72 from .mpy and <= 36 from ROMFS for every family. Not met yet (above).

@@ -1,6 +1,6 @@
 """Fuzz target: the AT engine and every dialect's response and URC parsing.
 
-Each input picks a URC table (the four dialects, and the Yuge native MQTT client's
+Each input picks a URC table (every dialect in the registry, and the Yuge native MQTT client's
 on a yuge modem), whether a pull is in progress (the dialect's CARECV / CIPRXGET=2 /
 QIRD path), whether a command is in flight, and two chunkings; the rest is what the
 modem "sends". The stream is fed through a FakeUART and AT.poll() as a real port is.

@@ -27,10 +27,11 @@ if os.path.join(ROOT, "host_tests") not in sys.path:
     sys.path.insert(0, os.path.join(ROOT, "host_tests"))
 
 from mpy import compile_tree, tool  # noqa: E402
+from tools import families  # noqa: E402
 
 PACKAGE = "@micropython/micropython-webassembly-pyscript"
 KIB = 1024
-FAMILIES = ["sim7080", "sim7600", "quectel", "yuge"]
+FAMILIES = list(families.NAMES)  # every family in the registry (tools/families.py)
 SOURCES = ["mpy", "romfs"]
 
 
