@@ -73,15 +73,27 @@ def case_a_pushed_payload_two_bytes_short_with_a_line_right_behind_it_is_caught(
     assert script.mismatch is None, script.mismatch
 
 
-def case_a_whole_pushed_payload_with_nothing_behind_it_is_accepted():
-    # no next line comes: the optional CR LF is taken as absent after a quiet moment
+def case_a_whole_pushed_payload_ending_in_cr_lf_with_nothing_behind_it_is_accepted():
+    # it could be one 2 bytes short, so the next line's CR LF is waited for; none comes:
+    # it is taken as absent after a quiet moment
     at, uart, script, push = _chat([
-        (None, b'\r\n+QIURC: "recv",0,4\r\nWXYZ\r\n'),
+        (None, b'\r\n+QIURC: "recv",0,4\r\nWX\r\n\r\n'),
     ])
     for _ in range(100):  # up to 2 s (the accept needs 50 ms of quiet)
         at.poll(20)
         if push.verdicts:
             break
+    assert push.verdicts == [True] and bytes(push.got) == b"WX\r\n", (push.verdicts, push.got)
+    assert not at.engine.in_raw
+
+
+def case_a_whole_pushed_payload_not_ending_in_cr_lf_is_accepted_without_a_quiet_wait():
+    # only a payload ending in CR LF can be one 2 bytes short (its own CR LF taken as
+    # data), so any other is accepted once its own CR LF came: no 50 ms held per push
+    at, uart, script, push = _chat([
+        (None, b'\r\n+QIURC: "recv",0,4\r\nWXYZ\r\n'),
+    ])
+    at.poll(0)  # the FakeUART holds every byte already: one read takes them all
     assert push.verdicts == [True] and bytes(push.got) == b"WXYZ", (push.verdicts, push.got)
     assert not at.engine.in_raw
 

@@ -83,6 +83,7 @@ class Engine:
         # at_once checks: how many trailer bytes must come (the rest only if not quiet);
         # 0: the trailer starts the next reply, whenever that comes
         self._chk_must = 0
+        self._chk_end = 0  # trailer bytes that end the check (len(_chk) or _chk_must)
         self._raw_at = 0  # ticks_ms of the last payload byte (checked payloads)
         self.short_payloads = 0  # payloads whose framing did not follow (counted)
         self._skip_lf = False  # a line ended in CR as the last byte: drop the LF that follows
@@ -153,7 +154,8 @@ class Engine:
         certain to come; the rest (the CR LF that starts a next line) is checked when
         it comes, and taken as absent after _QUIET_MS without a byte. A 2-byte trailer
         alone cannot catch a payload short by exactly 2 bytes with a line right behind
-        it: the payload's own CR LF passes as payload, the next line's as the trailer."""
+        it: the payload's own CR LF passes as payload, the next line's as the trailer.
+        Only a payload that ends in CR LF can be that one, so only it waits for the rest."""
         a = self._armv
         a[0] = trailer
         a[1] = callback
@@ -414,6 +416,13 @@ class Engine:
                         self._raw_check = None
                         self._chk, self._chk_cb, self._chk_pull, self._chk_must = chk
                         self._chk_i = 0
+                        # Only a payload ending in CR LF can be one short by exactly 2
+                        # bytes (its own line end taken as data): any other is checked
+                        # on the bytes that must come, and no quiet wait holds it back.
+                        m = self._chk_must
+                        if not m or n < 2 or buf[h + n - 2] == _CR and buf[h + n - 1] == _LF:
+                            m = len(self._chk)
+                        self._chk_end = m
                     if done:
                         done()
                 continue
@@ -428,7 +437,7 @@ class Engine:
                 self._head = self._scan = h + 1
                 i += 1
                 self._chk_i = i
-                if i == len(self._chk):
+                if i == self._chk_end:
                     self._checked(True)
                 else:
                     self._raw_at = ticks_ms()  # quiet counts from the last byte
