@@ -489,6 +489,20 @@ def test_a_newer_request_ends_the_unread_one(yuge, http_server):
     assert "newer request" in str(e.value)
 
 
+def test_a_module_restart_ends_the_unread_response_with_econnreset(yuge, http_server):
+    # the module's one HTTP session goes with a restart: the old response must not
+    # read from whatever session a later request opens
+    sim, modem = yuge()
+    first = yuge_http.get(url(http_server, "/large"), modem=modem)
+    sim.reboot()
+    modem.connect(apn="internet")
+    second = yuge_http.get(url(http_server, "/hello"), modem=modem)
+    with pytest.raises(OSError) as e:
+        first.content
+    assert e.value.args[0] == errno.ECONNRESET and "restarted" in str(e.value)
+    assert second.text == "hello world\n"
+
+
 def test_a_busy_session_left_by_someone_else_is_ended_first(yuge, http_server):
     sim, modem = yuge()
     modem.at.command("AT+HTTPINIT")

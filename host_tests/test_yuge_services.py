@@ -77,6 +77,20 @@ def test_8_12_flow_through_the_api(yuge):
     assert (fs.drive(), fs.drive(sd=True)) == ("C", "D")
 
 
+def test_a_read_after_the_module_restarted_asks_for_the_read_header_again(yuge):
+    # AT+FSREADHEAD (8.3) is a module setting: a restart puts it back to 0, so the
+    # library must not trust what it set before the restart
+    sim, m = yuge()
+    fs = FS(m)
+    data = b"\r\nOK\r\n binary \x00\xff"
+    fs.write("/keep.dat", data)
+    assert fs.read("/keep.dat") == data
+    sim.reboot()
+    m.connect(apn="internet")
+    assert fs.read("/keep.dat") == data
+    assert sim.fsreadhead == 1
+
+
 def test_binary_data_round_trips_in_chunks_through_the_file_object(yuge):
     sim, m = yuge()
     fs = FS(m, chunk=1000)

@@ -110,6 +110,9 @@ class Modem:
         self._resync = False  # the module restarted: sync again before using it
         self._settings = None  # connect()'s arguments, for reconnect()
         self.data_socket = None  # the datamode.DataSocket that has the module, if any
+        # what feature modules set or hold in the module (a setting, a session): name ->
+        # value; emptied when the module restarts or loses power, as its own state is
+        self.module_state = {}
         self._rings = []  # receive rings of closed sockets, for the next ones
         from cellmodem.sockets import Ring
         for _ in range(sockets):  # made now, before a long run can fragment the heap
@@ -442,6 +445,7 @@ class Modem:
 
     def _lost(self, reason, text):
         self._resync = True
+        self.module_state.clear()
         self._cpin = None
         self.ip = None
         self._fail_links(OSError(errno.ECONNRESET, text % reason))

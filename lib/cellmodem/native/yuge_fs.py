@@ -31,7 +31,6 @@ MAX_NAME = 64  # 8.1-8.11: "不超过 64 个字节"
 MAX_IO = 10240  # 8.2 / 8.4 <filesize>: "不能大于 10240 个字节"
 _WRITE_S = 10  # 8.4 <inputtime> (s) for one piece; we write it at once
 _FINALS = ((b"TimeOut", False),)  # 8.4: the bytes did not come within <inputtime>
-_head = {}  # id(modem.at) -> AT+FSREADHEAD state we set (8.3)
 
 
 def yuge(modem):
@@ -59,7 +58,8 @@ class FS:
     def __init__(self, modem=None, chunk=MAX_IO):
         if not isinstance(chunk, int) or not 0 < chunk <= MAX_IO:
             raise ValueError("chunk must be 1-%d bytes (manual 8.2/8.4)" % MAX_IO)
-        self.at = yuge(modem).at
+        self.modem = yuge(modem)
+        self.at = self.modem.at
         self.chunk = chunk
         self._dst = None  # readinto target
         self._got = 0
@@ -156,10 +156,12 @@ class FS:
         self.create(name)
 
     def _set_head(self, on):
-        key = id(self.at)
-        if _head.get(key) != on:
-            self._cmd("AT+FSREADHEAD=%d" % on)  # 8.3
-            _head[key] = on
+        # 8.3: a module setting, back to its default after a restart (module_state
+        # is emptied then)
+        st = self.modem.module_state
+        if st.get("fsreadhead") != on:
+            self._cmd("AT+FSREADHEAD=%d" % on)
+            st["fsreadhead"] = on
 
     def _head_fn(self, line):
         n = line.int(0, 0)  # "+FSREAD: <len>", then the bytes

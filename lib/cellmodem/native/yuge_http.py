@@ -73,7 +73,6 @@ _STATUS_6XX = ("Not HTTP PDU", "Network Error", "No memory", "DNS Error", "Stack
 _ERRNO_6XX = (errno.EIO, errno.ECONNREFUSED, errno.ENOMEM, errno.EHOSTUNREACH,
               errno.EAGAIN, errno.ECONNABORTED, errno.EIO)
 
-_open = {}  # id(modem.at) -> the _Body whose session the module holds
 
 
 def _fail(e, cmd=None):
@@ -117,8 +116,9 @@ class _Body:
     MAX_READ bytes straight into buf (no other buffer), waiting timeout ms.
     close() ends the module's session (AT+HTTPTERM, 11.13)."""
 
-    def __init__(self, at, length, timeout):
-        self.at = at
+    def __init__(self, modem, length, timeout):
+        self.modem = modem
+        self.at = modem.at
         self.length = length  # <DataLen> of +HTTPACTION
         self.pos = 0
         self.timeout = timeout
@@ -149,13 +149,17 @@ class _Body:
         """Fill buf with the next body bytes; returns the count, 0 at the end.
         Raises IncompleteRead if the module has fewer bytes than +HTTPACTION said,
         OSError(ETIMEDOUT) after timeout ms, OSError(ENOTCONN) once the session was
-        ended early (close() or a newer request), ATError with the module's code."""
+        ended early (close() or a newer request), OSError(ECONNRESET) once the module
+        restarted (the session went with it), ATError with the module's code."""
         left = self.length - self.pos
         if left <= 0:
             self.close()
             return 0
         if self.closed:
             raise OSError(errno.ENOTCONN, self.why or "response closed")
+        if self.modem.module_state.get("http") is not self:  # emptied by a restart
+            self.closed = True
+            raise OSError(errno.ECONNRESET, "the module restarted: its HTTP session is gone")
         mv = memoryview(buf)
         n = len(mv)
         if n > left:
@@ -198,9 +202,9 @@ class _Body:
         self.closed = True
         if self.why is None and self.pos < self.length:
             self.why = "response closed before its body was read"
-        key = id(self.at)
-        if _open.get(key) is self:
-            del _open[key]
+        st = self.modem.module_state  # "http": the _Body whose session the module holds
+        if st.get("http") is self:
+            del st["http"]
         try:
             _cmd(self.at, "AT+HTTPTERM")
         except (ATError, OSError):
@@ -470,7 +474,7 @@ def request(method, url, data=None, json=None, headers=None, params=None, auth=N
         j = tok.find("\\r\\n")
         at.secret(tok if j < 0 else tok[:j])
     ms = int(plan[-1] * 1000)
-    old = _open.get(id(at))
+    old = modem.module_state.get("http")
     if old is not None:
         old.why = "the module's one HTTP session was taken by a newer request"
         old.close()
@@ -503,11 +507,11 @@ def request(method, url, data=None, json=None, headers=None, params=None, auth=N
         reason, hdrs = _parse_head(head.data)
     except ATError:
         reason, hdrs = "", Headers()  # 11.14 code 9: no header
-    body = _Body(at, act.length, ms)
+    body = _Body(modem, act.length, ms)
     if act.length <= 0:
         body.close()
     else:
-        _open[id(at)] = body
+        modem.module_state["http"] = body
     return Response(status, reason, hdrs, body, url)
 
 
