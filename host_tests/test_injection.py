@@ -21,6 +21,7 @@ from cellmodem.datamode import DataSocket
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
 from cellmodem.mqtt import MQTTClient
+from cellmodem.sms import SMS
 from cellmodem.tls import ModuleTLS, cert_delete, cert_upload
 from simfixtures import LOOPBACK, sim_commands
 from tools.modemsim import get_personality
@@ -152,6 +153,7 @@ AT_ENTRY_POINTS = {
         m, "sink.example", ModuleTLS(ca="ca.pem", cert=s, key="k.pem")),
     "moduletls-key": lambda m, s: _connect_socket(
         m, "sink.example", ModuleTLS(ca="ca.pem", cert="c.pem", key=s)),
+    "sms-number": lambda m, s: SMS(m).send(s, "hi"),
 }
 
 
@@ -168,6 +170,14 @@ def _connect_socket(m, host, tls=None):
 @pytest.mark.parametrize("entry", sorted(AT_ENTRY_POINTS))
 def test_string_for_an_at_command_is_refused_before_the_uart(net, entry, text):
     attempt(net, lambda m: AT_ENTRY_POINTS[entry](m, text), must_refuse=True)
+
+
+@pytest.mark.parametrize("text", INJECTIONS, ids=IDS)
+def test_sms_text_goes_only_as_the_message_after_the_prompt(net, text):
+    # text the GSM alphabet holds goes as typed, any other (CR, LF, NUL, ...) as UCS2
+    # hex; Ctrl-Z and ESC (they would end or cancel it) and overlong text are refused
+    err = attempt(net, lambda m: SMS(m).send("+491701234567", text), must_refuse=False)
+    assert err is None or isinstance(err, (ValueError, TypeError)), repr(err)
 
 
 @pytest.mark.parametrize("text", INJECTIONS, ids=IDS)

@@ -28,6 +28,7 @@ import threading
 import time
 
 from .net import Net, NetError  # noqa: F401  (re-exported for personalities)
+from .sms import SMSCommands
 
 CTRL_Z = 0x1A
 ESC = 0x1B
@@ -536,7 +537,7 @@ def parse_quirks(spec):
     return q
 
 
-class ModemSim:
+class ModemSim(SMSCommands):
     """Base simulator: 3GPP basics shared by every personality.
 
     Construct with keyword options (all optional):
@@ -613,7 +614,12 @@ class ModemSim:
         `unsupported` name lists in a class body adjust the inherited table."""
         table = {}
         for base in reversed(cls.__mro__[1:]):
-            table.update(getattr(base, "_table", {}))
+            if "_table" in base.__dict__:
+                table.update(base._table)
+            else:  # a mixin (sms.SMSCommands): its marked methods
+                for attr, val in base.__dict__.items():
+                    for n in getattr(val, "_at_names", ()):
+                        table[n] = attr
         for attr, val in cls.__dict__.items():
             for n in getattr(val, "_at_names", ()):
                 table[n] = attr
@@ -698,6 +704,7 @@ class ModemSim:
         self._linebuf = bytearray()
         self._collector = None
         self._held = []
+        self.sms_reset()
         self.streaming = False
         self._stream_urcs = []
         self._in_cmd = False

@@ -1,0 +1,303 @@
+"""SMS on every family, in 27.005 text mode: send, and receive through +CMTI.
+
+None of the project's manuals covers SMS; this follows 3GPP TS 27.005 chapter 3 and
+the families' public behaviour (SIMCom, Quectel and Yuge modules all speak it). One
+message is at most 160 characters of the GSM alphabet or 70 UTF-16 units of anything
+else: longer texts (concatenated messages) need PDU mode, which is not here yet.
+
+Usage:
+    from cellmodem.sms import SMS
+    sms = SMS(modem)
+    sms.send("+491701234567", "Temperature 21.5 C")
+    while True:
+        msg = sms.receive()  # the next message announced by +CMTI, or None
+        if msg:
+            print(msg.sender, msg.text)
+        modem.poll(1000)
+"""
+import errno
+
+from cellmodem import modem as _modem
+from cellmodem.line import Line
+
+MAX_GSM = 160  # characters of one GSM 7-bit message (23.038)
+MAX_UCS2 = 70  # UTF-16 units of one UCS2 message
+_PENDING_MAX = 30  # +CMTI indexes noted and not yet read (a SIM holds about 30)
+# ASCII characters that the GSM 7-bit default alphabet has too (23.038 6.2.1), so
+# AT+CSCS="IRA" sends them unchanged; anything else goes as UCS2. CR and LF too go as
+# UCS2: typed after the "> " prompt, a CR makes many modules print another prompt
+_GSM_PUNCT = "@$_!\"#%&'()*+,-./:;<=>? "
+
+
+class Message:
+    """A received message: index (in the SIM's store), sender (str), time (the
+    service centre's time stamp, "yy/MM/dd,hh:mm:ss+zz"), text (str), status
+    ("REC UNREAD", "REC READ")."""
+
+    def __init__(self, index, status, sender, time, text):
+        self.index = index
+        self.status = status
+        self.sender = sender
+        self.time = time
+        self.text = text
+
+    def __repr__(self):
+        return "Message(%d, %r, %r)" % (self.index, self.sender, self.text)
+
+
+def number(value):
+    """value (str or bytes) checked as a phone number: an optional leading '+' and
+    1-20 digits; returned as str. TypeError for another type, ValueError otherwise
+    (nothing reaches the UART)."""
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            value = bytes(value).decode()
+        except UnicodeError:
+            raise ValueError("phone number is not ASCII")
+    if not isinstance(value, str):
+        raise TypeError("phone number must be str, not %s" % type(value).__name__)
+    d = value[1:] if value[:1] == "+" else value
+    if not 0 < len(d) <= 20 or not all("0" <= c <= "9" for c in d):
+        raise ValueError("phone number must be an optional + and 1-20 digits")
+    return value
+
+
+def _units(text):
+    """UTF-16 code units of text (a character above U+FFFF takes two)."""
+    return sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+
+
+def _gsm(text):
+    for c in text:
+        if not ("a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c in _GSM_PUNCT):
+            return False
+    return True
+
+
+_HEX = b"0123456789ABCDEF"
+
+
+def _ucs2(text):
+    """text as 27.005 UCS2 hex (bytearray): four hex digits per UTF-16 code unit, one
+    buffer for the whole text (no string per character)."""
+    out = bytearray(4 * _units(text))
+    i = 0
+    for c in text:
+        o = ord(c)
+        if o > 0xFFFF:  # a surrogate pair
+            o -= 0x10000
+            units = (0xD800 + (o >> 10), 0xDC00 + (o & 0x3FF))
+        else:
+            units = (o,)
+        for u in units:
+            for shift in (12, 8, 4, 0):
+                out[i] = _HEX[(u >> shift) & 15]
+                i += 1
+    return out
+
+
+def ucs2_hex(text):
+    """text as 27.005 UCS2 hex (str): four hex digits per UTF-16 code unit."""
+    return _ucs2(text).decode()
+
+
+def _unit(h, i):
+    # the 4 hex digits at h[i:i+4] (bytes) as an int, parsed in place
+    v = 0
+    for k in range(i, i + 4):
+        c = h[k]
+        if 48 <= c <= 57:
+            c -= 48
+        elif 65 <= c <= 70:
+            c -= 55
+        elif 97 <= c <= 102:
+            c -= 87
+        else:
+            raise ValueError("not UCS2 hex")
+        v = v << 4 | c
+    return v
+
+
+def from_ucs2_hex(h):
+    """The text of 27.005 UCS2 hex (str or bytes); ValueError if h is not that. One
+    UTF-8 buffer, decoded once."""
+    if isinstance(h, str):
+        h = h.encode()
+    if len(h) % 4:
+        raise ValueError("UCS2 hex of odd length")
+    out = bytearray(len(h) // 4 * 3)  # a unit is at most 3 UTF-8 bytes (a pair: 4 for 2)
+    n = 0
+    i = 0
+    while i < len(h):
+        o = _unit(h, i)
+        i += 4
+        if 0xD800 <= o < 0xDC00 and i < len(h):  # the first half of a surrogate pair
+            o = 0x10000 + ((o - 0xD800) << 10) + (_unit(h, i) - 0xDC00)
+            i += 4
+        if o < 0x80:
+            out[n] = o
+            n += 1
+        elif o < 0x800:
+            out[n] = 0xC0 | o >> 6
+            out[n + 1] = 0x80 | o & 63
+            n += 2
+        elif o < 0x10000:
+            out[n] = 0xE0 | o >> 12
+            out[n + 1] = 0x80 | o >> 6 & 63
+            out[n + 2] = 0x80 | o & 63
+            n += 3
+        else:
+            out[n] = 0xF0 | o >> 18
+            out[n + 1] = 0x80 | o >> 12 & 63
+            out[n + 2] = 0x80 | o >> 6 & 63
+            out[n + 3] = 0x80 | o & 63
+            n += 4
+    return str(memoryview(out)[:n], "utf-8")
+
+
+class SMS:
+    """Text messages through modem (default: the one connected last). Settings the
+    module keeps (AT+CMGF, AT+CSCS, AT+CSMP, AT+CNMI) are sent when needed and again
+    after the module restarted."""
+
+    def __init__(self, modem=None):
+        if modem is None:
+            modem = _modem.current()
+        if modem is None:
+            raise OSError(errno.ENOTCONN, "no modem: pass modem= or call modem.connect() first")
+        self.modem = modem
+        self.at = modem.at
+        self.pending = []  # indexes +CMTI announced, oldest first, not yet read
+        self._cb = None
+        self.at.urc(b"+CMTI:", self._on_cmti)
+
+    def _on_cmti(self, line):
+        # +CMTI: <mem>,<index> (27.005 3.4.1, AT+CNMI mt=1): runs inside a poll, so
+        # only the index is noted; receive() reads it
+        i = line.int(1, -1)
+        if i >= 0 and len(self.pending) < _PENDING_MAX and i not in self.pending:
+            self.pending.append(i)
+        if self._cb:
+            self._cb(i)
+
+    def _set(self, key, cmd):
+        # a module setting, sent once per module session (module_state is emptied
+        # when the module restarts)
+        st = self.modem.module_state
+        if st.get(key) != cmd:
+            self.at.command(cmd)
+            st[key] = cmd
+
+    def _text_mode(self, charset):
+        self._set("cmgf", "AT+CMGF=1")
+        self._set("cscs", 'AT+CSCS="%s"' % charset)
+
+    def send(self, to, text):
+        """Send text (str) to the number `to` ("+491701234567"); returns the message
+        reference (int) the network gave. Text the GSM alphabet holds goes as GSM
+        7-bit (at most 160 characters), any other as UCS2 (at most 70 UTF-16 units).
+        ValueError for a bad number, text with Ctrl-Z or ESC, or text too long for
+        one message; ATError with the module's +CMS ERROR code; ATTimeout after the
+        command's maximum response time (90 s)."""
+        to = number(to)
+        if not isinstance(text, str):
+            raise TypeError("SMS text must be str, not %s" % type(text).__name__)
+        if "\x1a" in text or "\x1b" in text:
+            raise ValueError("SMS text must not hold Ctrl-Z or ESC (they end or cancel it)")
+        if _gsm(text):
+            if len(text) > MAX_GSM:
+                raise ValueError("SMS text of %d GSM characters: one message holds %d "
+                                 "(concatenated messages are not supported yet)"
+                                 % (len(text), MAX_GSM))
+            self._text_mode("IRA")
+            self._set("csmp", "AT+CSMP=17,167,0,0")  # SMS-SUBMIT, 24 h validity, GSM 7-bit
+            da = to
+            data = bytearray(text, "utf-8")
+        else:
+            n = _units(text)
+            if n > MAX_UCS2:
+                raise ValueError("SMS text of %d UTF-16 units: one UCS2 message holds %d "
+                                 "(concatenated messages are not supported yet)"
+                                 % (n, MAX_UCS2))
+            self._text_mode("UCS2")
+            self._set("csmp", "AT+CSMP=17,167,0,8")  # dcs 8: UCS2
+            # with AT+CSCS="UCS2" the number is hex too (public knowledge: SIM800,
+            # SIM7600 and Quectel modules read it in the TE character set)
+            da = ucs2_hex(to)
+            data = _ucs2(text)
+        data.append(0x1A)  # Ctrl-Z ends the text (27.005 3.5.1)
+        lines = self.at.send_data('AT+CMGS="%s"' % da, data, resp=b"+CMGS:")
+        if not lines:
+            raise OSError(errno.EIO, "AT+CMGS: OK without +CMGS: <mr>")
+        return Line(lines[0], 0, len(lines[0])).int(0)
+
+    def on_message(self, callback):
+        """Ask the module to announce new messages (+CMTI) and call callback(index)
+        for each, inside the library's poll: note the index there and read it later
+        (receive() or read()); None for no callback. Announced indexes also collect
+        in .pending."""
+        self._cb = callback
+        self.listen()
+
+    def listen(self):
+        """Ask the module to store new messages and announce each with +CMTI
+        (AT+CNMI=2,1, 27.005 3.4.1); receive() does this by itself."""
+        self._set("cnmi", "AT+CNMI=2,1,0,0,0")
+
+    def receive(self, delete=True):
+        """The oldest message +CMTI announced and not read yet, as a Message, or
+        None; it is deleted from the SIM after reading unless delete=False."""
+        self.listen()
+        self.at.poll(0)
+        if not self.pending:
+            return None
+        i = self.pending[0]
+        m = self.read(i)
+        self.pending.pop(0)
+        if delete:
+            self.delete(i)
+        return m
+
+    def _header(self, raw, first):
+        # +CMGR: <stat>,<oa>,[<alpha>],<scts> / +CMGL: <index>,<stat>,<oa>,... ; the
+        # sender is UCS2 hex (we read with AT+CSCS="UCS2")
+        ln = Line(raw, 0, len(raw))
+        return (ln.field(first), from_ucs2_hex(ln.field(first + 1)), ln.field(first + 3))
+
+    def read(self, index):
+        """The message at index (int) in the SIM's store, as a Message. Read in UCS2,
+        so any text and any sender come back exactly. ATError (+CMS ERROR: 321) if
+        there is none."""
+        if type(index) is not int or index < 0:
+            raise ValueError("message index must be an int >= 0")
+        self._text_mode("UCS2")
+        lines = self.at.command("AT+CMGR=%d" % index)
+        for k in range(len(lines) - 1):
+            if lines[k].startswith(b"+CMGR:"):
+                stat, sender, ts = self._header(lines[k], 0)
+                return Message(index, stat, sender, ts, from_ucs2_hex(lines[k + 1]))
+        raise OSError(errno.EIO, "AT+CMGR=%d: no message in the answer" % index)
+
+    def list(self, status="ALL"):
+        """Messages in the SIM's store with that status ("ALL", "REC UNREAD",
+        "REC READ"), as Messages; reading marks unread ones read."""
+        if status not in ("ALL", "REC UNREAD", "REC READ"):
+            raise ValueError("status must be ALL, REC UNREAD or REC READ")
+        self._text_mode("UCS2")
+        lines = self.at.command('AT+CMGL="%s"' % ucs2_hex(status))
+        out = []
+        for k in range(len(lines) - 1):
+            if lines[k].startswith(b"+CMGL:"):
+                ln = Line(lines[k], 0, len(lines[k]))
+                stat, sender, ts = self._header(lines[k], 1)
+                out.append(Message(ln.int(0), stat, sender, ts,
+                                   from_ucs2_hex(lines[k + 1])))
+        return out
+
+    def delete(self, index):
+        """Delete the message at index from the SIM's store (AT+CMGD)."""
+        if type(index) is not int or index < 0:
+            raise ValueError("message index must be an int >= 0")
+        self.at.command("AT+CMGD=%d" % index)
+        if index in self.pending:
+            self.pending.remove(index)
