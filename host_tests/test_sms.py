@@ -47,6 +47,22 @@ def wait_until(modem, cond, seconds=10):
         modem.poll(20)
 
 
+class _ScriptedModem:
+    """What SMS uses of a Modem (its AT channel and module_state), over a scripted
+    FakeUART: for transcripts the simulator does not produce on demand."""
+
+    def __init__(self, at):
+        self.at = at
+        self.module_state = {}
+
+
+def scripted(steps):
+    uart = FakeUART()
+    Responder(uart, steps)
+    at = AT(uart)
+    return at, SMS(_ScriptedModem(at))
+
+
 def test_gsm_text_is_sent_in_text_mode_and_returns_the_network_s_reference(device, family):
     sim, modem, uart = device(family)
     sms = SMS(modem)
@@ -109,20 +125,19 @@ def test_settings_go_once_per_module_session_and_again_after_a_restart(device, f
 
 
 def test_a_cmti_inside_another_command_s_reply_is_not_lost():
-    uart = FakeUART()
-    Responder(uart, [
-        (b"AT+CSQ", b'\r\n+CSQ: 20,99\r\n+CMTI: "SM",7\r\n\r\nOK\r\n'),
-    ])
-    at = AT(uart)
-
-    class FakeModem:
-        pass
-    m = FakeModem()
-    m.at = at
-    m.module_state = {}
-    sms = SMS(m)
+    at, sms = scripted([(b"AT+CSQ", b'\r\n+CSQ: 20,99\r\n+CMTI: "SM",7\r\n\r\nOK\r\n')])
     assert at.command("AT+CSQ", resp=b"+CSQ:") == [b"+CSQ: 20,99"]
     assert sms.pending == [7]
+
+
+def test_a_new_message_stored_where_a_deleted_one_was_is_not_lost():
+    # the module deletes index 1 and a new message lands there at once: its +CMTI
+    # comes right behind the OK, in the same read
+    at, sms = scripted([(b"AT+CMGD=1", b'\r\nOK\r\n\r\n+CMTI: "SM",1\r\n')])
+    sms.pending.append(1)
+    sms.delete(1)
+    at.poll(0)
+    assert sms.pending == [1]
 
 
 @pytest.mark.parametrize("to,text,err", [

@@ -251,9 +251,10 @@ class SMS:
         self.at.poll(0)
         if not self.pending:
             return None
-        i = self.pending[0]
-        m = self.read(i)
-        self.pending.pop(0)
+        # taken off before any command: a +CMTI that comes during them (a new message
+        # stored where a deleted one was) is noted again, not lost
+        i = self.pending.pop(0)
+        m = self.read(i)  # if this fails, the message stays in the SIM's store (list())
         if delete:
             self.delete(i)
         return m
@@ -298,6 +299,6 @@ class SMS:
         """Delete the message at index from the SIM's store (AT+CMGD)."""
         if type(index) is not int or index < 0:
             raise ValueError("message index must be an int >= 0")
-        self.at.command("AT+CMGD=%d" % index)
-        if index in self.pending:
+        if index in self.pending:  # before the command: see receive()
             self.pending.remove(index)
+        self.at.command("AT+CMGD=%d" % index)
