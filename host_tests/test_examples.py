@@ -122,6 +122,38 @@ def test_mqtt_sensor_publishes_answers_a_ping_and_stops_on_command(sims, mosquit
     assert out.rstrip().endswith("sensor done"), out
 
 
+# ---------------------------------------------------------------- sms_control.py
+def test_sms_control_answers_its_owner_ignores_strangers_and_stops_on_command(sims):
+    sim, pty = sims("quectel")
+    owner = "+491701234567"
+    sim.deliver_sms(owner, "ping")  # came while the device was off: found by list()
+    cmd, env = example_cmd("sms_control.py", pty, owner)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    seen = []
+    try:
+        while not any(line.startswith("listening") for line in seen):
+            line = proc.stdout.readline()
+            assert line, "ended before listening:\n" + "".join(seen)
+            seen.append(line)
+        sim.deliver_sms("+4930999", "STOP")  # not the owner
+        sim.deliver_sms(owner, "Status")
+        sim.deliver_sms(owner, "dance")
+        sim.deliver_sms(owner, "stop")
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    out = "".join(seen) + out
+    assert proc.returncode == 0, out
+    sent = [(to, text) for to, text, _ in sim.sms_sent]
+    assert [to for to, _ in sent] == [owner] * 4, sent
+    assert [sent[0][1], sent[2][1], sent[3][1]] == [
+        "PONG", "unknown command 'DANCE': STATUS, PING or STOP", "BYE"], sent
+    assert re.match(r"signal -?\d+ dBm, operator .+, IP %s$" % re.escape(sim.ip), sent[1][1]), sent
+    assert "not the owner: ignored" in out and out.rstrip().endswith("sms control done"), out
+    assert sim.sms_store == {}  # every message read and deleted
+
+
 # ---------------------------------------------------------------- tcp_client.py
 class _LineServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
