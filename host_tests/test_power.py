@@ -296,11 +296,11 @@ def test_yuge_waketim_query_and_csclk_test_forms(modems):
 def test_power_features_per_family(modems):
     want = {
         "sim7080": {"power_down": "AT+CPOWD=1", "power_down_urc": "NORMAL POWER DOWN",
-                    "sleep": "AT+CSCLK", "uart_wakes": False, "cfun": (0, 1, 4)},
+                    "sleep": "AT+CSCLK", "uart_wakes": False, "cfun": (0, 1, 4), "psm": True},
         "sim7600": {"power_down": "AT+CPOF", "power_down_urc": None,
                     "sleep": "AT+CSCLK", "uart_wakes": False, "cfun": (0, 1, 4)},
         "quectel": {"power_down": "AT+QPOWD=1", "power_down_urc": "POWERED DOWN",
-                    "sleep": "AT+QSCLK", "uart_wakes": False, "cfun": (0, 1, 4)},
+                    "sleep": "AT+QSCLK", "uart_wakes": False, "cfun": (0, 1, 4), "psm": True},
         "yuge": {"power_down": "AT+CPOWD=1", "power_down_urc": "NORMAL POWER DOWN",
                  "sleep": "AT+CSCLK", "uart_wakes": True, "cfun": (0, 1, 4)},
         # public knowledge: the SIM800 wakes from AT+CSCLK=1 by DTR only

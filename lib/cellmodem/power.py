@@ -17,14 +17,14 @@ from cellmodem.validate import millis
 def power_features(modem):
     """What this family offers, e.g. {"power_down": "AT+CPOWD=1", "power_down_urc":
     "NORMAL POWER DOWN", "sleep": "AT+CSCLK", "uart_wakes": False, "cfun": (0, 1,
-    4)}; a feature the family lacks is absent."""
+    4), "psm": True (cellmodem.psm: PSM and eDRX)}; a feature the family lacks is absent."""
     p = modem.dialect.POWER
     out = {}
     if "power_down" in p:
         cmd, line = p["power_down"][:2]
         out["power_down"] = cmd
         out["power_down_urc"] = line.decode() if line else None
-    for key in ("sleep", "uart_wakes", "cfun"):
+    for key in ("sleep", "uart_wakes", "cfun", "psm"):
         if key in p:
             out[key] = p[key]
     return out

@@ -705,6 +705,8 @@ class ModemSim(SMSCommands):
         self._collector = None
         self._held = []
         self.sms_reset()
+        if self.psm_supported:
+            self.psm_reset()
         self.streaming = False
         self._stream_urcs = []
         self._in_cmd = False
@@ -1550,10 +1552,15 @@ class ModemSim(SMSCommands):
     def registered(self):
         return self.reg_stat in (1, 5)
 
+    psm_supported = False  # PSM/eDRX commands (psm.PSMCommands mixed in)
+
     def _reg_fields(self, n, stat, urc=False):
         head = "%d" % stat if urc else "%d,%d" % (n, stat)
         if n >= 2 and stat in (1, 5):
             head += ',"1A2B","01A2D101",%d' % self.act
+            granted = self.psm_granted() if n >= 4 and self.psm_supported else None
+            if granted:  # 27.007 10.1.22: ,<cause_type>,<reject_cause>,<Active-Time>,<TAU>
+                head += ',,,"%s","%s"' % granted
         return head
 
     def apn_rejected(self, apn):
@@ -1739,7 +1746,8 @@ class ModemSim(SMSCommands):
                                                                      self.reg_stat)))
         if c.kind == "set":
             n = c.int(0)
-            if n not in (0, 1, 2):
+            if n not in (0, 1, 2) and not (self.psm_supported and c.name == "+CEREG"
+                                           and n in (3, 4, 5)):
                 return self.cme_error(50)
             self.reg_n[c.name] = n
             return self.ok()

@@ -79,6 +79,7 @@ import socket
 import time
 
 from .core import GuardedEscape, ModemSim, command, NetError
+from .psm import PSMCommands
 from .net import Conn
 
 NCTX = 20  # UG 2.1: <contextID> 1-20
@@ -210,7 +211,7 @@ class _DgramSock:
         self.s.close()
 
 
-class Quectel(ModemSim):
+class Quectel(PSMCommands, ModemSim):
     name = "quectel"
     manufacturer = "Quectel"
     model = "UG96"

@@ -106,6 +106,7 @@ our manual and follows the SIM7080 family as it is publicly known to work):
 import ssl
 
 from .core import GuardedEscape, ModemSim, command, NetError
+from .psm import PSMCommands
 from .tlsclient import TLSFailure, check_name, client_context, expired, load_chain, open_tls
 
 NCID = 13  # manual C1801 leaves the range open; SIM7080 firmware accepts cid 0-12
@@ -149,7 +150,7 @@ SIM7000_REVISION = "Revision:1529B11SIM7000G"
 SIM7000_DEFAULTS = {"app_pdp_cid": False, "casend_form": "sim7000"}
 
 
-class Sim7080(ModemSim):
+class Sim7080(PSMCommands, ModemSim):
     name = "sim7080"
     manufacturer = "SIMCOM INCORPORATED"
     model = "SIMCOM_SIM7080G"
@@ -1137,10 +1138,11 @@ class Sim7080(ModemSim):
         self.answer("+CPSI: LTE CAT-M1,Online,001-01,0x1A2B,27447553,101,EUTRAN-BAND20,"
                     "6300,5,5,-9,-88,-61,14")
 
-    @command("+CNMP", "+CMNB", "+CBANDCFG", "+CPSMS", "+CEDRXS",
+    @command("+CNMP", "+CMNB", "+CBANDCFG",
              "+CGNAPN", "+CNETLIGHT", "+CLTS", "+IPR", "+IFC")
     def at_accept(self, c):
         # configuration commands drivers send during set-up: accepted, not modelled
+        # (+CPSMS and +CEDRXS are: psm.PSMCommands)
         if c.kind == "read" and c.name == "+CGNAPN":
             return self.answer('+CGNAPN: 1,"%s"' % self.cgdcont.get(1, ("IP", ""))[1])
         self.ok()

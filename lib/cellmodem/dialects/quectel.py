@@ -74,9 +74,11 @@ class Quectel(Dialect):
     # AT+QPOWD=1 answers OK, logs off the network, then prints "POWERED DOWN"; the
     # module forces the shutdown after 60 s, so 65 s bounds it. AT+QSCLK=1: sleeps
     # while DTR is high, DTR low wakes it, a sleeping module does not listen to the
-    # UART. AT+CFUN 0, 1, 4.
+    # UART. AT+CFUN 0, 1, 4. PSM/eDRX: 27.007 +CPSMS/+CEDRXS on BG9x (LTE-M/NB-IoT;
+    # cellmodem.psm).
     POWER = {"power_down": ("AT+QPOWD=1", b"POWERED DOWN", True, 65000),
-             "sleep": "AT+QSCLK", "uart_wakes": False, "wake_ms": 50, "cfun": (0, 1, 4)}
+             "sleep": "AT+QSCLK", "uart_wakes": False, "wake_ms": 50, "cfun": (0, 1, 4),
+             "psm": True}
 
     def __init__(self, modem):
         super().__init__(modem)

@@ -56,8 +56,10 @@ class SIM7080(Dialect):
     # only "NORMAL POWER DOWN"; no maximum time is given, 15 s covers the network
     # log-off. AT+CSCLK=1: sleeps while DTR is high, DTR low wakes it (about 50 ms),
     # a sleeping module does not listen to the UART. AT+CFUN 0, 1, 4 (27.007 8.2).
+    # PSM/eDRX: 27.007 +CPSMS/+CEDRXS (an LTE-M/NB-IoT family; cellmodem.psm).
     POWER = {"power_down": ("AT+CPOWD=1", b"NORMAL POWER DOWN", False, 15000),
-             "sleep": "AT+CSCLK", "uart_wakes": False, "wake_ms": 50, "cfun": (0, 1, 4)}
+             "sleep": "AT+CSCLK", "uart_wakes": False, "wake_ms": 50, "cfun": (0, 1, 4),
+             "psm": True}
 
     def __init__(self, modem):
         super().__init__(modem)
