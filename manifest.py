@@ -10,6 +10,6 @@ metadata(description="Cellular modems over AT commands: engine, sockets, HTTP, M
 add_library("cellmodem", "packages")
 for name in ("cellmodem", "cellmodem-sim7080", "cellmodem-sim7600", "cellmodem-quectel",
              "cellmodem-yuge", "cellmodem-sim800", "cellmodem-mqtt", "cellmodem-requests",
-             "cellmodem-aio", "cellmodem-sms", "cellmodem-psm",
+             "cellmodem-aio", "cellmodem-sms", "cellmodem-psm", "cellmodem-gnss",
              "cellmodem-tls", "cellmodem-datamode", "cellmodem-yuge-services"):
     require(name, library="cellmodem")

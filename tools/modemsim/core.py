@@ -705,6 +705,8 @@ class ModemSim(SMSCommands):
         self._collector = None
         self._held = []
         self.sms_reset()
+        if hasattr(self, "gnss_reset"):  # a personality with a receiver (gnss.py)
+            self.gnss_reset()
         if self.psm_supported:
             self.psm_reset()
         self.streaming = False

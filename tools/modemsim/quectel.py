@@ -78,6 +78,7 @@ import ipaddress
 import socket
 import time
 
+from .gnss import QGPSReceiver
 from .core import GuardedEscape, ModemSim, command, NetError
 from .psm import PSMCommands
 from .net import Conn
@@ -211,7 +212,7 @@ class _DgramSock:
         self.s.close()
 
 
-class Quectel(PSMCommands, ModemSim):
+class Quectel(PSMCommands, QGPSReceiver, ModemSim):
     name = "quectel"
     manufacturer = "Quectel"
     model = "UG96"

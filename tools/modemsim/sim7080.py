@@ -105,6 +105,7 @@ our manual and follows the SIM7080 family as it is publicly known to work):
 """
 import ssl
 
+from .gnss import CGNSReceiver
 from .core import GuardedEscape, ModemSim, command, NetError
 from .psm import PSMCommands
 from .tlsclient import TLSFailure, check_name, client_context, expired, load_chain, open_tls
@@ -150,7 +151,7 @@ SIM7000_REVISION = "Revision:1529B11SIM7000G"
 SIM7000_DEFAULTS = {"app_pdp_cid": False, "casend_form": "sim7000"}
 
 
-class Sim7080(PSMCommands, ModemSim):
+class Sim7080(PSMCommands, CGNSReceiver, ModemSim):
     name = "sim7080"
     manufacturer = "SIMCOM INCORPORATED"
     model = "SIMCOM_SIM7080G"

@@ -84,6 +84,7 @@ import ipaddress
 import socket
 import time
 
+from .gnss import CGPSReceiver
 from .core import GuardedEscape, ModemSim, command, NetError
 from .net import Conn
 
@@ -191,7 +192,7 @@ class Link:
         return self.conn.rx if self.conn is not None else bytearray()
 
 
-class Sim7600(ModemSim):
+class Sim7600(CGPSReceiver, ModemSim):
     name = "sim7600"
     manufacturer = "SIMCOM INCORPORATED"
     model = "SIMCOM_SIM7600E-H"

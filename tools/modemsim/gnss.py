@@ -1,0 +1,144 @@
+"""GNSS for the personalities that have a receiver, each in its family's own form.
+
+None of the project's manuals covers GNSS: these forms are the families' public
+command behaviour (SIMCom's and Quectel's GNSS application notes as publicly
+described), written independently of the library:
+  SIM7080/SIM7000  AT+CGNSPWR=<0|1>; AT+CGNSINF: +CGNSINF: <run>,<fix>,<UTC
+      yyyyMMddhhmmss.sss>,<lat>,<lon>,<alt m>,<speed km/h>,<course>,<fix mode>,,
+      <HDOP>,<PDOP>,<VDOP>,,<sats in view>,<GPS sats used>,<GLONASS used>,,<C/N0>,
+      <HPA>,<VPA>. The receiver shares the radio with LTE: while a data context is
+      active it gets no fix (run 1, fix 0), as users of the SIM7080 report.
+  SIM7600         AT+CGPS=<0|1> (ERROR when already in that state); AT+CGPSINFO:
+      +CGPSINFO: <lat ddmm.mmmmmm>,<N|S>,<lon dddmm.mmmmmm>,<E|W>,<date ddmmyy>,
+      <UTC hhmmss.s>,<alt m>,<speed knots>,<course>; all fields empty without a fix.
+  Quectel         AT+QGPS=1 (+CME ERROR: 504 when a session runs), AT+QGPSEND;
+      AT+QGPSLOC=2: +QGPSLOC: <UTC hhmmss.sss>,<lat>,<lon>,<HDOP>,<alt>,<fix 2|3>,
+      <COG>,<spkm>,<spkn>,<date ddmmyy>,<nsat>; +CME ERROR: 516 before a fix, 505
+      when GNSS is off.
+The test side: gnss_position (lat, lon, alt m), gnss_ttff_ms (time to first fix).
+"""
+import time
+
+
+def _at(*names):
+    # the marking core.command() makes
+    def deco(fn):
+        fn._at_names = tuple(n.upper() for n in names)
+        return fn
+    return deco
+
+
+class _Receiver:
+    gnss_position = (52.520008, 13.404954, 34.5)
+    gnss_ttff_ms = 1500
+    gnss_sats = 9
+
+    def gnss_reset(self):
+        self.gnss_on_at = None  # time.monotonic() the receiver was powered, or None
+
+    def _gnss_error(self, code, text):
+        # Quectel's GNSS errors: numeric with AT+CMEE=1, their text with AT+CMEE=2
+        self._final_result("+CME ERROR: %s" % (text if self.cmee == 2 else code)
+                           if self.cmee else "ERROR")
+
+    def _gnss_fix(self):
+        """(lat, lon, alt, utc struct) once the receiver has a fix, else None."""
+        if self.gnss_on_at is None:
+            return None
+        if (time.monotonic() - self.gnss_on_at) * 1000 < self.gnss_ttff_ms:
+            return None
+        lat, lon, alt = self.gnss_position
+        return lat, lon, alt, time.gmtime()
+
+
+class CGNSReceiver(_Receiver):
+    """SIM7080/SIM7000: AT+CGNSPWR, AT+CGNSINF; no fix while LTE data is active."""
+
+    @_at("+CGNSPWR")
+    def at_cgnspwr(self, c):
+        if c.kind == "read":
+            return self.answer("+CGNSPWR: %d" % (self.gnss_on_at is not None))
+        if c.kind == "test":
+            return self.answer("+CGNSPWR: (0,1)")
+        on = c.int(0, 0)
+        if on and self.gnss_on_at is None:
+            self.gnss_on_at = time.monotonic()
+        elif not on:
+            self.gnss_on_at = None
+        self.ok()
+
+    @_at("+CGNSINF")
+    def at_cgnsinf(self, c):
+        run = self.gnss_on_at is not None
+        f = None if self.contexts else self._gnss_fix()  # the radio is LTE's
+        if f is None:
+            return self.answer("+CGNSINF: %d,0,,,,,,,,,,,,,,,,,,," % run)
+        lat, lon, alt, t = f
+        utc = "%04d%02d%02d%02d%02d%02d.000" % t[:6]
+        self.answer("+CGNSINF: 1,1,%s,%.6f,%.6f,%.3f,0.00,0.0,1,,0.9,1.2,0.8,,%d,%d,2,,38,2.1,3.0"
+                    % (utc, lat, lon, alt, self.gnss_sats + 3, self.gnss_sats - 2))  # +2 GLONASS
+
+
+def _ddmm(v, width):
+    v = abs(v)
+    d = int(v)
+    return "%0*d%09.6f" % (width, d, (v - d) * 60)
+
+
+class CGPSReceiver(_Receiver):
+    """SIM7600: AT+CGPS, AT+CGPSINFO."""
+
+    @_at("+CGPS")
+    def at_cgps(self, c):
+        if c.kind == "read":
+            return self.answer("+CGPS: %d,1" % (self.gnss_on_at is not None))
+        if c.kind == "test":
+            return self.answer("+CGPS: (0,1),(1-3)")
+        on = c.int(0, 0)
+        if bool(on) == (self.gnss_on_at is not None):
+            return self.error()  # already in that state
+        self.gnss_on_at = time.monotonic() if on else None
+        self.ok()
+
+    @_at("+CGPSINFO")
+    def at_cgpsinfo(self, c):
+        f = self._gnss_fix()
+        if f is None:
+            return self.answer("+CGPSINFO: ,,,,,,,,")
+        lat, lon, alt, t = f
+        self.answer("+CGPSINFO: %s,%s,%s,%s,%02d%02d%02d,%02d%02d%02d.0,%.1f,0.0,0.0"
+                    % (_ddmm(lat, 2), "N" if lat >= 0 else "S", _ddmm(lon, 3),
+                       "E" if lon >= 0 else "W", t[2], t[1], t[0] % 100, t[3], t[4], t[5], alt))
+
+
+class QGPSReceiver(_Receiver):
+    """Quectel: AT+QGPS, AT+QGPSEND, AT+QGPSLOC=2."""
+
+    @_at("+QGPS")
+    def at_qgps(self, c):
+        if c.kind == "read":
+            return self.answer("+QGPS: %d" % (self.gnss_on_at is not None))
+        if c.kind == "test":
+            return self.answer("+QGPS: (0,1),(1-3),(0-3),(1-1000),(1-65535)")
+        if self.gnss_on_at is not None:
+            return self._gnss_error(504, "Session is ongoing")
+        self.gnss_on_at = time.monotonic()
+        self.ok()
+
+    @_at("+QGPSEND")
+    def at_qgpsend(self, c):
+        if self.gnss_on_at is None:
+            return self._gnss_error(505, "Session not active")
+        self.gnss_on_at = None
+        self.ok()
+
+    @_at("+QGPSLOC")
+    def at_qgpsloc(self, c):
+        if self.gnss_on_at is None:
+            return self._gnss_error(505, "Session not active")
+        f = self._gnss_fix()
+        if f is None:
+            return self._gnss_error(516, "Not fixed now")
+        lat, lon, alt, t = f
+        self.answer("+QGPSLOC: %02d%02d%02d.000,%.5f,%.5f,0.9,%.1f,3,0.00,0.0,0.0,%02d%02d%02d,%02d"
+                    % (t[3], t[4], t[5], lat, lon, alt, t[2], t[1], t[0] % 100, self.gnss_sats))
