@@ -150,6 +150,13 @@ def power_off():
         time.sleep_ms(100)
 
 
+def deep_sleep(ms):
+    """Sleep the MCU for ms and wake into main.py again (machine.deepsleep: RAM is
+    lost). Power the module down first (modem.power_down()) or it keeps drawing."""
+    import machine
+    machine.deepsleep(ms)
+
+
 def reset():
     """Pulse RESET for the module's reset time where the board has it, else power
     off and on; True once the module runs again."""

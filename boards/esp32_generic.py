@@ -18,7 +18,7 @@ Usage (tools.deploy copies this file to the board as board.py, and _board with l
 """
 from machine import UART
 import _board
-from _board import answers, power_off, power_on, reset, uart  # noqa: F401 (the board API)
+from _board import answers, deep_sleep, power_off, power_on, reset, uart  # noqa: F401 (the board API)
 
 MODULE = "sim7080"
 PINS = {"uart_id": 1, "tx": 17, "rx": 16, "baud": 115200, "pwrkey": 4, "pwrkey_active": 1,

@@ -21,7 +21,7 @@ Usage (tools.deploy copies this file to the board as board.py, and _board with l
 """
 from machine import UART
 import _board
-from _board import answers, power_off, power_on, reset, uart  # noqa: F401 (the board API)
+from _board import answers, deep_sleep, power_off, power_on, reset, uart  # noqa: F401 (the board API)
 
 VARIANT = "a7670"
 # "hold": pins driven high while in use (POWERON; FLIGHT). Timings: _board.TIMING

@@ -18,7 +18,7 @@ Usage (tools.deploy copies this file to the board as board.py, and _board with l
 import time
 from machine import I2C, Pin, UART
 import _board
-from _board import answers, power_off, power_on, uart  # noqa: F401 (the board API)
+from _board import answers, deep_sleep, power_off, power_on, uart  # noqa: F401 (the board API)
 
 PINS = {"uart_id": 1, "tx": 5, "rx": 4, "pwrkey": 41, "dtr": 42}
 

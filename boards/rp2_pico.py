@@ -20,7 +20,7 @@ Usage (tools.deploy copies this file to the board as board.py, and _board with l
 """
 from machine import Pin, UART
 import _board
-from _board import answers, power_off, power_on, reset, uart  # noqa: F401 (the board API)
+from _board import answers, deep_sleep, power_off, power_on, reset, uart  # noqa: F401 (the board API)
 
 MODULE = "sim7080"
 PINS = {"uart_id": 0, "tx": 0, "rx": 1, "baud": 115200, "pwrkey": 14, "pwrkey_active": 1,

@@ -59,6 +59,13 @@ def uart():
     return _port
 
 
+def deep_sleep(ms):
+    """A PC has no deep sleep: sleep ms in place and return (on a board the MCU
+    restarts into main.py instead)."""
+    import time
+    time.sleep(ms / 1000)
+
+
 def modem(dialect="auto", port=None, baud=115200, **kw):
     """Open port and return a ready Modem; other keywords go to Modem()."""
     return Modem(setup(port, baud), dialect=dialect, **kw)

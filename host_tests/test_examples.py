@@ -122,6 +122,22 @@ def test_mqtt_sensor_publishes_answers_a_ping_and_stops_on_command(sims, mosquit
     assert out.rstrip().endswith("sensor done"), out
 
 
+# ---------------------------------------------------------------- gps_tracker.py
+@pytest.mark.parametrize("dialect", ["sim7080", "quectel"])
+def test_gps_tracker_publishes_each_fix_at_qos1(sims, mosquitto, peers, dialect):
+    # on the SIM7080 the data link is paused for each fix: the session carries on
+    sim, pty = sims(dialect)
+    sim.gnss_ttff_ms = 300
+    peer = peers(mosquitto, subscribe=[("tracker1/#", 1)])
+    p = run("gps_tracker.py", pty, "broker.example", mosquitto[1], 2, 1, timeout=120)
+    assert p.returncode == 0 and p.stdout.rstrip().endswith("tracker done"), output(p)
+    fixes = [json.loads(peer.get(timeout=20).payload) for _ in range(2)]
+    for f in fixes:
+        assert abs(f["lat"] - sim.gnss_position[0]) < 1e-5, fixes
+        assert abs(f["lon"] - sim.gnss_position[1]) < 1e-5, fixes
+        assert f["sats"] == sim.gnss_sats and f["utc"].endswith("Z"), fixes
+
+
 # ---------------------------------------------------------------- sms_control.py
 def test_sms_control_answers_its_owner_ignores_strangers_and_stops_on_command(sims):
     sim, pty = sims("quectel")
