@@ -2,7 +2,8 @@
 
 Commands (case does not matter): STATUS (the answer holds signal, operator and IP
 address), PING (answers PONG), STOP (answers BYE and ends). Messages from other
-numbers are deleted unanswered. Sockets, MQTT and HTTP can run beside it: reading
+numbers are deleted unanswered; messages that came while the device was off are
+answered too. Sockets, MQTT and HTTP can run beside it: reading
 a message is a few AT commands between their own.
 
 On a board: set OWNER below, then
@@ -30,10 +31,7 @@ def main():
     modem = board.modem()
     modem.connect(apn=APN)
     sms = SMS(modem)
-    sms.listen()  # new messages are stored and announced (+CMTI)
-    # messages that came while the device was off or busy
-    for old in sms.list("REC UNREAD"):
-        sms.pending.append(old.index)
+    sms.listen()  # new messages announced (+CMTI); unread ones already stored queued too
     print("listening for SMS from", OWNER)
     while True:
         msg = sms.receive()  # read and deleted from the SIM

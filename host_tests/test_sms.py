@@ -111,6 +111,18 @@ def test_messages_come_in_the_order_they_arrived_and_list_shows_the_store(device
     assert sms.list("ALL") == []
 
 
+def test_messages_stored_while_nobody_listened_or_across_a_restart_are_received(device, family):
+    sim, modem, uart = device(family)
+    sim.deliver_sms("+4930111", "before listen")  # no +CMTI: AT+CNMI not set yet
+    sms = SMS(modem)
+    assert sms.receive().text == "before listen"
+    sim.reboot()  # the module forgets AT+CNMI; a message comes before anyone asks again
+    modem.connect(apn="internet")
+    sim.deliver_sms("+4930111", "while restarting")
+    assert sms.receive().text == "while restarting"
+    assert sim.sms_store == {}
+
+
 def test_settings_go_once_per_module_session_and_again_after_a_restart(device, family):
     sim, modem, uart = device(family)
     sms = SMS(modem)

@@ -241,8 +241,15 @@ class SMS:
 
     def listen(self):
         """Ask the module to store new messages and announce each with +CMTI
-        (AT+CNMI=2,1, 27.005 3.4.1); receive() does this by itself."""
+        (AT+CNMI=2,1, 27.005 3.4.1), once per module session; unread messages already
+        in the SIM's store (stored while nobody listened, or whose +CMTI a restart
+        lost) join .pending then. receive() does this by itself."""
+        if self.modem.module_state.get("cnmi"):
+            return
         self._set("cnmi", "AT+CNMI=2,1,0,0,0")
+        for m in self.list("REC UNREAD"):
+            if m.index not in self.pending and len(self.pending) < _PENDING_MAX:
+                self.pending.append(m.index)
 
     def receive(self, delete=True):
         """The oldest message +CMTI announced and not read yet, as a Message, or
