@@ -152,6 +152,38 @@ def test_a_new_message_stored_where_a_deleted_one_was_is_not_lost():
     assert sms.pending == [1]
 
 
+def test_a_read_that_fails_keeps_the_message_for_the_next_receive():
+    hexed = ucs2_hex("hello")
+    at, sms = scripted([
+        (b'AT+CSCS="UCS2"', b"\r\nOK\r\n"),
+        (b"AT+CMGR=3", b"\r\n+CME ERROR: 3\r\n"),  # busy for a moment
+        (b"AT+CMGR=3", ('\r\n+CMGR: "REC UNREAD","%s","","26/12/06,21:00:00+00"\r\n%s\r\n'
+                        '\r\nOK\r\n' % (ucs2_hex("+4930"), hexed)).encode()),
+        (b"AT+CMGD=3", b"\r\n+CMS ERROR: 500\r\n"),  # the delete fails: still delivered
+    ])
+    sms.modem.module_state["cmgf"] = "AT+CMGF=1"
+    sms.modem.module_state["cnmi"] = "AT+CNMI=2,1,0,0,0"
+    sms.pending.append(3)
+    with pytest.raises(ATError):
+        sms.receive()
+    assert sms.pending == [3]
+    m = sms.receive()
+    assert (m.sender, m.text) == ("+4930", "hello") and sms.pending == []
+
+
+def test_an_index_the_module_has_no_message_at_is_dropped():
+    at, sms = scripted([
+        (b'AT+CSCS="UCS2"', b"\r\nOK\r\n"),
+        (b"AT+CMGR=4", b"\r\n+CMS ERROR: 321\r\n"),
+    ])
+    sms.modem.module_state["cmgf"] = "AT+CMGF=1"
+    sms.modem.module_state["cnmi"] = "AT+CNMI=2,1,0,0,0"
+    sms.pending.append(4)
+    with pytest.raises(ATError) as e:
+        sms.receive()
+    assert e.value.code == 321 and sms.pending == []
+
+
 @pytest.mark.parametrize("to,text,err", [
     ("0171 234", "hi", ValueError),  # a space
     ('123";+CFUN=0;"', "hi", ValueError),  # an AT command smuggled in the number

@@ -18,6 +18,7 @@ Usage:
 import errno
 
 from cellmodem import modem as _modem
+from cellmodem.errors import ATError
 from cellmodem.line import Line
 
 MAX_GSM = 160  # characters of one GSM 7-bit message (23.038)
@@ -253,7 +254,10 @@ class SMS:
 
     def receive(self, delete=True):
         """The oldest message +CMTI announced and not read yet, as a Message, or
-        None; it is deleted from the SIM after reading unless delete=False."""
+        None; it is deleted from the SIM after reading unless delete=False (a failed
+        delete leaves it there, marked read). A read that fails (ATError, ATTimeout,
+        OSError) keeps the message for the next call, unless the module has none at
+        that index (+CMS ERROR: 321)."""
         self.listen()
         self.at.poll(0)
         if not self.pending:
@@ -261,9 +265,20 @@ class SMS:
         # taken off before any command: a +CMTI that comes during them (a new message
         # stored where a deleted one was) is noted again, not lost
         i = self.pending.pop(0)
-        m = self.read(i)  # if this fails, the message stays in the SIM's store (list())
+        try:
+            m = self.read(i)
+        except ATError as e:
+            if e.code != 321 and "index" not in e.text.lower():
+                self.pending.insert(0, i)  # still there: read it next time
+            raise  # 321 (27.005 3.2.5): no message at that index, nothing to read
+        except BaseException:
+            self.pending.insert(0, i)  # a timeout, a lost link: read it next time
+            raise
         if delete:
-            self.delete(i)
+            try:
+                self.delete(i)
+            except (ATError, OSError):
+                pass  # it stays in the store, marked read; the message is the caller's
         return m
 
     def _header(self, raw, first):
