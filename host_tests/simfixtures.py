@@ -448,3 +448,34 @@ def echo_through(s, data, window=4096):
         assert chunk, "EOF after %d of %d bytes" % (len(got), len(data))
         got += chunk
     return bytes(got)
+
+
+# ---------------------------------------------------------------- a connected modem
+@pytest.fixture
+def device():
+    """make(family, attrs=None, **sim_kw) -> (sim, modem, uart): the family's simulator
+    personality on a FakeUART (seed 4, echo.example on loopback, registered after 50
+    ms unless sim_kw say otherwise), attrs set on the simulator before it starts, and
+    a Modem on it, connected (APN "internet"). Every simulator is closed after the
+    test."""
+    from cellmodem.fakeuart import FakeUART
+    from cellmodem.modem import Modem
+    from tools.modemsim import get_personality
+    made = []
+
+    def make(family, attrs=None, **kw):
+        kw.setdefault("seed", 4)
+        kw.setdefault("hosts", {"echo.example": LOOPBACK})
+        kw.setdefault("reg_delay_ms", 50)
+        uart = FakeUART()
+        sim = get_personality(family)(**kw)
+        made.append(sim)
+        for name, value in (attrs or {}).items():
+            setattr(sim, name, value)
+        sim.attach(uart)
+        modem = Modem(uart, dialect=family)
+        modem.connect(apn="internet")
+        return sim, modem, uart
+    yield make
+    for sim in made:
+        sim.close()

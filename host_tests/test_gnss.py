@@ -13,8 +13,6 @@ import pytest
 
 from cellmodem import gnss
 import cellmodem.socket as msocket
-from cellmodem.fakeuart import FakeUART
-from cellmodem.modem import Modem
 from mpy import LIB, SCENARIOS, compile_tree, run_micropython
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
@@ -23,32 +21,13 @@ GNSS_FAMILIES = ["sim7080", "sim7600", "quectel"]
 # MicroPython, sockets + MQTT + gnss from .mpy: 176k passed for the three, 160k failed
 # with MemoryError (test_mqtt runs the MQTT stack at 176k)
 MP_HEAP = "192k"
+FAST = {"gnss_ttff_ms": 200}  # a fix 200 ms after the receiver is powered
 ISO = re.compile(r"^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-
-
-@pytest.fixture
-def device():
-    made = []
-
-    def make(family, ttff_ms=200, position=None):
-        uart = FakeUART()
-        sim = get_personality(family)(seed=4, hosts={"echo.example": LOOPBACK}, reg_delay_ms=50)
-        made.append(sim)
-        sim.gnss_ttff_ms = ttff_ms
-        if position:
-            sim.gnss_position = position
-        sim.attach(uart)
-        modem = Modem(uart, dialect=family)
-        modem.connect(apn="internet")
-        return sim, modem, uart
-    yield make
-    for sim in made:
-        sim.close()
 
 
 @pytest.mark.parametrize("family", GNSS_FAMILIES)
 def test_a_fix_is_decoded_from_the_family_s_own_answer(device, family):
-    sim, modem, uart = device(family)
+    sim, modem, uart = device(family, FAST)
     f = gnss.fix(modem, timeout=20000, every=100)
     lat, lon, alt = sim.gnss_position
     assert abs(f.lat - lat) < 1e-5 and abs(f.lon - lon) < 1e-5, f
@@ -60,14 +39,14 @@ def test_a_fix_is_decoded_from_the_family_s_own_answer(device, family):
 
 @pytest.mark.parametrize("family", GNSS_FAMILIES)
 def test_south_and_west_come_back_negative(device, family):
-    sim, modem, uart = device(family, position=(-33.868820, -151.209290, 58.0))
+    sim, modem, uart = device(family, dict(FAST, gnss_position=(-33.868820, -151.209290, 58.0)))
     f = gnss.fix(modem, timeout=20000, every=100)
     assert abs(f.lat + 33.86882) < 1e-5 and abs(f.lon + 151.20929) < 1e-5, f
 
 
 @pytest.mark.parametrize("family", GNSS_FAMILIES)
 def test_no_fix_yet_is_none_and_fix_times_out_with_etimedout(device, family):
-    sim, modem, uart = device(family, ttff_ms=10 ** 7)
+    sim, modem, uart = device(family, {"gnss_ttff_ms": 10 ** 7})
     assert gnss.read(modem) is None  # "not fixed now" is retryable, not an error
     with pytest.raises(OSError) as e:
         gnss.fix(modem, timeout=300, every=100)
@@ -77,7 +56,7 @@ def test_no_fix_yet_is_none_and_fix_times_out_with_etimedout(device, family):
 
 @pytest.mark.parametrize("family", GNSS_FAMILIES)
 def test_the_receiver_is_powered_once_and_stopping_twice_is_fine(device, family):
-    sim, modem, uart = device(family, ttff_ms=10 ** 7)
+    sim, modem, uart = device(family, {"gnss_ttff_ms": 10 ** 7})
     on = {"sim7080": b"AT+CGNSPWR=1\r", "sim7600": b"AT+CGPS=1\r", "quectel": b"AT+QGPS=1\r"}
     gnss.start(modem)
     gnss.read(modem)
@@ -92,14 +71,14 @@ def test_the_receiver_is_powered_once_and_stopping_twice_is_fine(device, family)
 
 @pytest.mark.parametrize("family", ["sim7600", "quectel"])
 def test_a_receiver_left_on_by_someone_else_is_taken_as_on(device, family):
-    sim, modem, uart = device(family)
+    sim, modem, uart = device(family, FAST)
     modem.at.command({"sim7600": "AT+CGPS=1", "quectel": "AT+QGPS=1"}[family])
     gnss.start(modem)  # ERROR / 504 "Session is ongoing": on already
     assert gnss.fix(modem, timeout=20000, every=100) is not None
 
 
 def test_sim7080_has_no_fix_while_lte_data_is_active_so_fix_pauses_it(device, tcp_echo):
-    sim, modem, uart = device("sim7080")
+    sim, modem, uart = device("sim7080", FAST)
     s = msocket.socket(modem=modem)
     s.settimeout(10)
     s.connect(("echo.example", tcp_echo[1]))
@@ -116,7 +95,7 @@ def test_sim7080_has_no_fix_while_lte_data_is_active_so_fix_pauses_it(device, tc
 
 @pytest.mark.parametrize("family", ["yuge", "sim800"])
 def test_families_without_a_receiver_say_eopnotsupp_before_the_uart(device, family):
-    sim, modem, uart = device(family)
+    sim, modem, uart = device(family, FAST)
     start = len(uart.tx)
     for call in (gnss.start, gnss.read, gnss.fix, gnss.stop):
         with pytest.raises(OSError) as e:

@@ -10,29 +10,10 @@ import errno
 import pytest
 
 from cellmodem import psm
-from cellmodem.fakeuart import FakeUART
-from cellmodem.modem import Modem
 from mpy import LIB, SCENARIOS, compile_tree, run_micropython
 from tools.modemsim import get_personality
 
 PSM_FAMILIES = ["sim7080", "quectel"]
-
-
-@pytest.fixture
-def device():
-    made = []
-
-    def make(family, **kw):
-        uart = FakeUART()
-        sim = get_personality(family)(seed=4, hosts={}, reg_delay_ms=50, **kw)
-        made.append(sim)
-        sim.attach(uart)
-        modem = Modem(uart, dialect=family)
-        modem.connect(apn="internet")
-        return sim, modem, uart
-    yield make
-    for sim in made:
-        sim.close()
 
 
 @pytest.mark.parametrize("seconds,units,bits", [

@@ -13,7 +13,6 @@ import pytest
 from cellmodem.errors import ATError
 from cellmodem.fakeuart import FakeUART, Responder
 from cellmodem.at import AT
-from cellmodem.modem import Modem
 from cellmodem.sms import SMS, from_ucs2_hex, ucs2_hex
 from mpy import LIB, SCENARIOS, compile_tree, run_micropython
 from tools.modemsim import get_personality
@@ -21,23 +20,6 @@ from tools.modemsim.sms import OWN_NUMBER
 
 NUMBER = "+491701234567"
 HEAP = "176k"  # MicroPython, the socket stack plus cellmodem.sms from .mpy: 152k passed for every family; 144k failed with MemoryError for three of the five
-
-
-@pytest.fixture
-def device():
-    made = []
-
-    def make(family):
-        uart = FakeUART()
-        sim = get_personality(family)(seed=4, hosts={}, reg_delay_ms=50)
-        made.append(sim)
-        sim.attach(uart)
-        modem = Modem(uart, dialect=family)
-        modem.connect(apn="internet")
-        return sim, modem, uart
-    yield make
-    for sim in made:
-        sim.close()
 
 
 def wait_until(modem, cond, seconds=10):
