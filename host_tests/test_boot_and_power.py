@@ -26,7 +26,7 @@ import time
 import pytest
 
 import cellmodem.socket as msocket
-from cellmodem.fakeuart import FakeUART
+from cellmodem.fakeuart import FakeUART, Responder
 from cellmodem.modem import Modem, ModemOff
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
@@ -102,6 +102,20 @@ def test_plain_error_to_cpin_while_starting_is_asked_again(made):
     assert modem.connect(apn="internet", timeout=30000) == sim.ip
     cpin = [d for k, d in seen if k == b">" and d.startswith(b"AT+CPIN?")]
     assert len(cpin) >= 2 and any(b"\r\nERROR\r\n" in d for k, d in seen if k == b"<")
+
+
+def test_an_ok_without_the_cpin_line_is_asked_again():
+    # a late OK of an earlier command answered AT+CPIN? in its place (echo is off by
+    # then, so nothing marks it as another command's): the SIM state is asked again
+    uart = FakeUART()
+    script = Responder(uart, [
+        (b"AT", b"\r\nOK\r\n"), (b"ATE0", b"\r\nOK\r\n"), (b"AT+CMEE=2", b"\r\nOK\r\n"),
+        (b"AT+CPIN?", b"\r\nOK\r\n"),
+        (b"AT+CPIN?", b"\r\n+CPIN: READY\r\n\r\nOK\r\n"),
+    ])
+    modem = Modem(uart, dialect="sim7600")
+    assert modem._sim_settled(5000) == "READY"
+    assert script.mismatch is None and not script.steps
 
 
 def test_a_ready_sim_reported_by_the_module_is_never_not_ready(made):

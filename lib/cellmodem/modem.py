@@ -358,6 +358,7 @@ class Modem:
         # module itself reported ready (+CPIN: READY URC) is ready whatever the
         # refusal says.
         deadline = ticks_add(ticks_ms(), timeout)
+        state = "NOT READY"
         while True:
             try:
                 state = self.sim_state()
@@ -368,6 +369,12 @@ class Modem:
                     raise
                 if self._cpin == "READY":
                     return "READY"
+                if ticks_diff(deadline, ticks_ms()) <= 0:
+                    raise
+            except ModemError:
+                # OK without a +CPIN: line: a late OK of an earlier command answered in
+                # its place while the module was starting (the fault soak, sim7600 with
+                # stale answers after a brownout): asked again
                 if ticks_diff(deadline, ticks_ms()) <= 0:
                     raise
             if ticks_diff(deadline, ticks_ms()) <= 0:
