@@ -72,7 +72,7 @@ class Engine:
         # it, the next one to match, the callback told the verdict, and whether the
         # payload answers the command in flight (a pull) or came unasked (a push).
         self._arm = None  # _armv once frame() armed the next expect_raw
-        # [trailer, callback, pulled, now], filled in place by frame(): a tuple per
+        # [trailer, callback, pulled, must], filled in place by frame(): a tuple per
         # payload would allocate (BENCHMARKS.md section 3)
         self._armv = [None, None, False, 0]
         self._raw_check = None

@@ -31,10 +31,7 @@ def _need(modem):
 
 
 def _bits(value, width):
-    s = ""
-    for i in range(width - 1, -1, -1):
-        s += "1" if value >> i & 1 else "0"
-    return s
+    return ("0" * width + bin(value)[2:])[-width:]
 
 
 def encode_timer(seconds, units):

@@ -20,6 +20,7 @@ import errno
 from cellmodem import modem as _modem
 from cellmodem.errors import ATError
 from cellmodem.line import Line
+from cellmodem.validate import at_string
 
 MAX_GSM = 160  # characters of one GSM 7-bit message (23.038)
 MAX_UCS2 = 70  # UTF-16 units of one UCS2 message
@@ -50,13 +51,7 @@ def number(value):
     """value (str or bytes) checked as a phone number: an optional leading '+' and
     1-20 digits; returned as str. TypeError for another type, ValueError otherwise
     (nothing reaches the UART)."""
-    if isinstance(value, (bytes, bytearray)):
-        try:
-            value = bytes(value).decode()
-        except UnicodeError:
-            raise ValueError("phone number is not ASCII")
-    if not isinstance(value, str):
-        raise TypeError("phone number must be str, not %s" % type(value).__name__)
+    value = at_string(value, "phone number", 21, empty=False)
     d = value[1:] if value[:1] == "+" else value
     if not 0 < len(d) <= 20 or not all("0" <= c <= "9" for c in d):
         raise ValueError("phone number must be an optional + and 1-20 digits")
@@ -281,11 +276,20 @@ class SMS:
                 pass  # it stays in the store, marked read; the message is the caller's
         return m
 
-    def _header(self, raw, first):
-        # +CMGR: <stat>,<oa>,[<alpha>],<scts> / +CMGL: <index>,<stat>,<oa>,... ; the
-        # sender is UCS2 hex (we read with AT+CSCS="UCS2")
-        ln = Line(raw, 0, len(raw))
-        return (ln.field(first), from_ucs2_hex(ln.field(first + 1)), ln.field(first + 3))
+    def _messages(self, lines, prefix, index=None):
+        # +CMGR: <stat>,<oa>,[<alpha>],<scts> (index given) or +CMGL: <index>,<stat>,
+        # <oa>,[<alpha>],<scts>, each followed by its text line; sender and text are
+        # UCS2 hex (read with AT+CSCS="UCS2")
+        f = 0 if index is not None else 1
+        out = []
+        for k in range(len(lines) - 1):
+            raw = lines[k]
+            if raw.startswith(prefix):
+                ln = Line(raw, 0, len(raw))
+                out.append(Message(index if f == 0 else ln.int(0), ln.field(f),
+                                   from_ucs2_hex(ln.field(f + 1)), ln.field(f + 3),
+                                   from_ucs2_hex(lines[k + 1])))
+        return out
 
     def read(self, index):
         """The message at index (int) in the SIM's store, as a Message. Read in UCS2,
@@ -294,12 +298,10 @@ class SMS:
         if type(index) is not int or index < 0:
             raise ValueError("message index must be an int >= 0")
         self._text_mode("UCS2")
-        lines = self.at.command("AT+CMGR=%d" % index)
-        for k in range(len(lines) - 1):
-            if lines[k].startswith(b"+CMGR:"):
-                stat, sender, ts = self._header(lines[k], 0)
-                return Message(index, stat, sender, ts, from_ucs2_hex(lines[k + 1]))
-        raise OSError(errno.EIO, "AT+CMGR=%d: no message in the answer" % index)
+        found = self._messages(self.at.command("AT+CMGR=%d" % index), b"+CMGR:", index)
+        if not found:
+            raise OSError(errno.EIO, "AT+CMGR=%d: no message in the answer" % index)
+        return found[0]
 
     def list(self, status="ALL"):
         """Messages in the SIM's store with that status ("ALL", "REC UNREAD",
@@ -307,15 +309,7 @@ class SMS:
         if status not in ("ALL", "REC UNREAD", "REC READ"):
             raise ValueError("status must be ALL, REC UNREAD or REC READ")
         self._text_mode("UCS2")
-        lines = self.at.command('AT+CMGL="%s"' % ucs2_hex(status))
-        out = []
-        for k in range(len(lines) - 1):
-            if lines[k].startswith(b"+CMGL:"):
-                ln = Line(lines[k], 0, len(lines[k]))
-                stat, sender, ts = self._header(lines[k], 1)
-                out.append(Message(ln.int(0), stat, sender, ts,
-                                   from_ucs2_hex(lines[k + 1])))
-        return out
+        return self._messages(self.at.command('AT+CMGL="%s"' % ucs2_hex(status)), b"+CMGL:")
 
     def delete(self, index):
         """Delete the message at index from the SIM's store (AT+CMGD)."""

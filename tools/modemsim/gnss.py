@@ -19,13 +19,7 @@ The test side: gnss_position (lat, lon, alt m), gnss_ttff_ms (time to first fix)
 """
 import time
 
-
-def _at(*names):
-    # the marking core.command() makes
-    def deco(fn):
-        fn._at_names = tuple(n.upper() for n in names)
-        return fn
-    return deco
+from .core import command
 
 
 class _Receiver:
@@ -54,7 +48,7 @@ class _Receiver:
 class CGNSReceiver(_Receiver):
     """SIM7080/SIM7000: AT+CGNSPWR, AT+CGNSINF; no fix while LTE data is active."""
 
-    @_at("+CGNSPWR")
+    @command("+CGNSPWR")
     def at_cgnspwr(self, c):
         if c.kind == "read":
             return self.answer("+CGNSPWR: %d" % (self.gnss_on_at is not None))
@@ -67,7 +61,7 @@ class CGNSReceiver(_Receiver):
             self.gnss_on_at = None
         self.ok()
 
-    @_at("+CGNSINF")
+    @command("+CGNSINF")
     def at_cgnsinf(self, c):
         run = self.gnss_on_at is not None
         f = None if self.contexts else self._gnss_fix()  # the radio is LTE's
@@ -88,7 +82,7 @@ def _ddmm(v, width):
 class CGPSReceiver(_Receiver):
     """SIM7600: AT+CGPS, AT+CGPSINFO."""
 
-    @_at("+CGPS")
+    @command("+CGPS")
     def at_cgps(self, c):
         if c.kind == "read":
             return self.answer("+CGPS: %d,1" % (self.gnss_on_at is not None))
@@ -100,7 +94,7 @@ class CGPSReceiver(_Receiver):
         self.gnss_on_at = time.monotonic() if on else None
         self.ok()
 
-    @_at("+CGPSINFO")
+    @command("+CGPSINFO")
     def at_cgpsinfo(self, c):
         f = self._gnss_fix()
         if f is None:
@@ -114,7 +108,7 @@ class CGPSReceiver(_Receiver):
 class QGPSReceiver(_Receiver):
     """Quectel: AT+QGPS, AT+QGPSEND, AT+QGPSLOC=2."""
 
-    @_at("+QGPS")
+    @command("+QGPS")
     def at_qgps(self, c):
         if c.kind == "read":
             return self.answer("+QGPS: %d" % (self.gnss_on_at is not None))
@@ -125,14 +119,14 @@ class QGPSReceiver(_Receiver):
         self.gnss_on_at = time.monotonic()
         self.ok()
 
-    @_at("+QGPSEND")
+    @command("+QGPSEND")
     def at_qgpsend(self, c):
         if self.gnss_on_at is None:
             return self._gnss_error(505, "Session not active")
         self.gnss_on_at = None
         self.ok()
 
-    @_at("+QGPSLOC")
+    @command("+QGPSLOC")
     def at_qgpsloc(self, c):
         if self.gnss_on_at is None:
             return self._gnss_error(505, "Session not active")

@@ -13,14 +13,7 @@ encodings of 24.008, written from the standard, sharing nothing with the library
 The network's answer: what was requested, unless psm_network / edrx_network (test
 knobs: bit strings) say what this network grants instead.
 """
-
-
-def _at(*names):
-    # the marking core.command() makes (core imports the personalities' modules)
-    def deco(fn):
-        fn._at_names = tuple(n.upper() for n in names)
-        return fn
-    return deco
+from .core import command
 
 
 def _bits(s, n):
@@ -45,7 +38,7 @@ class PSMCommands:
             return None
         return self.psm_network or (active, tau)
 
-    @_at("+CPSMS")
+    @command("+CPSMS")
     def at_cpsms(self, c):
         if c.kind == "test":
             return self.answer('+CPSMS: (0,1),,,("00000000"-"11111111"),("00000000"-"11111111")')
@@ -62,7 +55,7 @@ class PSMCommands:
         self.cpsms = (0, None, None) if mode != 1 else (1, tau, active)
         self.ok()
 
-    @_at("+CEDRXS")
+    @command("+CEDRXS")
     def at_cedrxs(self, c):
         if c.kind == "test":
             return self.answer('+CEDRXS: (0-3),(4,5),("0000"-"1111")')
@@ -78,7 +71,7 @@ class PSMCommands:
         self.cedrxs = (1, act, value) if mode in (1, 2) and value else (0, act, None)
         self.ok()
 
-    @_at("+CEDRXRDP")
+    @command("+CEDRXRDP")
     def at_cedrxrdp(self, c):
         mode, act, value = self.cedrxs
         if not mode or not self.registered:
