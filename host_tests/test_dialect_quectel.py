@@ -14,7 +14,6 @@ import time
 import pytest
 
 import cellmodem.socket as msocket
-from cellmodem.tls import ModuleTLS
 from cellmodem.errors import NetworkError
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
@@ -207,15 +206,6 @@ def test_send_fail_is_enobufs(quectel, tcp_echo):
     assert e.value.args[0] == errno.ENOBUFS and "SEND FAIL" in str(e.value)
     assert s.send(b"abc") == 3  # the next one goes through
     s.close()
-
-
-def test_module_tls_is_refused_before_the_uart_naming_host_tls(quectel):
-    sim, modem, wire = quectel()
-    wire()
-    with pytest.raises(OSError) as e:
-        msocket.socket().connect((LOOPBACK, 443), tls=ModuleTLS(verify=False))
-    assert e.value.args[0] == errno.EOPNOTSUPP and wire() == []
-    assert "host TLS" in str(e.value)  # the message names the way that works
 
 
 # ---------------------------------------------------------------- UDP and server

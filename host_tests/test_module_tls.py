@@ -1,6 +1,7 @@
-"""Module TLS in real MicroPython, on every family whose manual defines it (sim7080:
+"""Module TLS in real MicroPython, on every family that has it (sim7080:
 AT+CASSLCFG and the CAOPEN results, C1802; yuge: AT+CIPSSL/AT+SSLCFG 9.6/9.7 and
-AT+SSLMIPSTART 13.2): the certificates are uploaded through the library, the module
+AT+SSLMIPSTART 13.2; quectel: AT+QSSL* and AT+QFUPL, the family's public SSL and FILE
+application notes): the certificates are uploaded through the library, the module
 does the handshake, and the simulator terminates real TLS (Python's ssl on its real
 TCP connection, the server verified with the uploaded CA, the uploaded client
 certificate presented).
@@ -8,7 +9,7 @@ certificate presented).
 Real parts: the throwaway PKI, TLS echo servers (good, expired), mosquitto's
 mutual-TLS listener and a paho-mqtt peer (host_tests/tlsfixtures.py). The scenario
 is scenarios/module_tls.py on a pty. The CPython-level behaviour of each family is in
-test_sim7080_tls.py and test_yuge_tls.py.
+test_sim7080_tls.py, test_yuge_tls.py and test_quectel_tls.py.
 """
 import errno
 import os
@@ -20,17 +21,22 @@ from mpy import SCENARIOS, run_micropython
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
 
-FAMILIES = ["sim7080", "yuge"]
+FAMILIES = ["sim7080", "yuge", "quectel"]
 HOSTS = {"localhost": LOOPBACK}
 # what a refused server certificate looks like to the application, per family
 YUGE_FAIL = ("TLS handshake failed: AT+CIPSTART: 0, CONNECT FAIL (or no connection: "
              "the module does not say which)")  # 9.9: no result of its own for TLS
+QUECTEL_FAIL = ("TLS handshake failed: +QSSLOPEN: 0,-1 (the server's certificate refused, "
+                "or no common version or cipher)")
 REFUSED = {
     ("sim7080", "expired"): "TLS handshake failed: +CAOPEN: 0,24 (certificate's time expired)",
     ("sim7080", "wrongname"): "TLS handshake failed: +CAOPEN: 0,25 (certificate's common "
                               "name does not match)",
     ("yuge", "expired"): YUGE_FAIL,
     ("yuge", "wrongname"): YUGE_FAIL,
+    # users' logs: +QSSLOPEN: <id>,-1, the same for every refusal
+    ("quectel", "expired"): QUECTEL_FAIL,
+    ("quectel", "wrongname"): QUECTEL_FAIL,
 }
 
 

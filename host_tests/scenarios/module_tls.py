@@ -1,6 +1,7 @@
 """Module TLS through cellmodem (the module does the handshake with certificates
 uploaded to it through the library), run in real MicroPython against the simulator
-on a pty; families with module TLS: sim7080 (AT+CA*, C1802) and yuge (9.6/9.7, 13.2).
+on a pty; families with module TLS: sim7080 (AT+CA*, C1802), yuge (9.6/9.7, 13.2)
+and quectel (AT+QSSL*, the family's public SSL application note).
 
 Run: micropython module_tls.py <family> <mode> <tty> [args]
   echo   <host> <port> <bytes> <ca file> [<cert file> <key file>]

@@ -70,6 +70,8 @@ Injected failures (fault knobs, see core.Faults): fail=+QIOPEN:CODE opens fail w
 (late_fail quirk: open_max_ms + 0.5 s). Supply voltage URCs (vwarn=, brownout=) use the
 family's underscore forms.
 
+Module TLS (AT+QSSL*, the file commands AT+QFUPL/QFLST/QFDEL): quectel_ssl.py.
+
 UDP keeps its datagrams: AT+QIRD returns one datagram per read (UDP SERVICE with its
 sender: +QIRD: <len>,"<ip>",<port>; a UDP client's peer is known), direct push one
 +QIURC "recv" per datagram (family TCP/IP application notes).
@@ -81,6 +83,7 @@ import time
 from .gnss import QGPSReceiver
 from .core import GuardedEscape, ModemSim, command, NetError
 from .psm import PSMCommands
+from .quectel_ssl import QSSLCommands
 from .net import Conn
 
 NCTX = 20  # UG 2.1: <contextID> 1-20
@@ -158,6 +161,7 @@ class Link:
         self.rx_total = 0  # bytes received (AT+QIRD=<id>,0)
         self.read_total = 0  # bytes the host read
         self.timer = None
+        self.ssl = None  # <sslctxID> of a connection of AT+QSSLOPEN (module TLS)
 
     @property
     def rx(self):
@@ -212,7 +216,7 @@ class _DgramSock:
         self.s.close()
 
 
-class Quectel(PSMCommands, QGPSReceiver, ModemSim):
+class Quectel(QSSLCommands, PSMCommands, QGPSReceiver, ModemSim):
     name = "quectel"
     manufacturer = "Quectel"
     model = "UG96"
@@ -286,6 +290,7 @@ class Quectel(PSMCommands, QGPSReceiver, ModemSim):
         self.send_fail_left = int(self.opts["send_fail"])
         self.transp = None  # Link in transparent access mode (UG 1.2 point 3)
         self.last_transp = None  # for ATO (UG 1.2 point 5)
+        self.ssl_reset()  # module TLS (quectel_ssl.py)
 
     # ---------------------------------------------------------------- identity
     def banner_lines(self):
@@ -741,38 +746,39 @@ class Quectel(PSMCommands, QGPSReceiver, ModemSim):
         # family: "If the connection is not established, abnormally closed, or any
         # parameter is incorrect: ERROR"
         if link.state != S_CONNECTED or link.conn is None or link.conn.peer_closed \
-                or link.stype == "TCP LISTENER" or link.mode == 2:
+                or link.stype == "TCP LISTENER" or link.mode == 2 or link.ssl is not None:
             raise QiError(E_CLOSED)
+        self.collect(lambda data, reason: self._sent(link, data, reason, dest, self.qisde), n=n)
 
-        def done(data, reason):
-            if reason == "esc":
-                # family: ESC cancels the input; nothing is sent
-                self.last_err = 571
-                return self.final("SEND FAIL")
-            if reason not in ("len", "ctrlz") or len(data) > MAX_SEND:
-                return self._fail(E_PARAM)
-            if self.qisde:
-                self.raw(data)  # AT+QISDE=1: the data comes back as it is typed
-            if self.links.get(link.cid) is not link or link.conn is None \
-                    or not link.conn.open or link.conn.peer_closed:
-                return self._fail(E_CLOSED)
-            if self.send_fail_left > 0:
-                self.send_fail_left -= 1
-                return self.final("SEND FAIL")
-            if dest is not None:
-                try:
-                    link.conn.sock.sendto(data, dest)
-                    link.conn.tx_total += len(data)
-                    sent = len(data)
-                except OSError:
-                    sent = 0
-            else:
-                sent = link.conn.send(data) if data else 0
-            if sent != len(data):
-                return self._fail(558)
-            self._good()
-            self.final("SEND OK")
-        self.collect(done, n=n)
+    def _sent(self, link, data, reason, dest=None, echo=False):
+        """The data of AT+QISEND / AT+QSSLSEND (collect's on_done) goes out."""
+        if reason == "esc":
+            # family: ESC cancels the input; nothing is sent
+            self.last_err = 571
+            return self.final("SEND FAIL")
+        if reason not in ("len", "ctrlz") or len(data) > MAX_SEND:
+            return self._fail(E_PARAM)
+        if echo:
+            self.raw(data)  # AT+QISDE=1: the data comes back as it is typed
+        if self.links.get(link.cid) is not link or link.conn is None \
+                or not link.conn.open or link.conn.peer_closed:
+            return self._fail(E_CLOSED)
+        if self.send_fail_left > 0:
+            self.send_fail_left -= 1
+            return self.final("SEND FAIL")
+        if dest is not None:
+            try:
+                link.conn.sock.sendto(data, dest)
+                link.conn.tx_total += len(data)
+                sent = len(data)
+            except OSError:
+                sent = 0
+        else:
+            sent = link.conn.send(data) if data else 0
+        if sent != len(data):
+            return self._fail(558)
+        self._good()
+        self.final("SEND OK")
 
     @command("+QISENDEX")
     def at_qisendex(self, c):
@@ -827,8 +833,13 @@ class Quectel(PSMCommands, QGPSReceiver, ModemSim):
             self._good()
             return self.answer("+QIRD: %d,%d,%d" % (link.rx_total, link.read_total,
                                                     len(link.rx)))
-        if not 0 < want <= MAX_READ or link.mode != 0:
-            raise QiError(E_PARAM)  # direct push / transparent: nothing to read here
+        if not 0 < want <= MAX_READ or link.mode != 0 or link.ssl is not None:
+            raise QiError(E_PARAM)  # direct push / transparent / TLS: nothing to read here
+        self._read_out(link, want, "+QIRD")
+
+    def _read_out(self, link, want, name):
+        """Answer a read of up to want bytes (AT+QIRD / AT+QSSLRECV): name: <len>,
+        the data, OK."""
         addr = None
         if link.udp and link.dgrams:
             # one datagram per read; a datagram longer than the read stays in part
@@ -847,11 +858,11 @@ class Quectel(PSMCommands, QGPSReceiver, ModemSim):
             link.armed = True
         self._good()
         if not data:
-            return self.answer("+QIRD: 0")
+            return self.answer(name + ": 0")
         if link.stype == "UDP SERVICE":
             head = '+QIRD: %d,"%s",%d' % (len(data), addr[0], addr[1])
         else:
-            head = "+QIRD: %d" % len(data)
+            head = "%s: %d" % (name, len(data))
         # family (UG 2.8): +QIRD: <read_actual_length><CR><LF><data>. Header and
         # payload go out as one piece: a URC between them would be read as payload.
         self.log("<- %r + %d bytes" % (head, len(data)))
@@ -889,7 +900,7 @@ class Quectel(PSMCommands, QGPSReceiver, ModemSim):
         step = max(1, int(self.opts["push_max"]))
         for i in range(0, len(data), step):
             piece = data[i:i + step]
-            head = '+QIURC: "recv",%d,%d' % (link.cid, len(piece))
+            head = '%s: "recv",%d,%d' % (self._urc_name(link), link.cid, len(piece))
             if link.stype == "UDP SERVICE" and addr:
                 head += ',"%s",%d' % addr
             self.log("<- push %r" % head)
@@ -912,9 +923,14 @@ class Quectel(PSMCommands, QGPSReceiver, ModemSim):
             return
         link.armed = False
         if self.opts["recv_len"]:
-            self.urc('+QIURC: "recv",%d,%d' % (link.cid, len(link.rx)))
+            self.urc('%s: "recv",%d,%d' % (self._urc_name(link), link.cid, len(link.rx)))
         else:
-            self.urc('+QIURC: "recv",%d' % link.cid)
+            self.urc('%s: "recv",%d' % (self._urc_name(link), link.cid))
+
+    @staticmethod
+    def _urc_name(link):
+        # a connection of AT+QSSLOPEN reports as +QSSLURC (family SSL application note)
+        return "+QIURC" if link.ssl is None else "+QSSLURC"
 
     def net_overflow(self, conn, lost):
         # The family's manuals do not describe a full receive buffer (the stack
@@ -933,13 +949,13 @@ class Quectel(PSMCommands, QGPSReceiver, ModemSim):
             # quirk: the data URC and the close URC back to back, unread data gone
             if link.armed:
                 self._notify(link)
-            self.urc('+QIURC: "closed",%d' % link.cid)
+            self.urc('%s: "closed",%d' % (self._urc_name(link), link.cid))
             conn.rx.clear()
             link.dgrams = []
         else:
             # family 2.3.1: "closed" URC; the socket stays in state 4 "closing" until
             # AT+QICLOSE, and what was received can still be read
-            self.urc('+QIURC: "closed",%d' % link.cid)
+            self.urc('%s: "closed",%d' % (self._urc_name(link), link.cid))
         link.state = S_CLOSING
 
     def net_accept(self, listener, conn):

@@ -13,12 +13,13 @@ Sockets: AT+QIOPEN with <access_mode> 0 (buffer: +QIURC: "recv",<id> then AT+QIR
 pulls) or 1 (direct push: +QIURC: "recv",<id>,<len> followed by the data), result
 URC +QIOPEN: <id>,<err>; AT+QISEND after a ">" prompt, SEND OK / SEND FAIL;
 +QIURC: "closed",<id> when the peer closes; "TCP LISTENER" and
-+QIURC: "incoming",... for a server. Module TLS (the AT+QSSL* family) is not covered: host TLS (cellmodem.tls) only.
++QIURC: "incoming",... for a server. Module TLS: AT+QSSL* (family, quectel_tls.py),
+the same link table and handlers with their SSL names.
 Usage: Modem(uart, dialect="quectel")
 """
 import errno
 
-from cellmodem.dialects.base import Dialect, _NO_MODULE_TLS, context_error
+from cellmodem.dialects.base import Dialect, context_error
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, ModemError, NetworkError
 from cellmodem.sockets import Link, TCP, UDP
@@ -60,12 +61,14 @@ class Quectel(Dialect):
     ICCID = (("AT+QCCID", "+QCCID:"), ("AT+CCID", "+CCID:"))  # UGxx firmware lacks QCCID
     # UG 2.2 QIACT 150 s, 2.3 QIDEACT 40 s, 2.4 QIOPEN 150 s ("determined by network");
     # family: QICLOSE waits up to its <timeout> argument, 10 s by default
+    # AT+QSSLOPEN and AT+QSSLCLOSE (family SSL application note) as their QI twins
     TIMEOUTS = {"+QIACT": late(150000), "+QIDEACT": late(40000), "+QIOPEN": late(150000),
-                "+QICLOSE": late(10000)}
+                "+QICLOSE": late(10000), "+QSSLOPEN": late(150000), "+QSSLCLOSE": late(10000)}
     LINKS = 12  # UG 2.4: <connectID> 0-11
     MAX_SEND = 1460  # family (UG 2.7): AT+QISEND <send_length> at most 1460
     MAX_RECV = 1500  # family (UG 2.8): AT+QIRD <read_length> at most 1500
     RX_MODES = ("buffered", "push")  # UG 1.2: buffer and direct push access modes
+    TLS = "cellmodem.dialects.quectel_tls"  # module TLS: AT+QSSL*, certificate files
     SERVER = True  # UG 2.4 note 1: "TCP LISTENER"
     # ms of quiet after which a bare AT lets out a result URC some firmware holds back
     # until the next command's reply (sim option open_result_in_reply)
@@ -85,6 +88,7 @@ class Quectel(Dialect):
         self._broken = False  # pdpdeact seen: AT+QIDEACT before AT+QIACT (family)
         self._epoch = 0  # counts link losses and restarts: ends waits for a result URC
         self._direct = set()  # connectIDs the module runs in direct push access mode
+        self._ssl = set()  # connectIDs opened with AT+QSSLOPEN (module TLS)
         self._opened = {}  # connectID -> <err> of its +QIOPEN URC
         self._opening = -1  # connectID whose AT+QIOPEN command is in flight
         self._dns = None
@@ -113,6 +117,7 @@ class Quectel(Dialect):
         self._broken = False  # a fresh module has no context to clear
         self._epoch += 1
         self._direct = set()
+        self._ssl = set()
         super()._on_rebooted(line)
 
     def _qi_error(self, e):
@@ -229,6 +234,7 @@ class Quectel(Dialect):
         if server is None or cid < 0:
             return
         self._direct.discard(cid)
+        self._ssl.discard(cid)
         child = Link(TCP, self.modem.sock_rxbuf)
         child.id = cid
         child.open = True
@@ -262,7 +268,7 @@ class Quectel(Dialect):
             self._ping = line.int(3, 0)
 
     # ---- sockets: hooks ----
-    def _open(self, link, service, host, rport, lport, mode):
+    def _open(self, link, service, host, rport, lport, mode, tls=None):
         cid = self.claim(link)
         if mode == 1:
             self._direct.add(cid)
@@ -270,9 +276,21 @@ class Quectel(Dialect):
             self._direct.discard(cid)
         self._opened.pop(cid, None)
         epoch = self._epoch
-        # UG 2.4: AT+QIOPEN=<contextID>,<connectID>,<service_type>,<IP_address>/<domain_name>,
-        # <remote_port>,<local_port>,<access_mode>
-        cmd = 'AT+QIOPEN=%d,%d,"%s","%s",%d,%d,%d' % (_CTX, cid, service, host, rport, lport, mode)
+        ssl = self._ssl
+        try:
+            if tls is None:
+                ssl.discard(cid)
+                # UG 2.4: AT+QIOPEN=<contextID>,<connectID>,<service_type>,<IP_address>/
+                # <domain_name>,<remote_port>,<local_port>,<access_mode>
+                cmd = 'AT+QIOPEN=%d,%d,"%s","%s",%d,%d,%d' % (_CTX, cid, service, host, rport,
+                                                              lport, mode)
+            else:
+                ssl.add(cid)
+                from cellmodem.dialects.quectel_tls import open_command
+                cmd = open_command(self, cid, host, rport, mode, tls)
+        except BaseException:
+            self.release(link)
+            raise
         try:
             self._opening = cid
             try:
@@ -289,7 +307,7 @@ class Quectel(Dialect):
             self.release(link)
             if self._epoch == epoch:
                 try:  # the result may still come: do not leave the module a link
-                    self.at.command("AT+QICLOSE=%d" % cid)
+                    self.at.command("AT+Q%sCLOSE=%d" % ("SSL" if cid in ssl else "I", cid))
                 except ModemError:
                     pass
             raise
@@ -299,14 +317,17 @@ class Quectel(Dialect):
         err = self._opened.pop(cid)
         if err != 0:
             self.release(link)
+            if cid in ssl:
+                from cellmodem.dialects.quectel_tls import refused
+                raise refused(cid, err)
             raise _oserror(err, "+QIOPEN: %d,%d" % (cid, err))
         link.open = True
 
-    def sock_open(self, link, host, port, tls=False):
-        if tls:
-            raise OSError(errno.EOPNOTSUPP, _NO_MODULE_TLS % self.NAME)
+    def sock_open(self, link, host, port, tls=None):
+        if tls and link.kind == UDP:
+            raise OSError(errno.EOPNOTSUPP, "quectel: module TLS is for TCP only (no DTLS)")
         # <local_port> 0: the module picks one; <access_mode> per the session
-        self._open(link, link.kind, host, port, 0, 1 if self.push else 0)
+        self._open(link, link.kind, host, port, 0, 1 if self.push else 0, tls or None)
         link.peer = (host, port)
 
     # Transparent access mode (UG 1.2 point 3-5): AT+QIOPEN <access_mode> 2 answers
@@ -327,9 +348,10 @@ class Quectel(Dialect):
         if n > self.MAX_SEND:
             n = self.MAX_SEND
             mv = mv[:n]
-        cmd = b"AT+QISEND=%d,%d" % (link.id, n)
+        # family (UG 2.7, and the SSL note's AT+QSSLSEND of the same shape): ">"
+        # prompt, exactly <send_length> bytes, SEND OK
+        cmd = (b"AT+QSSLSEND=%d,%d" if link.id in self._ssl else b"AT+QISEND=%d,%d") % (link.id, n)
         try:
-            # family (UG 2.7): ">" prompt, exactly <send_length> bytes, SEND OK
             self.at.send_data(cmd, mv, finals=_SEND_FINALS)
         except ATError as e:
             if link.error is not None:
@@ -360,6 +382,8 @@ class Quectel(Dialect):
             n = self.MAX_RECV
         if link.kind == UDP and n < self.MAX_RECV and link.ring.count:
             return 0  # a datagram longer than the read would be split: read the ring first
+        if link.id in self._ssl:  # family SSL note: +QSSLRECV: <len>, as +QIRD
+            return self.pull(link, n, b"AT+QSSLRECV=%d,%d", b"+QSSLRECV:", self._on_qird)
         return self.pull(link, n, b"AT+QIRD=%d,%d", b"+QIRD:", self._on_qird)
 
     def sock_close(self, link):
@@ -367,7 +391,8 @@ class Quectel(Dialect):
             self._direct.discard(link.id)  # the id's next connection may be in buffer mode
             self.release(link)
             try:
-                self.at.command("AT+QICLOSE=%d" % link.id)
+                self.at.command("AT+Q%sCLOSE=%d" % ("SSL" if link.id in self._ssl else "I",
+                                                    link.id))
             except ATError:
                 pass  # the module had already dropped it
         link.open = False
