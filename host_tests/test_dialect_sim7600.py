@@ -14,7 +14,6 @@ import time
 import pytest
 
 import cellmodem.socket as msocket
-from cellmodem.tls import ModuleTLS
 from cellmodem.errors import NetworkError
 from cellmodem.fakeuart import FakeUART
 from cellmodem.modem import Modem
@@ -211,16 +210,6 @@ def test_a_late_open_result_held_back_by_the_firmware_is_let_out_with_a_bare_at(
     s.write(b"ok")
     assert s.read(2) == b"ok"
     s.close()
-
-
-def test_module_tls_is_refused_before_the_uart_naming_host_tls(sim7600):
-    sim, modem, wire = sim7600()
-    s = msocket.socket()
-    wire()
-    with pytest.raises(OSError) as e:
-        s.connect((LOOPBACK, 443), tls=ModuleTLS(verify=False))
-    assert e.value.args[0] == errno.EOPNOTSUPP and wire() == []
-    assert "host TLS" in str(e.value)  # the message names the way that works
 
 
 # ---------------------------------------------------------------- UDP

@@ -1,7 +1,7 @@
 """Module TLS in real MicroPython, on every family that has it (sim7080:
 AT+CASSLCFG and the CAOPEN results, C1802; yuge: AT+CIPSSL/AT+SSLCFG 9.6/9.7 and
-AT+SSLMIPSTART 13.2; quectel: AT+QSSL* and AT+QFUPL, the family's public SSL and FILE
-application notes): the certificates are uploaded through the library, the module
+AT+SSLMIPSTART 13.2; quectel: AT+QSSL* and AT+QFUPL, sim7600: AT+CCH* and
+AT+CCERTDOWN, from the families' public SSL and FILE application notes): the certificates are uploaded through the library, the module
 does the handshake, and the simulator terminates real TLS (Python's ssl on its real
 TCP connection, the server verified with the uploaded CA, the uploaded client
 certificate presented).
@@ -9,7 +9,8 @@ certificate presented).
 Real parts: the throwaway PKI, TLS echo servers (good, expired), mosquitto's
 mutual-TLS listener and a paho-mqtt peer (host_tests/tlsfixtures.py). The scenario
 is scenarios/module_tls.py on a pty. The CPython-level behaviour of each family is in
-test_sim7080_tls.py, test_yuge_tls.py and test_quectel_tls.py.
+test_sim7080_tls.py, test_yuge_tls.py, test_quectel_tls.py and
+test_sim7600_tls.py.
 """
 import errno
 import os
@@ -21,7 +22,7 @@ from mpy import SCENARIOS, run_micropython
 from simfixtures import LOOPBACK
 from tools.modemsim import get_personality
 
-FAMILIES = ["sim7080", "yuge", "quectel"]
+FAMILIES = ["sim7080", "yuge", "quectel", "sim7600"]
 HOSTS = {"localhost": LOOPBACK}
 # what a refused server certificate looks like to the application, per family
 YUGE_FAIL = ("TLS handshake failed: AT+CIPSTART: 0, CONNECT FAIL (or no connection: "
@@ -37,6 +38,8 @@ REFUSED = {
     # users' logs: +QSSLOPEN: <id>,-1, the same for every refusal
     ("quectel", "expired"): QUECTEL_FAIL,
     ("quectel", "wrongname"): QUECTEL_FAIL,
+    ("sim7600", "expired"): "TLS handshake failed: +CCHOPEN: 0,15 (Handshake error)",
+    ("sim7600", "wrongname"): "TLS handshake failed: +CCHOPEN: 0,15 (Handshake error)",
 }
 
 

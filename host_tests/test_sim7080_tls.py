@@ -298,7 +298,7 @@ def test_simulator_file_system_and_convert_answer_as_the_family(modem_factory, p
 
 
 # ---------------------------------------------------------------- other families
-@pytest.mark.parametrize("dialect", ["sim7600", "sim800"])
+@pytest.mark.parametrize("dialect", ["sim800"])
 def test_families_without_module_tls_name_host_tls(sim7080, pki, dialect):
     sim, m, log = sim7080(dialect)
     since = len(log.getvalue())

@@ -39,6 +39,7 @@ OPTIONAL = {
     ("cellmodem-sim7080", "cellmodem/tls.py"): "module TLS certificates given as PEM or files",
     ("cellmodem-yuge", "cellmodem/tls.py"): "module TLS certificates given as PEM or files",
     ("cellmodem-quectel", "cellmodem/tls.py"): "module TLS certificates given as PEM or files",
+    ("cellmodem-sim7600", "cellmodem/tls.py"): "module TLS certificates given as PEM or files",
     ("cellmodem-httpbase", "cellmodem/tls.py"): "_httprare: a redirect to an https:// address",
 }
 # The same, reached only from the imported package itself (or CPython): nothing to choose

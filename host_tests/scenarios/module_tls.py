@@ -1,7 +1,8 @@
 """Module TLS through cellmodem (the module does the handshake with certificates
 uploaded to it through the library), run in real MicroPython against the simulator
-on a pty; families with module TLS: sim7080 (AT+CA*, C1802), yuge (9.6/9.7, 13.2)
-and quectel (AT+QSSL*, the family's public SSL application note).
+on a pty; families with module TLS: sim7080 (AT+CA*, C1802), yuge (9.6/9.7, 13.2),
+quectel (AT+QSSL*) and sim7600 (AT+CCH*), these two from the families' public SSL
+application notes.
 
 Run: micropython module_tls.py <family> <mode> <tty> [args]
   echo   <host> <port> <bytes> <ca file> [<cert file> <key file>]
@@ -29,12 +30,13 @@ args = sys.argv[4:]
 
 def store(ca, cert=None, key=None):
     """Upload the files; the ModuleTLS that names them."""
-    tls.cert_upload(modem, "ca.crt", ca, "ca")
+    # names ending in .pem: the SIM7600 family takes only .pem and .der names
+    tls.cert_upload(modem, "ca.pem", ca, "ca")
     if cert:
-        tls.cert_upload(modem, "client.crt", cert, "cert")
-        tls.cert_upload(modem, "client.key", key, "key")
-    return tls.ModuleTLS(ca="ca.crt", cert="client.crt" if cert else None,
-                         key="client.key" if cert else None)
+        tls.cert_upload(modem, "client.pem", cert, "cert")
+        tls.cert_upload(modem, "client-key.pem", key, "key")
+    return tls.ModuleTLS(ca="ca.pem", cert="client.pem" if cert else None,
+                         key="client-key.pem" if cert else None)
 
 
 def connect(host, port, ca, cert=None, key=None):

@@ -12,6 +12,8 @@ Receive modes (A7600 manual 1.2): direct push (default: "RECV FROM:<ip>:<port>" 
 then AT+CIPRXGET=2/3/4) and transparent (AT+CIPMODE=1 before AT+NETOPEN; link 0 or
 server 0 only; "+++" with guard times back to command mode, ATO to return).
 
+Module TLS (the AT+CCH* SSL service, AT+CSSLCFG, AT+CCERT*): sim7600_ssl.py.
+
 Where the two manuals disagree, or are silent, the choice is said next to the code.
 Options (sim(opts={...}) or --opt key=value):
   prompt          "\\r\\n>" data prompt of AT+CIPSEND. Both manuals: Response ">"
@@ -85,6 +87,7 @@ import socket
 import time
 
 from .gnss import CGPSReceiver
+from .sim7600_ssl import CCHCommands
 from .core import GuardedEscape, ModemSim, command, NetError
 from .net import Conn
 
@@ -192,7 +195,7 @@ class Link:
         return self.conn.rx if self.conn is not None else bytearray()
 
 
-class Sim7600(CGPSReceiver, ModemSim):
+class Sim7600(CCHCommands, CGPSReceiver, ModemSim):
     name = "sim7600"
     manufacturer = "SIMCOM INCORPORATED"
     model = "SIMCOM_SIM7600E-H"
@@ -263,6 +266,7 @@ class Sim7600(CGPSReceiver, ModemSim):
         self.ping = None
         self.data_link = None  # the transparent link while in data mode
         self.pdp_cid = 1  # AT+CSOCKSETPN
+        self.cch_reset()  # module TLS (sim7600_ssl.py)
 
     # ---------------------------------------------------------------- power-on
     def banner_lines(self):
@@ -475,6 +479,7 @@ class Sim7600(CGPSReceiver, ModemSim):
                 self.urc("+IPCLOSE: %d,1" % link.num)
             link.conn = None
         self.links.clear()
+        self._cch_network_drop()
         self.servers.clear()  # the core closes every socket right after this hook
         self.net_open = bool(self.opts["drop_keeps_netopen"])
 
@@ -763,6 +768,8 @@ class Sim7600(CGPSReceiver, ModemSim):
     # ---------------------------------------------------------------- receiving
     def net_data(self, conn, data):
         link = conn.tag
+        if getattr(link, "cch", False):
+            return self._cch_data(conn, data)  # an SSL session (sim7600_ssl.py)
         if not isinstance(link, Link) or link.conn is not conn:
             return
         if link is self.data_link:
@@ -821,6 +828,8 @@ class Sim7600(CGPSReceiver, ModemSim):
 
     def net_closed(self, conn):
         link = conn.tag
+        if getattr(link, "cch", False):
+            return self._cch_closed(conn)
         if not isinstance(link, Link) or link.conn is not conn or link.state == "closed":
             return
         if link.state == "opening":

@@ -16,19 +16,21 @@ AT+CIPRXGET=2,<link>,<len> returns the bytes; the default here) and direct push
 "+RECEIVE,<link>,<len>" - the plain "+IPD<len>" does not say which link, L1113).
 "+IPCLOSE: <link>,<reason>" says the peer closed; AT+SERVERSTART listens and
 "+CLIENT: <link>,<server>,<ip>:<port>" reports each accepted client (L1114).
-Module TLS (the AT+CCH* family) is not covered: host TLS (cellmodem.tls) only.
+Module TLS: the AT+CCH* SSL service (family, sim7600_tls.py), sessions 0-1 as
+link ids 14-15.
 Usage: Modem(uart, dialect="sim7600")
 """
 import errno
 
 from cellmodem.compat import ticks_ms
-from cellmodem.dialects.base import Dialect, _NO_MODULE_TLS, context_error
+from cellmodem.dialects.base import Dialect, context_error
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, ATTimeout
 from cellmodem.line import parse_int
 from cellmodem.sockets import Link, TCP, UDP, LISTEN
 
 _NSERVER = 4  # <server_index> 0-3 (L1114)
+_SSL = 14  # link ids 14-15: the SSL service's sessions 0-1 (sim7600_tls.FIRST)
 _CLOSE_WAIT = 10000  # ms to wait for "+CIPCLOSE: <link>,<err>" after OK
 _UDP_PORTS = 16000  # local UDP ports are taken from 49152 + (0..this)
 
@@ -60,7 +62,8 @@ class SIM7600(Dialect):
     # 30 s each by the AT+CIPDNSSET defaults (L1133).
     TIMEOUTS = {"+NETOPEN": late(120000), "+NETCLOSE": late(120000),
                 "+CIPOPEN": late(120000), "+CIPSEND": late(120000),
-                "+CIPCLOSE": late(120000), "+CDNSGIP": late(120000)}
+                "+CIPCLOSE": late(120000), "+CDNSGIP": late(120000),
+                "+CCHOPEN": late(120000), "+CCHSEND": late(120000)}  # family: as CIP*
     DETAILS = (b"+IP ERROR:", b"+CIPERROR:")
     LINK_LOST = (b"+CIPEVENT:",)
     LINKS = 10  # <link_num> 0-9 (L1103); listening servers get ids LINKS + <server_index>
@@ -68,6 +71,7 @@ class SIM7600(Dialect):
     MAX_RECV = 1500  # AT+CIPRXGET=2 reads at most 1500 (L1106)
     RX_MODES = ("buffered", "push")
     SERVER = True
+    TLS = "cellmodem.dialects.sim7600_tls"  # module TLS: AT+CCH*, AT+CCERT*
     NUDGE = 1000  # quiet ms after which a bare AT lets out a held-back result URC
     # Not in the TCP/IP manuals; the SIM7600/A7600 AT manuals (family): the power-off
     # command is AT+CPOF, which answers OK and prints nothing more (no AT+CPOWD);
@@ -237,7 +241,7 @@ class SIM7600(Dialect):
         n = parse_int(line.buf, line.start + 4, line.end, 0)
         only = None
         for link in self.modem.links.values():
-            if link.kind != LISTEN and link.open:
+            if link.kind != LISTEN and link.open and link.id < _SSL:
                 if only is not None:
                     only = None
                     break
@@ -283,9 +287,10 @@ class SIM7600(Dialect):
             self._stopping.discard(idx)
             self._serverstop(idx)
 
-    def sock_open(self, link, host, port, tls=False):
+    def sock_open(self, link, host, port, tls=None):
         if tls:
-            raise OSError(errno.EOPNOTSUPP, _NO_MODULE_TLS % self.NAME)
+            from cellmodem.dialects.sim7600_tls import open_session
+            return open_session(self, link, host, port, tls)
         self._tidy()
         if link.kind == UDP:
             # AT+CIPSEND names the UDP remote by IP address (L1105)
@@ -365,6 +370,9 @@ class SIM7600(Dialect):
         raise _oserror("AT+SERVERSTART=%d: +CIPERROR: %d" % (port, err), err)
 
     def sock_send(self, link, mv):
+        if link.id >= _SSL:
+            from cellmodem.dialects.sim7600_tls import send
+            return send(self, link, mv)
         n = len(mv)
         if n > self.MAX_SEND:
             n = self.MAX_SEND
@@ -400,6 +408,9 @@ class SIM7600(Dialect):
                       "+CIPSEND: %d,%d,%d" % (link.id, n, sent))
 
     def sock_fetch(self, link, n):
+        if link.id >= _SSL:
+            from cellmodem.dialects.sim7600_tls import fetch
+            return fetch(self, link, n)
         try:
             # L1106: AT+CIPRXGET=2,<link_num>,<len>
             return self.pull(link, n, b"AT+CIPRXGET=2,%d,%d", b"+CIPRXGET:", self._on_ciprxget)
@@ -413,8 +424,11 @@ class SIM7600(Dialect):
         if link.id is None or links.get(link.id) is not link:
             link.open = False
             return
-        self.release(link)
         n = link.id
+        if n >= _SSL:
+            from cellmodem.dialects.sim7600_tls import close
+            return close(self, link)
+        self.release(link)
         if link.kind != LISTEN:
             self._drop(n)
             self._tidy()
