@@ -16,10 +16,10 @@ from cellmodem.at import AT
 from cellmodem.sms import SMS, from_ucs2_hex, ucs2_hex
 from mpy import LIB, SCENARIOS, compile_tree, run_micropython
 from tools.modemsim import get_personality
-from tools.modemsim.sms import OWN_NUMBER
+from tools.modemsim.sms import OWN_NUMBER, encode_deliver
 
 NUMBER = "+491701234567"
-HEAP = "176k"  # MicroPython, the socket stack plus cellmodem.sms from .mpy: 152k passed for every family; 144k failed with MemoryError for three of the five
+HEAP = "176k"  # MicroPython, the socket stack plus cellmodem.sms from .mpy: 152k passed for every family (with the concatenated messages); 144k failed with MemoryError for four of the five
 
 
 def wait_until(modem, cond, seconds=10):
@@ -118,6 +118,95 @@ def test_settings_go_once_per_module_session_and_again_after_a_restart(device, f
     assert [t for _, t, _ in sim.sms_sent] == ["one", "two", "three"]
 
 
+LONG_GSM = "".join("part text %03d; " % i for i in range(26))  # 390 GSM characters: 3 parts
+# 153 UTF-16 units: 3 parts of at most 67; unit 67 is the first half of a surrogate
+# pair, so the first part ends one unit early (a pair is never cut)
+LONG_UCS2 = "012345" + "Grüße \U0001F600 " * 16 + "end"
+
+
+@pytest.mark.parametrize("text, dcs, per_part", [(LONG_GSM, 0, 153), (LONG_UCS2, 8, 67)])
+def test_a_long_text_goes_in_parts_and_comes_back_whole(device, family, text, dcs, per_part):
+    sim, modem, uart = device(family)
+    sms = SMS(modem)
+    sms.listen()
+    start = len(uart.tx)
+    refs = sms.send(OWN_NUMBER, text)
+    assert isinstance(refs, tuple) and len(refs) == 3 and len(set(refs)) == 3
+    parts = sim.sms_parts[-3:]
+    assert [p[1:] for p in parts] == [(3, 1), (3, 2), (3, 3)] and len({p[0] for p in parts}) == 1
+    assert "".join(t for _, t, _ in sim.sms_sent) == text
+    assert {d for _, _, d in sim.sms_sent} == {dcs}
+    # in PDU mode (listen() has set AT+CMGF=0 already): AT+CMGS=<TPDU length> per part
+    tx = bytes(uart.tx[start:])
+    assert b"AT+CMGF=1" not in tx and tx.count(b"AT+CMGS=") == 3
+    assert modem.module_state["cmgf"] == "AT+CMGF=0"
+    sizes = [len(t.encode("utf-16-be")) // 2 if dcs else len(t) for _, t, _ in sim.sms_sent]
+    assert sizes == ([66, 67, 20] if dcs else [153, 153, 84])
+    wait_until(modem, lambda: len(sms.pending) == 3)
+    m = sms.receive()
+    assert (m.sender, m.text, m.part) == (OWN_NUMBER, text, None)
+    assert len(m.indexes) == 3 and m.index == m.indexes[0]
+    assert sms.receive() is None and sim.sms_store == {}  # every part deleted
+
+
+def test_parts_out_of_order_wait_while_other_messages_come_through(device):
+    sim, modem, uart = device("quectel")
+    sms = SMS(modem)
+    sms.listen()
+    sim.deliver_sms("+4930777", "third.", part=(42, 3, 3))
+    sim.deliver_sms("+4930123", "a whole one")
+    sim.deliver_sms("+4930777", "first, ", part=(42, 3, 1))
+    sim.deliver_sms("+4930888", "other sender, same reference", part=(42, 2, 1))
+    wait_until(modem, lambda: len(sms.pending) == 4)
+    assert sms.receive().text == "a whole one"  # the parts before it wait
+    assert sms.receive() is None and len(sim.sms_store) == 3  # parts stay in the SIM
+    sim.deliver_sms("+4930777", "second, ", part=(42, 3, 2))
+    wait_until(modem, lambda: sms.pending)
+    m = sms.receive()
+    assert (m.sender, m.text) == ("+4930777", "first, second, third.")
+    assert list(sim.sms_store.values())[0][3] == "other sender, same reference"
+
+
+def test_parts_read_before_the_board_restarted_are_found_again(device):
+    sim, modem, uart = device("sim7600")
+    sms = SMS(modem)
+    sms.listen()
+    sim.deliver_sms("+4930777", "one ", part=(9, 2, 1))
+    wait_until(modem, lambda: sms.pending)
+    assert sms.receive() is None  # read, kept in the SIM as REC READ
+    again = SMS(modem)  # the board restarted: a new SMS, the module kept its settings
+    modem.module_state.pop("cnmi")
+    sim.deliver_sms("+4930777", "two", part=(9, 2, 2))
+    m = again.receive()
+    assert m.text == "one two" and sim.sms_store == {}
+
+
+def test_read_shows_one_part_and_list_every_stored_part(device):
+    sim, modem, uart = device("sim7080")
+    sms = SMS(modem)
+    i = sim.deliver_sms("Vodafone", "Ihr Guthaben: 5,00 €", part=(1, 2, 1))  # an alphanumeric sender
+    m = sms.read(i)
+    assert (m.sender, m.text, m.part, m.status) == ("Vodafone", "Ihr Guthaben: 5,00 €", (1, 2, 1),
+                                                    "REC UNREAD")
+    assert [(x.index, x.part, x.status) for x in sms.list()] == [(i, (1, 2, 1), "REC READ")]
+
+
+def test_the_simulator_refuses_a_pdu_whose_length_is_not_the_tpdu_s(modem_factory):
+    from tools.modemsim.sms import decode_submit
+    from cellmodem.smspdu import gsm_codes, submit
+    sim, uart, at = modem_factory("quectel")
+    at.ok("AT+CMEE=1")
+    at.ok("AT+CMGF=0")
+    pdu, n = submit(NUMBER, gsm_codes("hi"), 0)
+    at.cmd("AT+CMGS=%d" % (n + 1), until=b">")
+    at.write(bytes(pdu) + b"\x1a")
+    assert at.wait_line("+CMS ERROR:", timeout=3) == "+CMS ERROR: 304" and sim.sms_sent == []
+    at.cmd("AT+CMGS=%d" % n, until=b">")
+    at.write(bytes(pdu) + b"\x1a")
+    assert at.wait_line("+CMGS:", timeout=3) == "+CMGS: 1" and sim.sms_sent == [(NUMBER, "hi", 0)]
+    assert decode_submit(bytes.fromhex(pdu.decode()))[:2] == (NUMBER, "hi")
+
+
 def test_a_cmti_inside_another_command_s_reply_is_not_lost():
     at, sms = scripted([(b"AT+CSQ", b'\r\n+CSQ: 20,99\r\n+CMTI: "SM",7\r\n\r\nOK\r\n')])
     assert at.command("AT+CSQ", resp=b"+CSQ:") == [b"+CSQ: 20,99"]
@@ -135,35 +224,45 @@ def test_a_new_message_stored_where_a_deleted_one_was_is_not_lost():
 
 
 def test_a_read_that_fails_keeps_the_message_for_the_next_receive():
-    hexed = ucs2_hex("hello")
+    pdu, n = encode_deliver("+4930", "26/12/06,21:00:00+00", "hello", 0)
     at, sms = scripted([
-        (b'AT+CSCS="UCS2"', b"\r\nOK\r\n"),
         (b"AT+CMGR=3", b"\r\n+CME ERROR: 3\r\n"),  # busy for a moment
-        (b"AT+CMGR=3", ('\r\n+CMGR: "REC UNREAD","%s","","26/12/06,21:00:00+00"\r\n%s\r\n'
-                        '\r\nOK\r\n' % (ucs2_hex("+4930"), hexed)).encode()),
+        (b"AT+CMGR=3", ("\r\n+CMGR: 0,,%d\r\n%s\r\n\r\nOK\r\n" % (n, pdu)).encode()),
         (b"AT+CMGD=3", b"\r\n+CMS ERROR: 500\r\n"),  # the delete fails: still delivered
     ])
-    sms.modem.module_state["cmgf"] = "AT+CMGF=1"
+    sms.modem.module_state["cmgf"] = "AT+CMGF=0"
     sms.modem.module_state["cnmi"] = "AT+CNMI=2,1,0,0,0"
     sms.pending.append(3)
     with pytest.raises(ATError):
         sms.receive()
     assert sms.pending == [3]
     m = sms.receive()
-    assert (m.sender, m.text) == ("+4930", "hello") and sms.pending == []
+    assert (m.sender, m.text, m.status) == ("+4930", "hello", "REC UNREAD")
+    assert sms.pending == []
 
 
 def test_an_index_the_module_has_no_message_at_is_dropped():
     at, sms = scripted([
-        (b'AT+CSCS="UCS2"', b"\r\nOK\r\n"),
         (b"AT+CMGR=4", b"\r\n+CMS ERROR: 321\r\n"),
     ])
-    sms.modem.module_state["cmgf"] = "AT+CMGF=1"
+    sms.modem.module_state["cmgf"] = "AT+CMGF=0"
     sms.modem.module_state["cnmi"] = "AT+CNMI=2,1,0,0,0"
     sms.pending.append(4)
     with pytest.raises(ATError) as e:
         sms.receive()
     assert e.value.code == 321 and sms.pending == []
+
+
+def test_a_pdu_that_does_not_decode_is_dropped_from_the_queue_and_left_in_the_store():
+    at, sms = scripted([
+        (b"AT+CMGR=2", b"\r\n+CMGR: 0,,5\r\n0001020304\r\n\r\nOK\r\n"),  # an SMS-SUBMIT
+    ])
+    sms.modem.module_state["cmgf"] = "AT+CMGF=0"
+    sms.modem.module_state["cnmi"] = "AT+CNMI=2,1,0,0,0"
+    sms.pending.append(2)
+    with pytest.raises(ValueError):
+        sms.receive()
+    assert sms.pending == [] and b"AT+CMGD" not in bytes(at.port.tx)
 
 
 @pytest.mark.parametrize("to,text,err", [
@@ -174,8 +273,8 @@ def test_an_index_the_module_has_no_message_at_is_dropped():
     (NUMBER, "end\x1a+CFUN=0", ValueError),  # Ctrl-Z would end the text early
     (NUMBER, "esc\x1b", ValueError),
     (NUMBER, b"bytes", TypeError),
-    (NUMBER, "x" * 161, ValueError),  # one GSM message holds 160
-    (NUMBER, "ü" * 71, ValueError),  # one UCS2 message holds 70
+    (NUMBER, "x" * (153 * 255 + 1), ValueError),  # 255 parts of 153 GSM characters
+    (NUMBER, "中" * (67 * 255 + 1), ValueError),  # 255 parts of 67 UCS2 units
 ])
 def test_bad_input_is_refused_before_the_uart(device, to, text, err):
     sim, modem, uart = device("sim7080")
@@ -208,7 +307,8 @@ def test_ucs2_hex_round_trips_every_plane():
 
 
 def test_sms_out_and_back_while_a_tcp_echo_runs_in_micropython(tmp_path, tcp_echo, family):
-    # three texts to the SIM's own number between echo rounds; each comes back (+CMTI)
+    # five texts to the SIM's own number between echo rounds, two of them in 3 parts;
+    # each comes back (+CMTI per part) and is read whole
     compile_tree(LIB, str(tmp_path))
     sim = get_personality(family)(seed=3, hosts={"echo.example": "127.0.0.1"})
     try:
@@ -219,4 +319,5 @@ def test_sms_out_and_back_while_a_tcp_echo_runs_in_micropython(tmp_path, tcp_ech
     finally:
         sim.close()
     assert p.returncode == 0 and "SMS OK" in p.stdout, p.stdout + p.stderr
-    assert [dcs for _, _, dcs in sim.sms_sent] == [0, 8, 0]
+    assert [dcs for _, _, dcs in sim.sms_sent] == [0, 8, 0, 0, 0, 0, 8, 8, 8]
+    assert [p and p[1:] for p in sim.sms_parts] == [None] * 3 + [(3, 1), (3, 2), (3, 3)] * 2

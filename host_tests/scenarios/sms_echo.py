@@ -1,8 +1,9 @@
 """SMS out and back while a TCP echo runs, in real MicroPython.
 
 Run: micropython sms_echo.py <tty> <host> <port> <own number>
-Sends three texts to the SIM's own number (GSM 7-bit, UCS2 with a character above
-U+FFFF and a line break, 160 GSM characters) between echo rounds; the network (the
+Sends five texts to the SIM's own number (GSM 7-bit, UCS2 with a character above
+U+FFFF and a line break, 160 GSM characters, and two concatenated 3-part texts, GSM
+7-bit and UCS2) between echo rounds; the network (the
 simulator) delivers each back, announced by +CMTI. Every echo round is checked byte
 for byte and every message must come back exactly. Prints "SMS OK <echoed bytes>".
 """
@@ -16,7 +17,10 @@ import cellmodem.socket as socket
 
 tty, host, port, own = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 TEXTS = ["GSM text: 21.5 C @home (ok?)", "Gr\u00fc\u00dfe \u4e2d\u6587 \U0001F600\nline 2",
-         "0123456789" * 16]
+         "0123456789" * 16,
+         # concatenated, 3 parts each (PDU mode): 400 GSM characters, 150 UCS2 units
+         "".join(["part %03d of a long text, " % i for i in range(16)]),
+         "\u4e2d\u6587 \U0001F600 " * 30]
 
 modem = Modem(open_serial(tty), sock_rxbuf=2048)
 modem.connect(apn="internet")

@@ -1,9 +1,13 @@
-"""SMS on every family, in 27.005 text mode: send, and receive through +CMTI.
+"""SMS on every family: send, and receive through +CMTI.
 
-None of the project's manuals covers SMS; this follows 3GPP TS 27.005 chapter 3 and
-the families' public behaviour (SIMCom, Quectel and Yuge modules all speak it). One
-message is at most 160 characters of the GSM alphabet or 70 UTF-16 units of anything
-else: longer texts (concatenated messages) need PDU mode, which is not here yet.
+None of the project's manuals covers SMS; this follows 3GPP TS 27.005 and 23.040 and
+the families' public behaviour (SIMCom, Quectel and Yuge modules all speak both
+modes). A text that fits one message (160 characters of the GSM alphabet, or 70
+UTF-16 units of anything else) goes in text mode (27.005 ch.3); a longer one as a
+concatenated message of up to 255 parts in PDU mode (ch.4, cellmodem.smspdu), which
+alone carries the parts' user data header. Messages are read in PDU mode, so any
+alphabet and any sender come back exactly and the parts of a concatenated message
+are joined again.
 
 Usage:
     from cellmodem.sms import SMS
@@ -31,17 +35,26 @@ _PENDING_MAX = 30  # +CMTI indexes noted and not yet read (a SIM holds about 30)
 _GSM_PUNCT = "@$_!\"#%&'()*+,-./:;<=>? "
 
 
-class Message:
-    """A received message: index (in the SIM's store), sender (str), time (the
-    service centre's time stamp, "yy/MM/dd,hh:mm:ss+zz"), text (str), status
-    ("REC UNREAD", "REC READ")."""
+_STATUS = ("REC UNREAD", "REC READ", "STO UNSENT", "STO SENT")  # PDU mode <stat> 0-3
+_PART_GSM = 153  # septets of one part after its 6-octet header (23.040 9.2.3.24.1)
+_PART_UCS2 = 67  # UTF-16 units of one part
 
-    def __init__(self, index, status, sender, time, text):
+
+class Message:
+    """A received message: index (in the SIM's store; the first part's for a
+    concatenated message), indexes (every part's), sender (str), time (the service
+    centre's time stamp, "yy/MM/dd,hh:mm:ss+zz"), text (str), status ("REC UNREAD",
+    "REC READ"), part ((reference, total, sequence) of one part as read(), None for
+    a whole message)."""
+
+    def __init__(self, index, status, sender, time, text, part=None):
         self.index = index
+        self.indexes = (index,)
         self.status = status
         self.sender = sender
         self.time = time
         self.text = text
+        self.part = part
 
     def __repr__(self):
         return "Message(%d, %r, %r)" % (self.index, self.sender, self.text)
@@ -165,6 +178,8 @@ class SMS:
         self.at = modem.at
         self.pending = []  # indexes +CMTI announced, oldest first, not yet read
         self._cb = None
+        self._parts = {}  # (sender, reference, total) -> {sequence: Message} read so far
+        self._ref = 0  # the concatenation reference of the last message sent in parts
         self.at.urc(b"+CMTI:", self._on_cmti)
 
     def _on_cmti(self, line):
@@ -190,42 +205,74 @@ class SMS:
 
     def send(self, to, text):
         """Send text (str) to the number `to` ("+491701234567"); returns the message
-        reference (int) the network gave. Text the GSM alphabet holds goes as GSM
-        7-bit (at most 160 characters), any other as UCS2 (at most 70 UTF-16 units).
-        ValueError for a bad number, text with Ctrl-Z or ESC, or text too long for
-        one message; ATError with the module's +CMS ERROR code; ATTimeout after the
-        command's maximum response time (90 s)."""
+        reference (int) the network gave, or a tuple of them (one per part) for a
+        text sent in parts. Text the GSM alphabet holds goes as GSM 7-bit (160
+        characters in one message, 153 per part), any other as UCS2 (70 UTF-16 units,
+        67 per part); up to 255 parts. ValueError for a bad number, text with Ctrl-Z
+        or ESC, or text longer than 255 parts; ATError with the module's +CMS ERROR
+        code (the parts before it are sent); ATTimeout after the command's maximum
+        response time (90 s)."""
         to = number(to)
         if not isinstance(text, str):
             raise TypeError("SMS text must be str, not %s" % type(text).__name__)
         if "\x1a" in text or "\x1b" in text:
             raise ValueError("SMS text must not hold Ctrl-Z or ESC (they end or cancel it)")
-        if _gsm(text):
-            if len(text) > MAX_GSM:
-                raise ValueError("SMS text of %d GSM characters: one message holds %d "
-                                 "(concatenated messages are not supported yet)"
-                                 % (len(text), MAX_GSM))
+        if _gsm(text) and len(text) <= MAX_GSM:
             self._text_mode("IRA")
             self._set("csmp", "AT+CSMP=17,167,0,0")  # SMS-SUBMIT, 24 h validity, GSM 7-bit
             da = to
             data = bytearray(text, "utf-8")
-        else:
-            n = _units(text)
-            if n > MAX_UCS2:
-                raise ValueError("SMS text of %d UTF-16 units: one UCS2 message holds %d "
-                                 "(concatenated messages are not supported yet)"
-                                 % (n, MAX_UCS2))
+        elif _units(text) <= MAX_UCS2 and not _gsm(text):
             self._text_mode("UCS2")
             self._set("csmp", "AT+CSMP=17,167,0,8")  # dcs 8: UCS2
             # with AT+CSCS="UCS2" the number is hex too (public knowledge: SIM800,
             # SIM7600 and Quectel modules read it in the TE character set)
             da = ucs2_hex(to)
             data = _ucs2(text)
+        else:
+            return self._send_parts(to, text)
         data.append(0x1A)  # Ctrl-Z ends the text (27.005 3.5.1)
         lines = self.at.send_data('AT+CMGS="%s"' % da, data, resp=b"+CMGS:")
         if not lines:
             raise OSError(errno.EIO, "AT+CMGS: OK without +CMGS: <mr>")
         return Line(lines[0], 0, len(lines[0])).int(0)
+
+    def _send_parts(self, to, text):
+        # PDU mode (27.005 4.3): AT+CMGS=<TPDU octets>, "> ", the PDU in hex, Ctrl-Z
+        from binascii import unhexlify
+        from cellmodem.smspdu import gsm_codes, submit
+        data = gsm_codes(text)
+        if data is not None:
+            dcs, size, one, step = 0, len(data), MAX_GSM, _PART_GSM
+        else:
+            data = unhexlify(_ucs2(text))  # UTF-16-BE
+            dcs, size, one, step = 8, len(data) // 2, MAX_UCS2, _PART_UCS2
+        cuts = [0]
+        if size > one:
+            while cuts[-1] < size:
+                c = cuts[-1] + step
+                if dcs and c < size and 0xD8 <= data[2 * c - 2] < 0xDC:
+                    c -= 1  # a surrogate pair stays in one part
+                cuts.append(c if c < size else size)
+        else:
+            cuts.append(size)
+        total = len(cuts) - 1
+        if total > 255:
+            raise ValueError("SMS text of %d parts: a concatenated message has 255 at most"
+                             % total)
+        self._ref = ref = (self._ref + 1) & 0xFF
+        self._set("cmgf", "AT+CMGF=0")
+        refs = []
+        w = 2 if dcs else 1
+        for k in range(total):
+            pdu, n = submit(to, data[cuts[k] * w:cuts[k + 1] * w], dcs,
+                            (ref, total, k + 1) if total > 1 else None)
+            pdu.append(0x1A)
+            lines = self.at.send_data("AT+CMGS=%d" % n, pdu, resp=b"+CMGS:")
+            if not lines:
+                raise OSError(errno.EIO, "AT+CMGS: OK without +CMGS: <mr>")
+            refs.append(Line(lines[0], 0, len(lines[0])).int(0))
+        return tuple(refs) if total > 1 else refs[0]
 
     def on_message(self, callback):
         """Ask the module to announce new messages (+CMTI) and call callback(index)
@@ -239,65 +286,104 @@ class SMS:
         """Ask the module to store new messages and announce each with +CMTI
         (AT+CNMI=2,1, 27.005 3.4.1), once per module session; unread messages already
         in the SIM's store (stored while nobody listened, or whose +CMTI a restart
-        lost) join .pending then. receive() does this by itself."""
+        lost) join .pending then, and so do the parts of concatenated messages
+        not yet complete (read before the board restarted). receive() does this by
+        itself."""
         if self.modem.module_state.get("cnmi"):
             return
         self._set("cnmi", "AT+CNMI=2,1,0,0,0")
-        for m in self.list("REC UNREAD"):
-            if m.index not in self.pending and len(self.pending) < _PENDING_MAX:
+        for m in self.list():
+            if (m.status == "REC UNREAD" or m.part is not None) and \
+                    m.index not in self.pending and len(self.pending) < _PENDING_MAX:
                 self.pending.append(m.index)
 
     def receive(self, delete=True):
         """The oldest message +CMTI announced and not read yet, as a Message, or
-        None; it is deleted from the SIM after reading unless delete=False (a failed
-        delete leaves it there, marked read). A read that fails (ATError, ATTimeout,
-        OSError) keeps the message for the next call, unless the module has none at
-        that index (+CMS ERROR: 321)."""
+        None. A concatenated message comes whole, once its last part is read (its
+        parts wait in the SIM until then). It is deleted from the SIM after reading
+        unless delete=False (a failed delete leaves it there, marked read). A read
+        that fails (ATError, ATTimeout, OSError) keeps the message for the next
+        call, unless the module has none at that index (+CMS ERROR: 321) or its PDU
+        does not decode (ValueError)."""
         self.listen()
         self.at.poll(0)
-        if not self.pending:
-            return None
-        # taken off before any command: a +CMTI that comes during them (a new message
-        # stored where a deleted one was) is noted again, not lost
-        i = self.pending.pop(0)
-        try:
-            m = self.read(i)
-        except ATError as e:
-            if e.code != 321 and "index" not in e.text.lower():
-                self.pending.insert(0, i)  # still there: read it next time
-            raise  # 321 (27.005 3.2.5): no message at that index, nothing to read
-        except BaseException:
-            self.pending.insert(0, i)  # a timeout, a lost link: read it next time
-            raise
-        if delete:
+        while self.pending:
+            # taken off before any command: a +CMTI that comes during them (a new
+            # message stored where a deleted one was) is noted again, not lost
+            i = self.pending.pop(0)
             try:
-                self.delete(i)
-            except (ATError, OSError):
-                pass  # it stays in the store, marked read; the message is the caller's
-        return m
+                m = self.read(i)
+            except ATError as e:
+                if e.code != 321 and "index" not in e.text.lower():
+                    self.pending.insert(0, i)  # still there: read it next time
+                raise  # 321 (27.005 3.2.5): no message at that index, nothing to read
+            except ValueError:
+                raise  # not a message this code can read: left in the store
+            except BaseException:
+                self.pending.insert(0, i)  # a timeout, a lost link: read it next time
+                raise
+            if m.part is not None:
+                m = self._join(m)
+                if m is None:
+                    continue  # its other parts are still to come
+            if delete:
+                for j in m.indexes:
+                    try:
+                        self.delete(j)
+                    except (ATError, OSError):
+                        pass  # it stays in the store, marked read; the message is the caller's
+            return m
+        return None
+
+    def _join(self, m):
+        """The whole message once every part of m's is read, else None (23.040
+        9.2.3.24.1: parts share sender, reference and total; sequence 1..total)."""
+        ref, total, seq = m.part
+        key = (m.sender, ref, total)
+        got = self._parts.get(key)
+        if got is None:
+            got = self._parts[key] = {}
+        got[seq] = m
+        if len(got) < total:
+            return None
+        del self._parts[key]
+        ms = [got[k] for k in sorted(got)]
+        whole = Message(ms[0].index, ms[0].status, m.sender, ms[0].time,
+                        "".join([p.text for p in ms]))
+        whole.indexes = tuple([p.index for p in ms])
+        return whole
 
     def _messages(self, lines, prefix, index=None):
-        # +CMGR: <stat>,<oa>,[<alpha>],<scts> (index given) or +CMGL: <index>,<stat>,
-        # <oa>,[<alpha>],<scts>, each followed by its text line; sender and text are
-        # UCS2 hex (read with AT+CSCS="UCS2")
+        # PDU mode (27.005 4.1, 4.4): +CMGR: <stat>,[<alpha>],<length> (index given) or
+        # +CMGL: <index>,<stat>,[<alpha>],<length>, each followed by its PDU line. A
+        # PDU that does not decode is skipped in a list, an error for one read.
+        from cellmodem.smspdu import deliver
         f = 0 if index is not None else 1
         out = []
         for k in range(len(lines) - 1):
             raw = lines[k]
             if raw.startswith(prefix):
                 ln = Line(raw, 0, len(raw))
-                out.append(Message(index if f == 0 else ln.int(0), ln.field(f),
-                                   from_ucs2_hex(ln.field(f + 1)), ln.field(f + 3),
-                                   from_ucs2_hex(lines[k + 1])))
+                try:
+                    sender, when, text, part = deliver(lines[k + 1])
+                except ValueError:
+                    if f == 0:
+                        raise
+                    continue
+                stat = ln.int(f, 0)
+                out.append(Message(index if f == 0 else ln.int(0),
+                                   _STATUS[stat] if 0 <= stat < 4 else str(stat), sender,
+                                   when, text, part))
         return out
 
     def read(self, index):
-        """The message at index (int) in the SIM's store, as a Message. Read in UCS2,
-        so any text and any sender come back exactly. ATError (+CMS ERROR: 321) if
-        there is none."""
+        """The message at index (int) in the SIM's store, as a Message (one part of a
+        concatenated message: .part says which). Read in PDU mode, so any alphabet
+        and any sender come back exactly. ATError (+CMS ERROR: 321) if there is none,
+        ValueError for a PDU that does not decode."""
         if type(index) is not int or index < 0:
             raise ValueError("message index must be an int >= 0")
-        self._text_mode("UCS2")
+        self._set("cmgf", "AT+CMGF=0")
         found = self._messages(self.at.command("AT+CMGR=%d" % index), b"+CMGR:", index)
         if not found:
             raise OSError(errno.EIO, "AT+CMGR=%d: no message in the answer" % index)
@@ -305,11 +391,14 @@ class SMS:
 
     def list(self, status="ALL"):
         """Messages in the SIM's store with that status ("ALL", "REC UNREAD",
-        "REC READ"), as Messages; reading marks unread ones read."""
-        if status not in ("ALL", "REC UNREAD", "REC READ"):
+        "REC READ"), as Messages (parts of concatenated ones as they are stored);
+        reading marks unread ones read."""
+        stat = ("REC UNREAD", "REC READ", "", "", "ALL").index(status) \
+            if status in ("ALL", "REC UNREAD", "REC READ") else -1
+        if stat < 0:
             raise ValueError("status must be ALL, REC UNREAD or REC READ")
-        self._text_mode("UCS2")
-        return self._messages(self.at.command('AT+CMGL="%s"' % ucs2_hex(status)), b"+CMGL:")
+        self._set("cmgf", "AT+CMGF=0")
+        return self._messages(self.at.command("AT+CMGL=%d" % stat), b"+CMGL:")
 
     def delete(self, index):
         """Delete the message at index from the SIM's store (AT+CMGD)."""
