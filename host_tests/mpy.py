@@ -64,11 +64,12 @@ def example_cmd(name, *args):
     return [tool("micropython"), os.path.join(EXAMPLES, name)] + [str(a) for a in args], env
 
 
-def run_example(name, *args, timeout=60, heapsize=None):
+def run_example(name, *args, timeout=60, heapsize=None, cwd=None):
     """Run examples/<name> in micropython through the unix board file: args start
-    with the tty (the simulator's pty), then the example's own."""
+    with the tty (the simulator's pty), then the example's own; cwd: where files the
+    example writes go (default: the project root)."""
     return run_micropython([os.path.join(EXAMPLES, name)] + [str(a) for a in args],
-                           path=example_path(), heapsize=heapsize, timeout=timeout)
+                           path=example_path(), heapsize=heapsize, timeout=timeout, cwd=cwd)
 
 
 def run_cases(module, heapsize=None, path=(LIB, SCENARIOS)):

@@ -36,10 +36,10 @@ HOSTS = {"lines.example": LOOPBACK, "echo.example": LOOPBACK, "web.example": LOO
          "broker.example": LOOPBACK}
 
 
-def run(example, pty, *args, timeout=60):
+def run(example, pty, *args, timeout=60, cwd=None):
     """Run examples/<example> in micropython through the unix board file (board.py:
     boards/unix.py, which opens the pty given first on the command line)."""
-    return run_example(example, pty, *args, timeout=timeout)
+    return run_example(example, pty, *args, timeout=timeout, cwd=cwd)
 
 
 def output(p):
@@ -124,13 +124,21 @@ def test_mqtt_sensor_publishes_answers_a_ping_and_stops_on_command(sims, mosquit
 
 # ---------------------------------------------------------------- gps_tracker.py
 @pytest.mark.parametrize("dialect", ["sim7080", "quectel"])
-def test_gps_tracker_publishes_each_fix_at_qos1(sims, mosquitto, peers, dialect):
-    # on the SIM7080 the data link is paused for each fix: the session carries on
+def test_gps_tracker_publishes_each_fix_at_qos1(sims, mosquitto, peers, dialect, tmp_path):
+    # on the SIM7080 the data link is paused for each fix: the session carries on.
+    # Two wakes (two runs, as the board's deep sleep restarts main.py): the second
+    # resumes the module's context (PSM kept it) instead of bringing it up.
     sim, pty = sims(dialect)
     sim.gnss_ttff_ms = 300
     peer = peers(mosquitto, subscribe=[("tracker1/#", 1)])
-    p = run("gps_tracker.py", pty, "broker.example", mosquitto[1], 2, 1, timeout=120)
+    p = run("gps_tracker.py", pty, "broker.example", mosquitto[1], 1, 1, timeout=120,
+            cwd=str(tmp_path))
     assert p.returncode == 0 and p.stdout.rstrip().endswith("tracker done"), output(p)
+    assert "modem: brought up" in p.stdout and (tmp_path / "cm.state").exists(), output(p)
+    assert sim.cpsms[0] == 1  # PSM asked for at the first wake
+    p = run("gps_tracker.py", pty, "broker.example", mosquitto[1], 1, 1, timeout=120,
+            cwd=str(tmp_path))
+    assert p.returncode == 0 and "modem: resumed" in p.stdout, output(p)
     fixes = [json.loads(peer.get(timeout=20).payload) for _ in range(2)]
     for f in fixes:
         assert abs(f["lat"] - sim.gnss_position[0]) < 1e-5, fixes

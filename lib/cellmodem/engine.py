@@ -209,7 +209,7 @@ class Engine:
         self._finals = None
         self._ok_final = True
         self._on_line = None
-        self._echo_seen = False
+        self.echo_seen = False  # the command came back as its echo (the module is at ATE1)
         self._foreign = False  # inside a late answer to an earlier command (its echo came)
         self._overflowed = False
         self._detail = None
@@ -520,9 +520,9 @@ class Engine:
 
     def _dispatch(self, line):
         if self.state != IDLE:
-            if not self._echo_seen:
+            if not self.echo_seen:
                 if line.equals(self._cmd):
-                    self._echo_seen = True  # ATE1 echo of our own command
+                    self.echo_seen = True  # ATE1 echo of our own command
                     self._foreign = False
                     return
                 if self.lines is _NO_LINES and not self._foreign and _is_echo(line) \

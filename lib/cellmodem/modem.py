@@ -168,6 +168,9 @@ class Modem:
         while True:
             try:
                 at.command("AT", timeout=500)
+                # echo on (V.250's power-on default): nobody set ATE0 since the
+                # module started; cellmodem.resume reads this
+                self.fresh = at.engine.echo_seen
                 # A starting module may still lose a command (issue 19 item 2): these
                 # two are retried with the AT, each given 2 s (manuals: 300 ms).
                 at.command("ATE0", timeout=2000)
@@ -279,12 +282,16 @@ class Modem:
             self.at.poll(200)  # URCs handled meanwhile; registration is queried again
 
     # ---- the data link ----
-    def connect(self, apn="", user=None, password=None, timeout=60000, rx_mode=None):
+    def connect(self, apn="", user=None, password=None, timeout=60000, rx_mode=None,
+                resume=False):
         """Bring up the data context; returns the local IP address (str).
 
         Waits for registration, then runs the dialect's activation; timeout (int, ms)
         bounds each. rx_mode: "buffered" (the module holds received data until read;
         the default) or "push" (the module sends it as it comes), where the family has it.
+        resume: the board slept and the module did not (cellmodem.resume): no SIM or
+        registration checks, the activation reuses the context the module still
+        holds; a full bring-up follows if that fails.
         Before anything is sent: TypeError for an argument of the wrong type,
         ValueError for a bad APN/user/password/rx_mode. Then SIMError, NetworkError
         (registration denied or not reached; a context the module did not activate:
@@ -306,10 +313,13 @@ class Modem:
                 self.sync()
                 self._resync = False  # a banner read while syncing was this boot's
             try:
-                state = self._sim_settled(10000)
-                if state != "READY":
-                    raise SIMError(state)
-                self.wait_registered(timeout)
+                if resume:
+                    self.dialect.link_up = True  # the module's network is ours already
+                else:
+                    state = self._sim_settled(10000)
+                    if state != "READY":
+                        raise SIMError(state)
+                    self.wait_registered(timeout)
                 self.rx_mode = rx_mode
                 self.dialect.push = rx_mode == "push"
                 self.ip = self.dialect.activate(apn, user, password, timeout)
@@ -317,6 +327,10 @@ class Modem:
                     break
                 self.ip = None
             except ModemError:
+                if resume:
+                    resume = False  # not what was left: the whole bring-up
+                    self.dialect.link_up = False
+                    continue
                 if not self._resync:
                     raise
             # The module restarted meanwhile (its banner: a brownout, a watchdog, the

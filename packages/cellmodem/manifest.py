@@ -12,6 +12,7 @@ package("cellmodem", files=(
     "line.py",
     "modem.py",
     "power.py",
+    "resume.py",
     "socket.py",
     "sockets.py",
     "timeouts.py",
