@@ -181,6 +181,53 @@ def test_parts_read_before_the_board_restarted_are_found_again(device):
     assert m.text == "one two" and sim.sms_store == {}
 
 
+def test_check_finds_a_message_whose_cmti_was_lost(device):
+    sim, modem, uart = device("sim7080")
+    sms = SMS(modem)
+    sms.listen()
+    sim.cnmi_mt = 0  # the +CMTI is lost (a garbled line on a real UART)
+    sim.deliver_sms("+4930123", "never announced")
+    modem.poll(300)
+    assert sms.pending == []
+    sms.check()
+    assert len(sms.pending) == 1 and sms.receive().text == "never announced"
+
+
+def test_after_a_check_that_failed_half_way_read_messages_are_queued_too():
+    # AT+CMGL marks what it lists read; a listing cut off loses nothing
+    pdu, n = encode_deliver("+4930", "26/12/06,21:00:00+00", "marked read", 0)
+    at, sms = scripted([
+        (b"AT+CMGL=4", b"\r\n+CMS ERROR: 500\r\n"),
+        (b"AT+CMGL=4", ("\r\n+CMGL: 3,1,,%d\r\n%s\r\n\r\nOK\r\n" % (n, pdu)).encode()),
+        (b"AT+CMGL=4", ("\r\n+CMGL: 3,1,,%d\r\n%s\r\n\r\nOK\r\n" % (n, pdu)).encode()),
+    ])
+    sms.modem.module_state["cmgf"] = "AT+CMGF=0"
+    with pytest.raises(ATError):
+        sms.check()
+    sms.check()
+    assert sms.pending == [3]
+    sms.pending.clear()
+    sms.check()  # a complete listing before: a read message is not queued again
+    assert sms.pending == []
+
+
+def test_a_part_whose_delete_failed_is_deleted_later_not_read_again(device):
+    sim, modem, uart = device("quectel")
+    sms = SMS(modem)
+    sms.listen()
+    first = sim.deliver_sms("+4930777", "one ", part=(5, 2, 1))
+    sim.deliver_sms("+4930777", "two", part=(5, 2, 2))
+    wait_until(modem, lambda: len(sms.pending) == 2)
+    real = sms.delete
+    sms.delete = lambda i: (_ for _ in ()).throw(ATError(None, "ERROR", "AT+CMGD")) \
+        if i == first else real(i)
+    assert sms.receive().text == "one two"
+    assert list(sim.sms_store) == [first]  # the failed delete left it
+    sms.delete = real
+    sms.check()
+    assert sim.sms_store == {} and sms.pending == [] and sms.partial == {}
+
+
 def test_read_shows_one_part_and_list_every_stored_part(device):
     sim, modem, uart = device("sim7080")
     sms = SMS(modem)

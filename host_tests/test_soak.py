@@ -42,6 +42,10 @@ def test_short_soak_meets_the_pass_criteria(tmp_path, mosquitto):
     # every stream ran (how much it did in 60 s depends on the machine's load, so no
     # volume is asked for: the criteria below hold for whatever was sent)
     assert a["tcp_verified"] > 0 and a["mqtt_sent"] > 0 and a["http_ok"] > 0, out
+    # SMS arrived (some in 3 parts) and GNSS fixes were taken between the faults
+    assert res["sms_network"]["sent"] > 0 and res["sms_network"]["long"] > 0, out
+    assert a["sms_end"] == res["sms_network"]["sent"] and a["sms_missing"] == [], out
+    assert a["sms_bad"] == 0 and a["gnss_fixes"] > 0 and a["gnss_wrong"] == 0, out
     # the pass criteria
     assert a["tcp_corrupted"] == 0 and a["tcp_verified"] == a["tcp_high"], out
     assert res["echo_server"]["corrupt"] == 0, out

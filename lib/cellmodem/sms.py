@@ -178,7 +178,11 @@ class SMS:
         self.at = modem.at
         self.pending = []  # indexes +CMTI announced, oldest first, not yet read
         self._cb = None
-        self._parts = {}  # (sender, reference, total) -> {sequence: Message} read so far
+        # concatenated messages not complete yet: (sender, reference, total) ->
+        # {sequence: Message} of the parts read so far
+        self.partial = {}
+        self._unsure = False  # a check() failed half way: the next queues read messages too
+        self._undeleted = []  # parts of a message returned whose delete failed
         self._ref = 0  # the concatenation reference of the last message sent in parts
         self.at.urc(b"+CMTI:", self._on_cmti)
 
@@ -284,18 +288,46 @@ class SMS:
 
     def listen(self):
         """Ask the module to store new messages and announce each with +CMTI
-        (AT+CNMI=2,1, 27.005 3.4.1), once per module session; unread messages already
-        in the SIM's store (stored while nobody listened, or whose +CMTI a restart
-        lost) join .pending then, and so do the parts of concatenated messages
-        not yet complete (read before the board restarted). receive() does this by
-        itself."""
-        if self.modem.module_state.get("cnmi"):
+        (AT+CNMI=2,1, 27.005 3.4.1), once per module session, then check() the
+        store. receive() does this by itself."""
+        st = self.modem.module_state
+        if st.get("cnmi"):
             return
-        self._set("cnmi", "AT+CNMI=2,1,0,0,0")
+        self.at.command("AT+CNMI=2,1,0,0,0")
+        self.check()  # (if it fails, listen() runs again on the next receive())
+        st["cnmi"] = 1
+
+    def check(self):
+        """Queue (in .pending) what the SIM's store holds that no +CMTI announced:
+        unread messages (stored while nobody listened, or whose +CMTI a restart or a
+        garbled line lost), and the parts of concatenated messages not held yet (read
+        before the board restarted). One AT+CMGL; a program on a noisy line calls it
+        now and then. Listing marks unread messages read, so after a check() that
+        failed half way the next one queues read messages too (a message receive()
+        returned is deleted from the store, so one still there was not returned,
+        unless its delete failed)."""
+        gone = self._undeleted
+        for j in gone[:]:  # a part of a message returned already: not to be read again
+            try:
+                self.delete(j)
+            except ATError as e:
+                if e.code != 321:
+                    continue
+            gone.remove(j)
+        unsure = self._unsure
+        self._unsure = True  # until this listing is complete
+        pending = self.pending
         for m in self.list():
-            if (m.status == "REC UNREAD" or m.part is not None) and \
-                    m.index not in self.pending and len(self.pending) < _PENDING_MAX:
-                self.pending.append(m.index)
+            if m.index in pending or m.index in gone or len(pending) >= _PENDING_MAX:
+                continue
+            if m.part is not None:
+                held = self.partial.get((m.sender, m.part[0], m.part[1]), {})
+                if m.part[2] in held and held[m.part[2]].index == m.index:
+                    continue  # read already, waiting for the other parts
+                pending.append(m.index)
+            elif m.status == "REC UNREAD" or unsure:
+                pending.append(m.index)
+        self._unsure = False
 
     def receive(self, delete=True):
         """The oldest message +CMTI announced and not read yet, as a Message, or
@@ -331,7 +363,10 @@ class SMS:
                     try:
                         self.delete(j)
                     except (ATError, OSError):
-                        pass  # it stays in the store, marked read; the message is the caller's
+                        # it stays in the store, marked read; the message is the
+                        # caller's. A part would be read again (check()): deleted later
+                        if len(m.indexes) > 1:
+                            self._undeleted.append(j)
             return m
         return None
 
@@ -340,13 +375,13 @@ class SMS:
         9.2.3.24.1: parts share sender, reference and total; sequence 1..total)."""
         ref, total, seq = m.part
         key = (m.sender, ref, total)
-        got = self._parts.get(key)
+        got = self.partial.get(key)
         if got is None:
-            got = self._parts[key] = {}
+            got = self.partial[key] = {}
         got[seq] = m
         if len(got) < total:
             return None
-        del self._parts[key]
+        del self.partial[key]
         ms = [got[k] for k in sorted(got)]
         whole = Message(ms[0].index, ms[0].status, m.sender, ms[0].time,
                         "".join([p.text for p in ms]))

@@ -39,9 +39,13 @@ The quiet phase (FaultThread.quiet) turns every fault knob off, the quirks' too
 (short=, fail=, vwarn=, brownout=, reboot-ms=, and the voltage warning timer), so the
 end-of-run checks are fair; boot-time quirks (boot stagger, stale answers, ...) stay.
 
+The network also delivers numbered SMS (every 4th in 3 parts) every 2-4 s, and on
+the families with a receiver the application takes a GNSS fix every 20 s.
+
 Pass: zero bytes lost or corrupted on the TCP stream, every QoS 1 message delivered
-(both ways, at least once), no exception escaped to the application's main loop, no
-HTTP body wrong, heap after within 1 KiB of heap before. Exit status 0 when passed,
+(both ways, at least once), every SMS the network stored received whole and right, a
+GNSS fix and none wrong (families with a receiver), no exception escaped to the
+application's main loop, no HTTP body wrong, heap after within 1 KiB of heap before. Exit status 0 when passed,
 1 when not. Writes <out>/bench/soak.json (and with --md <out>/bench/soak.md).
 """
 import datetime
@@ -65,11 +69,14 @@ for _p in (ROOT, os.path.join(ROOT, "host_tests"), os.path.join(ROOT, "lib")):
 
 from tools import families  # noqa: E402
 from tools.modemsim import get_personality  # noqa: E402
-from tools.soak.app import stream_byte  # noqa: E402
+from tools.soak.app import sms_text, stream_byte  # noqa: E402
+from tools.modemsim.sms import SM_SIZE  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
 HOSTNAME = "soak.example"  # resolved by the module's DNS (the simulator's table)
 HEAP_SLACK = 1024
+SMS_SENDER = "+4930555000"  # who the soak's SMS come from
+GNSS_FAMILIES = ("sim7080", "sim7600", "quectel")  # with a receiver (cellmodem.gnss)
 # knobs on for the whole run; the delay range starts at 2 ms so a delay is never
 # mistaken for the 1 ms chunk gap when counting
 KNOBS = ["chunk=1-96", "urc=0.03", "hold=0.05", "delay=2-40", "garbage=0.01", "noeol=0.01"]
@@ -497,9 +504,10 @@ def run(seconds, seed=1, dialect="quectel", mode="push", heap="320k", verbose=Tr
         closers.append(peer.close)
 
         env = dict(os.environ, MICROPYPATH=bdir + ":.frozen")
+        where = getattr(sim, "gnss_position", (0.0, 0.0))
         cmd = [tool("micropython"), "-X", "heapsize=%s" % heap, "-m", "soak_app", pty,
                dialect, mode, str(seed), str(seconds), HOSTNAME, str(echo.port),
-               str(bport), str(web.port)]
+               str(bport), str(web.port), repr(where[0]), repr(where[1])]
         say("%s %s mode, seed %d, %d s; micropython -X heapsize=%s" % (dialect, mode, seed,
                                                                         seconds, heap))
         app = subprocess.Popen(cmd, env=env, cwd=workdir, stdout=subprocess.PIPE,
@@ -565,6 +573,32 @@ def run(seconds, seed=1, dialect="quectel", mode="push", heap="320k", verbose=Tr
         txt = threading.Thread(target=peer_tx, daemon=True)
         txt.start()
 
+        # the network delivers numbered SMS (sms_text) into the SIM's store, each
+        # announced by +CMTI when the module was asked to; a message is skipped (not
+        # numbered) while the store lacks room for it and the last one
+        sms_sent, sms_long, sms_skipped = [0], [0], [0]
+        stop_sms = threading.Event()
+
+        def sms_tx():
+            rng = random.Random(seed * 31 + 5)
+            while not stop_sms.wait(rng.uniform(2.0, 4.0)):
+                n = sms_sent[0] + 1
+                text = sms_text(n)
+                parts = [text] if len(text) <= 160 else [text[i:i + 153]
+                                                         for i in range(0, len(text), 153)]
+                with sim.lock:
+                    free = SM_SIZE - len(sim.sms_store)
+                if free < len(parts) + 1:
+                    sms_skipped[0] += 1
+                    continue
+                for k, piece in enumerate(parts):
+                    sim.deliver_sms(SMS_SENDER, piece, part=(n & 255, len(parts), k + 1)
+                                    if len(parts) > 1 else None)
+                sms_long[0] += len(parts) > 1
+                sms_sent[0] = n
+        smst = threading.Thread(target=sms_tx, daemon=True)
+        smst.start()
+
         escaped_tb = []
         hard_deadline = t0 + seconds + 240
         report = None
@@ -590,6 +624,14 @@ def run(seconds, seed=1, dialect="quectel", mode="push", heap="320k", verbose=Tr
                 stop_down.set()
                 txt.join(10)
                 peer.publish(down_topic, b"END %d" % down_sent[0], qos=1)
+                stop_sms.set()
+                smst.join(10)
+                for _ in range(60):  # the store has room for it unless the app stalls
+                    if sim.deliver_sms(SMS_SENDER, "SOAKEND %d" % sms_sent[0]) is not None:
+                        break
+                    time.sleep(0.5)
+                say("sent %d SMS (%d in 3 parts, %d skipped: store full), then SOAKEND"
+                    % (sms_sent[0], sms_long[0], sms_skipped[0]))
                 say("faults off at %.1f s; peer published %d, sent END" % (quiet_at,
                                                                            down_sent[0]))
             if not acked and upend[0] is not None and \
@@ -621,6 +663,8 @@ def run(seconds, seed=1, dialect="quectel", mode="push", heap="320k", verbose=Tr
         result["mqtt_peer"] = {"received": len(up_seen), "duplicates": up_dup[0],
                                "published_to_app": down_sent[0],
                                "lost_up": len(lost_up), "lost_up_first": lost_up[:50]}
+        result["sms_network"] = {"sent": sms_sent[0], "long": sms_long[0],
+                                 "skipped": sms_skipped[0]}
         result["stderr_tail"] = err_lines[-40:]
         result["escaped_output"] = escaped_tb[:200]
         result["criteria"] = criteria(result)
@@ -673,6 +717,17 @@ def criteria(res):
     row("HTTP: no wrong body", a["http_bad_body"] == 0,
         "%d ok, %d failed (link), %d wrong" % (a["http_ok"], a["http_fail"],
                                                a["http_bad_body"]))
+    n = res.get("sms_network", {})
+    row("SMS: every message the network stored received whole, none wrong",
+        a["sms_end"] == n.get("sent") and not a["sms_missing"] and a["sms_bad"] == 0,
+        "%d sent (%d in 3 parts), %d received, %d missing, %d wrong, %d read errors (link)"
+        % (n.get("sent", 0), n.get("long", 0), a["sms_received"], len(a["sms_missing"]),
+           a["sms_bad"], a["sms_errors"]))
+    if res["dialect"] in GNSS_FAMILIES:
+        row("GNSS: fixes between the faults, none wrong",
+            a["gnss_fixes"] > 0 and a["gnss_wrong"] == 0,
+            "%d fixes, %d wrong, %d failed (link)" % (a["gnss_fixes"], a["gnss_wrong"],
+                                                     a["gnss_errors"]))
     grow = a["heap_after"] - a["heap_before"]
     row("heap after within 1 KiB of heap before", abs(grow) <= HEAP_SLACK,
         "%d -> %d bytes (%+d; %s)" % (a["heap_before"], a["heap_after"], grow,

@@ -1,7 +1,7 @@
 """The fault soak's application (MicroPython; python -m tools.soak runs it).
 
 Run: micropython -m soak_app <tty> <dialect> <rx_mode> <seed> <seconds> <host>
-                             <echo port> <broker port> <http port>
+                             <echo port> <broker port> <http port> <lat> <lon>
 
 For <seconds> it keeps three things going over one modem, the way a device would:
 - TCP: a stream of seeded pseudo-random bytes (stream_byte) to the host's echo/verify
@@ -12,9 +12,16 @@ For <seconds> it keeps three things going over one modem, the way a device would
   numbered QoS 1 messages to soak/<seed>/up and takes numbered QoS 1 messages from
   soak/<seed>/down.
 - HTTP: a GET of /hello every few seconds through cellmodem.requests, body checked.
+- SMS: the messages the host has the network deliver (sms_text(n): short GSM 7-bit,
+  UCS2, and every 4th a concatenated 3-part one), taken with cellmodem.sms as +CMTI
+  announces them (or listen() finds them after a restart, or sms.check() every 15 s
+  when line noise ate the +CMTI), each checked whole.
+- GNSS, where the family has a receiver: a fix every GNSS_EVERY ms, checked against
+  the position the host gave (on a SIM7080 each fix pauses the data link).
 Then it drains: no new data; the echo stream verified to its end, "UPEND <n>"
 published, until the host's peer says "END <m>" (all it published) and "ACKALL"
-(all n arrived), or a minute passes.
+(all n arrived), and the host's last SMS, "SOAKEND <k>", said how many it sent and
+all k arrived; or a minute passes.
 
 Supply warnings and power downs (the modem's on_power callback, where the library
 has it) are counted and logged ("POWER <event> <line>"): the module keeps running
@@ -39,6 +46,11 @@ STALL_MS = 20000  # no echo progress with bytes in flight: the connection is dea
 DOWN_MAX = 65536  # down message numbers the bitmap holds
 RECOV_MAX = 4096  # recovery times kept for the median
 HTTP_BODY = b"hello world\n"
+SMS_EVERY = 1000  # ms between reads of the next announced SMS
+SMS_CHECK_EVERY = 15000  # ms between checks of the store (a +CMTI lost to line noise)
+SMS_MAX = 4096  # SMS numbers the bitmap holds
+GNSS_EVERY = 20000  # ms between fixes
+GNSS_RETRY = 5000  # ms after a fix that failed (a fault in the middle of it)
 
 
 def stream_byte(i, seed):
@@ -48,6 +60,17 @@ def stream_byte(i, seed):
     x = (x * 0x5BD1E995) & 0x7FFFFFFF
     x ^= x >> 15
     return x & 0xFF
+
+
+def sms_text(n):
+    """The text of the soak's n-th SMS: every 4th a concatenated 3-part GSM 7-bit text
+    (the host delivers its parts of 153 characters), every 3rd other UCS2, else a
+    short GSM 7-bit one. Plain Python: the host imports it too."""
+    if n % 4 == 0:
+        return "SOAK %d " % n + "a long text in three parts; " * 15
+    if n % 3 == 0:
+        return "SOAK %d Gr\u00fc\u00dfe \u4e2d\u6587" % n
+    return "SOAK %d ok" % n
 
 
 def main(argv):
@@ -72,11 +95,15 @@ def main(argv):
     # is in use once all is up, and at 256k a fragmented heap refused a 1 KiB block:
     # the soak runs with 320k.)
     import cellmodem._rare, cellmodem._mqttrare, cellmodem._httprare  # noqa: F401
+    import cellmodem.smspdu  # noqa: F401  (read with every SMS; loaded now likewise)
+    from cellmodem import gnss
+    from cellmodem.sms import SMS
 
     tty, dialect, mode = argv[0], argv[1], argv[2]
     seed, seconds = int(argv[3]), int(argv[4])
     host = argv[5]
     echo_port, broker_port, http_port = int(argv[6]), int(argv[7]), int(argv[8])
+    where = (float(argv[9]), float(argv[10]))  # the simulated receiver's position
 
     st = {  # every counter exists from the start: no dict growth while measuring
         "tcp_sent": 0, "tcp_resent": 0, "tcp_verified": 0, "tcp_corrupted": 0,
@@ -91,10 +118,13 @@ def main(argv):
         "heap_before": -1, "heap_after": -1, "heap_after_state": "",
         "power_callback": 0, "power_under": 0, "power_over": 0, "power_down": 0,
         "drained": 0, "elapsed_ms": 0,
+        "sms_received": 0, "sms_dup": 0, "sms_bad": 0, "sms_errors": 0, "sms_end": -1,
+        "gnss_fixes": 0, "gnss_wrong": 0, "gnss_errors": 0, "gnss": 1,
     }
     escaped = {}
     recov = array("I", bytes(4 * RECOV_MAX))
     down_seen = bytearray(DOWN_MAX // 8)
+    sms_seen = bytearray(SMS_MAX // 8)
     sendbuf = bytearray(CHUNK)
     sendmv = memoryview(sendbuf)
     rbuf = bytearray(1024)
@@ -340,6 +370,71 @@ def main(argv):
             recovered("rec_http", ticks_diff(ticks_ms(), hp["down_at"]))
             hp["down_at"] = None
 
+    # ---------------------------------------------------------------- SMS and GNSS
+    sms = SMS(modem)
+    sx = {"next": ticks_ms(), "check": ticks_ms() + SMS_CHECK_EVERY, "gnss_next": ticks_ms() + GNSS_RETRY}
+
+    def sms_step():
+        if ticks_diff(ticks_ms(), sx["next"]) < 0:
+            return
+        sx["next"] = ticks_ms() + SMS_EVERY
+        try:
+            if not sms.pending and ticks_diff(ticks_ms(), sx["check"]) >= 0:
+                # the garbage and no-line-end faults can eat a +CMTI, as noise on a
+                # real line does: look in the store now and then
+                sx["check"] = ticks_ms() + SMS_CHECK_EVERY
+                sms.check()
+            m = sms.receive()
+        except (OSError, ModemError, ValueError) as e:  # a fault in the middle: documented
+            st["sms_errors"] += 1
+            print("SMS failed %r at %d ms" % (e, ticks_diff(ticks_ms(), T0[0])))
+            return
+        if m is None:
+            return
+        t = m.text
+        if t.startswith("SOAKEND "):
+            st["sms_end"] = int(t[8:])
+            return
+        try:
+            n = int(t.split(" ")[1])
+        except (IndexError, ValueError):
+            n = -1
+        if not 0 < n < SMS_MAX or t != sms_text(n):
+            st["sms_bad"] += 1
+            print("SMS wrong", repr(t[:80]))
+            return
+        if sms_seen[n >> 3] & (1 << (n & 7)):
+            st["sms_dup"] += 1
+            return
+        sms_seen[n >> 3] |= 1 << (n & 7)
+        st["sms_received"] += 1
+
+    def gnss_step():
+        if not st["gnss"] or ticks_diff(ticks_ms(), sx["gnss_next"]) < 0:
+            return
+        sx["gnss_next"] = ticks_ms() + GNSS_EVERY
+        try:
+            f = gnss.fix(modem, timeout=20000)
+            gnss.stop(modem)
+        except OSError as e:
+            if e.args[0] == errno.EOPNOTSUPP:
+                st["gnss"] = 0  # no receiver in this family
+                return
+            st["gnss_errors"] += 1
+            sx["gnss_next"] = ticks_ms() + GNSS_RETRY
+            print("GNSS failed %r at %d ms" % (e, ticks_diff(ticks_ms(), T0[0])))
+            return
+        except ModemError as e:
+            st["gnss_errors"] += 1
+            sx["gnss_next"] = ticks_ms() + GNSS_RETRY
+            print("GNSS failed %r at %d ms" % (e, ticks_diff(ticks_ms(), T0[0])))
+            return
+        if abs(f.lat - where[0]) > 1e-5 or abs(f.lon - where[1]) > 1e-5:
+            st["gnss_wrong"] += 1
+            print("GNSS wrong", f.lat, f.lon)
+        else:
+            st["gnss_fixes"] += 1
+
     # ---------------------------------------------------------------- main loop
     tcp = Tcp()
 
@@ -350,7 +445,8 @@ def main(argv):
         sys.print_exception(e, sys.stdout)
 
     def all_up():
-        return tcp.s is not None and c.isconnected()
+        # (no SMS waiting or held in parts: those are data, not a leak)
+        return tcp.s is not None and c.isconnected() and not sms.pending and not sms.partial
 
     def heap():
         gc.collect()
@@ -366,6 +462,8 @@ def main(argv):
             tcp.step(True)
             mqtt_step(True)
             http_step()
+            sms_step()
+            gnss_step()
             if st["heap_before"] < 0 and ticks_diff(ticks_ms(), t0) > WARM_MS and all_up():
                 st["heap_before"] = heap()
             modem.poll(5)
@@ -384,8 +482,10 @@ def main(argv):
             # resend what a lost connection took, but nothing new
             tcp.step(tcp.sent < tcp.high)
             mqtt_step(False)
+            sms_step()
             done = (st["tcp_verified"] >= tcp.high and st["mqtt_ackall"]
-                    and st["mqtt_end"] >= 0 and st["mqtt_received"] >= st["mqtt_end"])
+                    and st["mqtt_end"] >= 0 and st["mqtt_received"] >= st["mqtt_end"]
+                    and st["sms_end"] >= 0 and st["sms_received"] >= st["sms_end"])
             if done and all_up():
                 st["drained"] = 1
                 break
@@ -405,6 +505,8 @@ def main(argv):
             missing.append(n)
     times = sorted(recov[i] for i in range(min(st["recoveries"], RECOV_MAX)))
     st["recover_median"] = times[len(times) // 2] if times else -1
+    st["sms_missing"] = [n for n in range(1, max(0, st["sms_end"]) + 1)
+                         if not sms_seen[n >> 3] & (1 << (n & 7))][:50]
     st["mqtt_down_missing"] = missing[:50]
     st["mqtt_down_missing_count"] = len(missing)
     st["tcp_high"] = tcp.high
