@@ -77,6 +77,40 @@ def test_a_receiver_left_on_by_someone_else_is_taken_as_on(device, family):
     assert gnss.fix(modem, timeout=20000, every=100) is not None
 
 
+A7670 = dict(FAST, model="A7670E-FASE")  # the SIM7600 personality as an A76xx module
+
+
+def test_a76xx_powers_up_with_cgnsspwr_waits_for_ready_and_reads_cgnssinfo(device):
+    sim, modem, uart = device("sim7600", dict(A7670, gnss_ready_ms=500))
+    f = gnss.fix(modem, timeout=20000, every=100)
+    lat, lon, alt = sim.gnss_position
+    assert abs(f.lat - lat) < 1e-6 and abs(f.lon - lon) < 1e-6 and abs(f.alt - alt) < 0.1
+    assert f.sats == sim.gnss_sats and f.hdop == 0.9 and ISO.match(f.utc), f
+    tx = bytes(uart.tx)
+    assert b"AT+CGNSSPWR=1\r" in tx and b"AT+CGNSSINFO\r" in tx and b"AT+CGPS" not in tx
+    # nothing was asked of the receiver before it said READY
+    assert modem.module_state["gnss_ready"] == 1
+    assert tx.index(b"AT+CGNSSINFO") > tx.index(b"AT+CGNSSPWR=1")
+    gnss.stop(modem)
+    assert sim.gnss_on_at is None and b"AT+CGNSSPWR=0\r" in uart.tx
+
+
+def test_a76xx_south_and_west_and_a_receiver_left_on(device):
+    sim, modem, uart = device("sim7600", dict(A7670, gnss_position=(-33.868820, -151.20929, 5.0)))
+    modem.at.command("AT+CGNSSPWR=1")  # on already (another program, before a restart)
+    f = gnss.fix(modem, timeout=20000, every=100)
+    assert abs(f.lat + 33.86882) < 1e-6 and abs(f.lon + 151.20929) < 1e-6, f
+    assert uart.tx.count(b"AT+CGNSSPWR=1\r") == 1  # asked with AT+CGNSSPWR?, not again
+
+
+def test_an_a76xx_variant_without_a_receiver_says_eopnotsupp(device):
+    sim, modem, uart = device("sim7600", dict(A7670, model="A7670E-LASE"))
+    with pytest.raises(OSError) as e:
+        gnss.fix(modem, timeout=2000)
+    assert e.value.args[0] == errno.EOPNOTSUPP and "no GNSS receiver" in str(e.value)
+    assert b"AT+CGNSSPWR=1" not in uart.tx
+
+
 def test_sim7080_has_no_fix_while_lte_data_is_active_so_fix_pauses_it(device, tcp_echo):
     sim, modem, uart = device("sim7080", FAST)
     s = msocket.socket(modem=modem)
@@ -104,14 +138,18 @@ def test_families_without_a_receiver_say_eopnotsupp_before_the_uart(device, fami
     assert len(uart.tx) == start
 
 
-@pytest.mark.parametrize("family", GNSS_FAMILIES)
+@pytest.mark.parametrize("family", GNSS_FAMILIES + ["sim7600:A7670E-FASE"])
 def test_a_fix_during_an_mqtt_session_keeps_it_in_micropython(tmp_path, mosquitto, peers, family):
     # on the SIM7080 the data link is paused for the fix: the client reconnects and
-    # keeps its session; every QoS 1 message arrives
+    # keeps its session; every QoS 1 message arrives. "sim7600:<model>": the
+    # personality as an A76xx module (AT+CGNSSPWR, AT+CGNSSINFO)
+    family, _, model = family.partition(":")
     peer = peers(mosquitto, subscribe=[("gnss-dev/#", 1)])
     compile_tree(LIB, str(tmp_path))
     sim = get_personality(family)(seed=3, hosts={"broker.example": LOOPBACK})
     sim.gnss_ttff_ms = 500
+    if model:
+        sim.model = model
     try:
         pty = sim.open_pty()
         p = run_micropython(["-m", "gnss_mqtt", pty, "broker.example", str(mosquitto[1])],

@@ -1,11 +1,13 @@
 """GNSS position fixes on the families with a receiver: SIM7080/SIM7000, SIM7600,
-Quectel.
+A7600/A7670, Quectel.
 
 None of the project's manuals covers GNSS: the commands and answer forms are each
 family's public behaviour (SIMCom's and Quectel's GNSS application notes as publicly
-described): SIM7080 AT+CGNSPWR/AT+CGNSINF, SIM7600 AT+CGPS/AT+CGPSINFO, Quectel
-AT+QGPS/AT+QGPSLOC=2/AT+QGPSEND. Other families raise OSError(EOPNOTSUPP) before
-the UART. The SIM7080 shares one radio between LTE and GNSS: fix() pauses the data
+described): SIM7080 AT+CGNSPWR/AT+CGNSINF, SIM7600 AT+CGPS/AT+CGPSINFO, A76xx
+(the sim7600 family's A7600/A7670 modules, told by AT+CGMM) AT+CGNSSPWR (then the
+"+CGNSSPWR: READY!" URC) and AT+CGNSSINFO, Quectel AT+QGPS/AT+QGPSLOC=2/AT+QGPSEND.
+Other families, and A76xx variants without a receiver (AT+CGNSSPWR answers ERROR),
+raise OSError(EOPNOTSUPP). The SIM7080 shares one radio between LTE and GNSS: fix() pauses the data
 link for the fix and brings it back (sockets fail meanwhile; an MQTT client with
 reconnect comes back with its session).
 
@@ -25,7 +27,9 @@ _CMDS = {  # family: (on, off, query, answer prefix)
     "sim7080": ("AT+CGNSPWR=1", "AT+CGNSPWR=0", "AT+CGNSINF", b"+CGNSINF:"),
     "sim7600": ("AT+CGPS=1", "AT+CGPS=0", "AT+CGPSINFO", b"+CGPSINFO:"),
     "quectel": ("AT+QGPS=1", "AT+QGPSEND", "AT+QGPSLOC=2", b"+QGPSLOC:"),
+    "a7600": ("AT+CGNSSPWR=1", "AT+CGNSSPWR=0", "AT+CGNSSINFO", b"+CGNSSINFO:"),
 }
+_READY_MS = 30000  # AT+CGNSSPWR=1 to "+CGNSSPWR: READY!" (users' logs: a few seconds)
 
 
 class Fix:
@@ -47,12 +51,46 @@ class Fix:
         return "Fix(%.6f, %.6f, %s m, %s)" % (self.lat, self.lon, self.alt, self.utc)
 
 
+def _form(modem):
+    """The GNSS command form: the family's name, or "a7600" for the sim7600 family's
+    A76xx modules (their model name, asked once per module session)."""
+    name = modem.dialect.NAME
+    if name == "sim7600":
+        st = modem.module_state
+        if "gnss_form" not in st:
+            st["gnss_form"] = "a7600" if modem.model().upper().startswith("A76") else name
+        name = st["gnss_form"]
+    return name
+
+
 def _cmds(modem):
-    c = _CMDS.get(modem.dialect.NAME)
+    c = _CMDS.get(_form(modem))
     if c is None:
         raise OSError(errno.EOPNOTSUPP, "%s modules: no GNSS receiver the library drives"
                       % modem.dialect.NAME)
     return c
+
+
+def _a76_start(modem):
+    # AT+CGNSSPWR? answers +CGNSSPWR: <on>,...; after AT+CGNSSPWR=1 the receiver is
+    # usable once "+CGNSSPWR: READY!" came (A76xx users' logs). A variant without a
+    # receiver (A7670E-LASE ...) answers ERROR.
+    at = modem.at
+    st = modem.module_state
+    try:
+        on = at.command("AT+CGNSSPWR?", resp=b"+CGNSSPWR:")
+    except ATError as e:
+        raise OSError(errno.EOPNOTSUPP, "this A76xx variant has no GNSS receiver "
+                      "(AT+CGNSSPWR?: %s)" % e.text)
+    if on and on[0][11:].lstrip().startswith(b"1"):
+        return
+    st.pop("gnss_ready", None)
+
+    def ready(line):
+        st["gnss_ready"] = 1
+    at.urc(b"+CGNSSPWR: READY", ready)
+    at.command("AT+CGNSSPWR=1")
+    at.wait_until(lambda: "gnss_ready" in st, _READY_MS, "+CGNSSPWR: READY!", "AT+CGNSSPWR=1")
 
 
 def start(modem):
@@ -61,6 +99,10 @@ def start(modem):
     c = _cmds(modem)
     st = modem.module_state
     if st.get("gnss"):
+        return
+    if c[0] == "AT+CGNSSPWR=1":
+        _a76_start(modem)
+        st["gnss"] = 1
         return
     try:
         modem.at.command(c[0])
@@ -106,7 +148,7 @@ def read(modem):
     receiver first if it is off."""
     c = _cmds(modem)
     start(modem)
-    name = modem.dialect.NAME
+    name = _form(modem)
     try:
         lines = modem.at.command(c[2], resp=c[3])
     except ATError as e:
@@ -134,6 +176,21 @@ def read(modem):
         return Fix(_deg(ln.field(0), ln.field(1)), _deg(ln.field(2), ln.field(3)),
                    _num(ln, 6), _num(ln, 7, 0.0) * 1.852, _num(ln, 8),
                    _utc("20" + d[4:6] + d[2:4] + d[:2], ln.field(5)), None, None)
+    if name == "a7600":
+        # <mode>,<GPS SVs>,<GLONASS SVs>,<BEIDOU SVs>,<GALILEO SVs>,<lat>,<N/S>,<lon>,
+        # <E/W>,<ddmmyy>,<hhmmss.ss>,<alt>,<knots>,<course>,<PDOP>,<HDOP>,<VDOP>,<used>
+        # with decimal degrees (A76xx users' logs); all fields empty without a fix
+        if not ln.field(5):
+            return None
+        d = ln.field(9)
+        used = ln.int(17, -1)
+        if used < 0:
+            used = ln.int(1, 0) + ln.int(2, 0) + ln.int(3, 0) + ln.int(4, 0)
+        lat = _num(ln, 5)
+        lon = _num(ln, 7)
+        return Fix(-lat if ln.field(6) == "S" else lat, -lon if ln.field(8) == "W" else lon,
+                   _num(ln, 11), _num(ln, 12, 0.0) * 1.852, _num(ln, 13),
+                   _utc("20" + d[4:6] + d[2:4] + d[:2], ln.field(10)), used, _num(ln, 15))
     # quectel: <hhmmss.sss>,<lat>,<lon>,<HDOP>,<alt>,<fix>,<COG>,<km/h>,<knots>,<ddmmyy>,<nsat>
     d = ln.field(9)
     return Fix(_num(ln, 1), _num(ln, 2), _num(ln, 4), _num(ln, 7), _num(ln, 6),

@@ -8,6 +8,13 @@ described), written independently of the library:
       <HDOP>,<PDOP>,<VDOP>,,<sats in view>,<GPS sats used>,<GLONASS used>,,<C/N0>,
       <HPA>,<VPA>. The receiver shares the radio with LTE: while a data context is
       active it gets no fix (run 1, fix 0), as users of the SIM7080 report.
+  A76xx (A7600/A7670 models of the SIM7600 personality)  AT+CGNSSPWR=<0|1>: OK,
+      then "+CGNSSPWR: READY!" once the receiver is up (gnss_ready_ms later); AT+CGNSSPWR?
+      +CGNSSPWR: <on>,0,1; AT+CGNSSINFO: +CGNSSINFO: <mode>,<GPS SVs>,<GLONASS SVs>,
+      <BEIDOU SVs>,<GALILEO SVs>,<lat deg>,<N|S>,<lon deg>,<E|W>,<ddmmyy>,<hhmmss.ss>,
+      <alt>,<knots>,<course>,<PDOP>,<HDOP>,<VDOP>,<used>, "+CGNSSINFO: ,,,,,,,," without
+      a fix; these models have no AT+CGPS. A model named "-LASE" has no receiver: every
+      GNSS command answers ERROR (as A7670E-LASE users report).
   SIM7600         AT+CGPS=<0|1> (ERROR when already in that state); AT+CGPSINFO:
       +CGPSINFO: <lat ddmm.mmmmmm>,<N|S>,<lon dddmm.mmmmmm>,<E|W>,<date ddmmyy>,
       <UTC hhmmss.s>,<alt m>,<speed knots>,<course>; all fields empty without a fix.
@@ -80,10 +87,17 @@ def _ddmm(v, width):
 
 
 class CGPSReceiver(_Receiver):
-    """SIM7600: AT+CGPS, AT+CGPSINFO."""
+    """SIM7600: AT+CGPS, AT+CGPSINFO; A76xx models: AT+CGNSSPWR, AT+CGNSSINFO."""
+
+    gnss_ready_ms = 200
+
+    def _a76(self):
+        return self.model.upper().startswith("A76")
 
     @command("+CGPS")
     def at_cgps(self, c):
+        if self._a76():
+            return self.error()
         if c.kind == "read":
             return self.answer("+CGPS: %d,1" % (self.gnss_on_at is not None))
         if c.kind == "test":
@@ -94,8 +108,40 @@ class CGPSReceiver(_Receiver):
         self.gnss_on_at = time.monotonic() if on else None
         self.ok()
 
+    @command("+CGNSSPWR")
+    def at_cgnsspwr(self, c):
+        if not self._a76() or "LASE" in self.model.upper():
+            return self.error()
+        if c.kind == "read":
+            return self.answer("+CGNSSPWR: %d,0,1" % (self.gnss_on_at is not None))
+        if c.kind != "set" or c.int(0, -1) not in (0, 1):
+            return self.error()
+        if not c.int(0):
+            self.gnss_on_at = None
+            return self.ok()
+        self.ok()
+        if self.gnss_on_at is None:
+            self.gnss_on_at = time.monotonic()
+            self.after(self.gnss_ready_ms, self.urc, "+CGNSSPWR: READY!")
+
+    @command("+CGNSSINFO")
+    def at_cgnssinfo(self, c):
+        if not self._a76() or "LASE" in self.model.upper() or self.gnss_on_at is None:
+            return self.error()
+        f = self._gnss_fix()
+        if f is None:
+            return self.answer("+CGNSSINFO: ,,,,,,,,")
+        lat, lon, alt, t = f
+        self.answer("+CGNSSINFO: 3,%02d,,02,00,%.7f,%s,%.7f,%s,%02d%02d%02d,%02d%02d%02d.00,"
+                    "%.1f,0.000,,1.80,0.90,1.50,%02d"
+                    % (self.gnss_sats - 2, abs(lat), "N" if lat >= 0 else "S", abs(lon),
+                       "E" if lon >= 0 else "W", t[2], t[1], t[0] % 100, t[3], t[4], t[5],
+                       alt, self.gnss_sats))
+
     @command("+CGPSINFO")
     def at_cgpsinfo(self, c):
+        if self._a76():
+            return self.error()
         f = self._gnss_fix()
         if f is None:
             return self.answer("+CGPSINFO: ,,,,,,,,")
