@@ -77,6 +77,33 @@ def test_a_receiver_left_on_by_someone_else_is_taken_as_on(device, family):
     assert gnss.fix(modem, timeout=20000, every=100) is not None
 
 
+@pytest.mark.parametrize("family", GNSS_FAMILIES)
+def test_afix_awaits_the_fix_while_other_tasks_run(device, family):
+    import asyncio
+    from cellmodem.aio import AsyncModem
+    sim, modem, uart = device(family, {"gnss_ttff_ms": 600})
+    am = AsyncModem(modem)
+    ticks = []
+
+    async def ticker():
+        while True:
+            ticks.append(1)
+            await asyncio.sleep(0.02)
+
+    async def main():
+        am.start()
+        t = asyncio.create_task(ticker())
+        try:
+            return await gnss.afix(am, timeout=20000, every=100)
+        finally:
+            t.cancel()
+            am.stop()
+    f = asyncio.run(main())
+    assert abs(f.lat - sim.gnss_position[0]) < 1e-5 and abs(f.lon - sim.gnss_position[1]) < 1e-5
+    assert len(ticks) >= 2  # the loop ran while the receiver had no fix yet
+    assert modem.ip is not None  # the SIM7080's data link is back
+
+
 A7670 = dict(FAST, model="A7670E-FASE")  # the SIM7600 personality as an A76xx module
 
 
@@ -165,3 +192,24 @@ def test_a_fix_during_an_mqtt_session_keeps_it_in_micropython(tmp_path, mosquitt
     assert abs(lat - sim.gnss_position[0]) < 1e-5 and abs(lon - sim.gnss_position[1]) < 1e-5
     reconnects = int(p.stdout.split()[-1])
     assert reconnects >= (1 if family == "sim7080" else 0), p.stdout
+
+
+@pytest.mark.parametrize("family", GNSS_FAMILIES)
+def test_afix_in_micropython_beside_an_echo_task(tmp_path, tcp_echo, family):
+    # the fix is awaited: on the families that keep data up the echo task goes on
+    # meanwhile; on the SIM7080 the pause ends it and the task opens again after
+    compile_tree(LIB, str(tmp_path))
+    sim = get_personality(family)(seed=3, hosts={"echo.example": LOOPBACK})
+    sim.gnss_ttff_ms = 1000
+    try:
+        pty = sim.open_pty()
+        p = run_micropython(["-m", "gnss_async", pty, "echo.example", str(tcp_echo[1])],
+                            path=(str(tmp_path), SCENARIOS), heapsize=MP_HEAP, timeout=180)
+    finally:
+        sim.close()
+    assert p.returncode == 0 and "ASYNC FIX" in p.stdout, p.stdout + p.stderr
+    words = p.stdout.split()
+    lat, lon, rounds = float(words[2]), float(words[3]), int(words[5])
+    assert abs(lat - sim.gnss_position[0]) < 1e-5 and abs(lon - sim.gnss_position[1]) < 1e-5
+    if family != "sim7080":
+        assert rounds >= 1, p.stdout  # echo rounds went on while the fix was awaited

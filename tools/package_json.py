@@ -34,6 +34,7 @@ OPTIONAL = {
     ("cellmodem-aio", "cellmodem/mqtt.py"): "AsyncMQTTClient: MQTT's async face",
     ("cellmodem-aio", "cellmodem/requests.py"): "arequest: HTTP's async face",
     ("cellmodem-aio", "cellmodem/tls.py"): "an AsyncSocket wrapped in TLS (ssl=)",
+    ("cellmodem-gnss", "cellmodem/aio.py"): "gnss.afix: GNSS's async face",
     ("cellmodem-mqtt", "cellmodem/tls.py"): "MQTTClient(ssl=...): a context made with cellmodem.tls",
     ("cellmodem-requests", "cellmodem/tls.py"): "https:// addresses",
     ("cellmodem-sim7080", "cellmodem/tls.py"): "module TLS certificates given as PEM or files",

@@ -16,6 +16,7 @@ Usage:
     f = gnss.fix(modem, timeout=120000)  # a Fix, or OSError(ETIMEDOUT)
     print(f.lat, f.lon, f.alt, f.utc, f.sats)
     gnss.stop(modem)                     # the receiver off (it draws current)
+    f = await gnss.afix(amodem)          # the same for asyncio (cellmodem.aio.AsyncModem)
 """
 import errno
 
@@ -219,4 +220,33 @@ def fix(modem, timeout=120000, every=1000):
     finally:
         if paused:
             stop(modem)
+            modem.reconnect()
+
+
+async def afix(amodem, timeout=120000, every=1000):
+    """fix() for asyncio, amodem a cellmodem.aio.AsyncModem: read() every `every` ms,
+    awaiting between (other tasks and the reader task run meanwhile; one read is one
+    AT command, run in one go as the asyncio face runs every command). On the SIM7080
+    the data link is paused for it and brought back, its registration awaited as
+    AsyncModem.connect() awaits it. OSError(ETIMEDOUT) after timeout ms (int)."""
+    from cellmodem.aio import sleep_ms
+    modem = amodem.modem
+    _cmds(modem)
+    paused = modem.dialect.NAME == "sim7080" and modem.ip is not None
+    if paused:
+        await amodem.disconnect()
+    try:
+        deadline = ticks_add(ticks_ms(), timeout)
+        while True:
+            f = read(modem)
+            if f is not None:
+                return f
+            left = ticks_diff(deadline, ticks_ms())
+            if left <= 0:
+                raise OSError(errno.ETIMEDOUT, "no GNSS fix within %d ms" % timeout)
+            await sleep_ms(min(every, left))
+    finally:
+        if paused:
+            stop(modem)
+            await amodem.wait_registered()
             modem.reconnect()

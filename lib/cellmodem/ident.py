@@ -48,6 +48,37 @@ def firmware(modem):
     return s[9:].strip() if s.startswith("Revision:") else s
 
 
+# the test form of each family's GNSS power command: OK where the variant has a
+# receiver (cellmodem.gnss's forms; A76xx: the read form, its test form varies)
+_GNSS_PROBE = {"sim7080": "AT+CGNSPWR=?", "sim7600": "AT+CGPS=?", "quectel": "AT+QGPS=?",
+               "a7600": "AT+CGNSSPWR?"}
+
+
+def info(modem):
+    """What the module is, as a dict: "manufacturer", "model", "firmware" (AT+CGMI,
+    AT+CGMM, AT+CGMR), "family" (the dialect), "gnss" (True: a receiver answers;
+    False: this variant has none; None: the library drives no GNSS in this family),
+    "sms" (the module answers AT+CMGF=?), "defects": [(problem, public source,
+    advice)] for its revision (cellmodem.defects; Modem.connect() warns of them)."""
+    from cellmodem.defects import find
+    name = modem.dialect.NAME
+    mdl = model(modem)
+    rev = firmware(modem)
+    out = {"manufacturer": manufacturer(modem), "model": mdl, "firmware": rev,
+           "family": name, "gnss": None, "sms": False,
+           "defects": find(name, mdl, rev)}
+    probe = _GNSS_PROBE.get("a7600" if name == "sim7600" and mdl.upper().startswith("A76")
+                            else name)
+    for key, cmd in (("gnss", probe), ("sms", "AT+CMGF=?")):
+        if cmd:
+            try:
+                modem.at.command(cmd)
+                out[key] = True
+            except ATError:
+                out[key] = False
+    return out
+
+
 def unlock(modem, pin):
     """Enter the SIM PIN (a str of digits) if the SIM asks for one. Raises SIMError
     on a wrong PIN (the module's words, never the PIN), TypeError/ValueError for a

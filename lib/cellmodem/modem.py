@@ -340,6 +340,9 @@ class Modem:
                 raise ModemError("the modem kept restarting during connect()")
         self._settings = (apn, user, password, timeout, rx_mode)
         _current[0] = self
+        if not resume and "defects" not in self.module_state:
+            from cellmodem.defects import once  # known firmware defects: a warning
+            once(self)
         return self.ip
 
     def take_ring(self):

@@ -6,6 +6,7 @@ package("cellmodem", files=(
     "_rare.py",
     "at.py",
     "compat.py",
+    "defects.py",
     "engine.py",
     "errors.py",
     "ident.py",

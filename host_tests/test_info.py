@@ -1,0 +1,62 @@
+"""modem.info() and the table of known firmware defects (cellmodem.defects): what the
+module is, which variant (a GNSS receiver or not), and a warning at bring-up for a
+revision with a publicly reported defect.
+"""
+import sys
+
+import pytest
+
+from cellmodem import defects
+
+GNSS = {"sim7080": True, "sim7600": True, "quectel": True, "yuge": None, "sim800": None}
+
+
+def test_info_says_model_firmware_family_and_the_variant(device, family):
+    sim, modem, uart = device(family)
+    i = modem.info()
+    assert i["family"] == family and i["model"] and i["firmware"] and i["manufacturer"]
+    assert i["gnss"] is GNSS[family] and i["sms"] is True and i["defects"] == []
+
+
+@pytest.mark.parametrize("model, gnss", [("A7670E-FASE", True), ("A7670E-LASE", False)])
+def test_an_a76xx_variant_without_a_receiver_is_told_apart(device, model, gnss):
+    sim, modem, uart = device("sim7600", {"model": model})
+    assert modem.info()["gnss"] is gnss
+
+
+@pytest.mark.parametrize("family, attrs, words", [
+    ("sim7080", {"revision": "Revision:1951B16SIM7080"}, "GNSS gets no fix"),
+    ("sim7080", {"revision": "Revision:1951B10SIM7080"}, "no registration"),
+    ("sim7600", {"model": "A7608E-H", "revision": "A50C4B07A7600M7"}, "positions are wrong"),
+])
+def test_a_revision_with_a_known_defect_is_warned_of_at_bring_up(device, capsys, family,
+                                                                 attrs, words):
+    sim, modem, uart = device(family, attrs)
+    out = capsys.readouterr().out
+    assert "cellmodem: warning: %s" % family in out and words in out, out
+    assert "github.com/" in out  # the public report it comes from
+    found = modem.module_state["defects"]
+    assert len(found) == 1 and words in found[0][0]
+    assert modem.info()["defects"] == found
+
+
+def test_the_check_runs_once_per_module_session_and_leaves_no_module_behind(device):
+    sim, modem, uart = device("sim7080")
+    assert modem.module_state["defects"] == [] and uart.tx.count(b"AT+CGMR\r") == 1
+    assert "cellmodem.defects" not in sys.modules
+    modem.connect(apn="internet")
+    assert uart.tx.count(b"AT+CGMR\r") == 1  # the same module session
+    sim.reboot()
+    modem.connect(apn="internet")
+    assert uart.tx.count(b"AT+CGMR\r") == 2
+
+
+def test_a_family_without_entries_asks_nothing():
+    assert not [t for t in defects.TABLE if t[0] in ("quectel", "yuge", "sim800")]
+
+
+def test_the_table_matches_by_model_prefix_and_revision():
+    assert defects.find("sim7600", "A7608E-H", "A50C4B11A7600M7") == []  # B11: fixed
+    assert defects.find("sim7600", "A7670E-FASE", "A50C4B07A7600M7") == []  # not an A7608
+    assert len(defects.find("sim7600", "SIM7670G-MNGV", "2374B04SIM767XM5A_M")) == 1
+    assert all(src.startswith("github.com/") for _, _, _, _, src, _ in defects.TABLE)
