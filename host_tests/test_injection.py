@@ -181,6 +181,26 @@ def test_sms_text_goes_only_as_the_message_after_the_prompt(net, text):
 
 
 @pytest.mark.parametrize("text", INJECTIONS, ids=IDS)
+def test_a_long_sms_text_goes_only_as_hex_pdus(net, text):
+    # over one message: PDU mode, the text hex-encoded inside each part's SMS-SUBMIT
+    long = (text if isinstance(text, str) else text.decode("latin-1")) + " filler" * 30
+    err = attempt(net, lambda m: SMS(m).send("+491701234567", long), must_refuse=False)
+    assert err is None or isinstance(err, ValueError), repr(err)  # Ctrl-Z/ESC refused
+
+
+@pytest.mark.parametrize("text", INJECTIONS, ids=IDS)
+def test_a_damaged_resume_state_never_reaches_the_uart(net, text):
+    # every field of a state file holding the string: a full bring-up at worst
+    from cellmodem import resume
+    for field in range(1, 5):
+        parts = [b"cm1", net[0].encode(), b"buffered", b"10.0.0.1", b""]
+        parts[field] = text if isinstance(text, bytes) else text.encode("utf-8")
+        err = attempt(net, lambda m: resume.resume(m, b"|".join(parts), apn="internet"),
+                      must_refuse=False)
+        assert err is None, repr(err)
+
+
+@pytest.mark.parametrize("text", INJECTIONS, ids=IDS)
 def test_ping_host_is_refused_before_the_uart(net, text):
     # sim7080 has no ping command (README table): EOPNOTSUPP, nothing sent either way
     e = attempt(net, lambda m: m.ping(text, timeout=1000), must_refuse=net[0] != "sim7080")

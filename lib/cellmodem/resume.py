@@ -46,8 +46,11 @@ def _load(saved):
         parts = bytes(saved).decode().split("|")
     except (UnicodeError, TypeError):
         return None
-    if len(parts) != 5 or parts[0] != _MAGIC:
+    if len(parts) != 5 or parts[0] != _MAGIC or parts[2] not in ("", "buffered", "push"):
         return None
+    for i in parts[4].split(",") if parts[4] else ():
+        if not i.isdigit() or len(i) > 2:
+            return None  # not what state() writes: a damaged file
     return parts
 
 
