@@ -300,16 +300,34 @@ def test_an_index_the_module_has_no_message_at_is_dropped():
     assert e.value.code == 321 and sms.pending == []
 
 
-def test_a_pdu_that_does_not_decode_is_dropped_from_the_queue_and_left_in_the_store():
+def test_a_pdu_garbled_on_the_line_is_read_again():
+    pdu, n = encode_deliver("+4930", "26/12/06,21:00:00+00", "hello", 0)
+    bad = pdu[:20] + "ZZ" + pdu[22:]  # noise on the line: not hex any more
     at, sms = scripted([
-        (b"AT+CMGR=2", b"\r\n+CMGR: 0,,5\r\n0001020304\r\n\r\nOK\r\n"),  # an SMS-SUBMIT
+        (b"AT+CMGR=2", ("\r\n+CMGR: 0,,%d\r\n%s\r\n\r\nOK\r\n" % (n, bad)).encode()),
+        (b"AT+CMGR=2", ("\r\n+CMGR: 1,,%d\r\n%s\r\n\r\nOK\r\n" % (n, pdu)).encode()),
+        (b"AT+CMGD=2", b"\r\nOK\r\n"),
     ])
     sms.modem.module_state["cmgf"] = "AT+CMGF=0"
-    sms.modem.module_state["cnmi"] = "AT+CNMI=2,1,0,0,0"
+    sms.modem.module_state["cnmi"] = 1
     sms.pending.append(2)
     with pytest.raises(ValueError):
         sms.receive()
-    assert sms.pending == [] and b"AT+CMGD" not in bytes(at.port.tx)
+    assert sms.pending == [2]
+    assert sms.receive().text == "hello" and sms.pending == []
+
+
+def test_a_pdu_that_never_decodes_is_left_in_the_store_after_three_reads():
+    step = (b"AT+CMGR=2", b"\r\n+CMGR: 0,,5\r\n0001020304\r\n\r\nOK\r\n")  # an SMS-SUBMIT
+    at, sms = scripted([step, step, step])
+    sms.modem.module_state["cmgf"] = "AT+CMGF=0"
+    sms.modem.module_state["cnmi"] = 1
+    sms.pending.append(2)
+    for left in ([2], [2], []):
+        with pytest.raises(ValueError):
+            sms.receive()
+        assert sms.pending == left
+    assert b"AT+CMGD" not in bytes(at.port.tx)
 
 
 @pytest.mark.parametrize("to,text,err", [

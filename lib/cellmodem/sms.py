@@ -22,6 +22,7 @@ Usage:
 import errno
 
 from cellmodem import modem as _modem
+from cellmodem.compat import ticks_ms
 from cellmodem.errors import ATError
 from cellmodem.line import Line
 from cellmodem.validate import at_string
@@ -183,7 +184,10 @@ class SMS:
         self.partial = {}
         self._unsure = False  # a check() failed half way: the next queues read messages too
         self._undeleted = []  # parts of a message returned whose delete failed
-        self._ref = 0  # the concatenation reference of the last message sent in parts
+        self._bad = {}  # index -> reads whose PDU did not decode
+        # the concatenation reference of the last message sent in parts; from the clock,
+        # so a board that restarts does not start again at the reference it last used
+        self._ref = ticks_ms() & 0xFF
         self.at.urc(b"+CMTI:", self._on_cmti)
 
     def _on_cmti(self, line):
@@ -335,8 +339,9 @@ class SMS:
         parts wait in the SIM until then). It is deleted from the SIM after reading
         unless delete=False (a failed delete leaves it there, marked read). A read
         that fails (ATError, ATTimeout, OSError) keeps the message for the next
-        call, unless the module has none at that index (+CMS ERROR: 321) or its PDU
-        does not decode (ValueError)."""
+        call, unless the module has none at that index (+CMS ERROR: 321); one whose
+        PDU does not decode (ValueError: a reply garbled on the line, most often) is
+        read again twice, then left in the store."""
         self.listen()
         self.at.poll(0)
         while self.pending:
@@ -350,10 +355,20 @@ class SMS:
                     self.pending.insert(0, i)  # still there: read it next time
                 raise  # 321 (27.005 3.2.5): no message at that index, nothing to read
             except ValueError:
-                raise  # not a message this code can read: left in the store
+                # a PDU that does not decode: most often a reply garbled on the line
+                # (noise in the hex), so it is read again; a third time it stays in
+                # the store, not to block the queue
+                n = self._bad.get(i, 0) + 1
+                if n < 3:
+                    self._bad[i] = n
+                    self.pending.insert(0, i)
+                else:
+                    self._bad.pop(i, None)
+                raise
             except BaseException:
                 self.pending.insert(0, i)  # a timeout, a lost link: read it next time
                 raise
+            self._bad.pop(i, None)
             if m.part is not None:
                 m = self._join(m)
                 if m is None:
