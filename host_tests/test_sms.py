@@ -193,21 +193,25 @@ def test_check_finds_a_message_whose_cmti_was_lost(device):
     assert len(sms.pending) == 1 and sms.receive().text == "never announced"
 
 
-def test_after_a_check_that_failed_half_way_read_messages_are_queued_too():
-    # AT+CMGL marks what it lists read; a listing cut off loses nothing
+def test_a_message_marked_read_but_never_returned_is_queued_by_check():
+    # AT+CMGL marks what it lists read: a listing (or a read) cut off half way loses
+    # nothing, since every message receive() returns is deleted
     pdu, n = encode_deliver("+4930", "26/12/06,21:00:00+00", "marked read", 0)
+    listing = ("\r\n+CMGL: 3,1,,%d\r\n%s\r\n\r\nOK\r\n" % (n, pdu)).encode()
     at, sms = scripted([
         (b"AT+CMGL=4", b"\r\n+CMS ERROR: 500\r\n"),
-        (b"AT+CMGL=4", ("\r\n+CMGL: 3,1,,%d\r\n%s\r\n\r\nOK\r\n" % (n, pdu)).encode()),
-        (b"AT+CMGL=4", ("\r\n+CMGL: 3,1,,%d\r\n%s\r\n\r\nOK\r\n" % (n, pdu)).encode()),
+        (b"AT+CMGL=4", listing),
+        (b"AT+CMGR=3", ("\r\n+CMGR: 1,,%d\r\n%s\r\n\r\nOK\r\n" % (n, pdu)).encode()),
+        (b"AT+CMGL=4", listing),
     ])
     sms.modem.module_state["cmgf"] = "AT+CMGF=0"
+    sms.modem.module_state["cnmi"] = 1
     with pytest.raises(ATError):
         sms.check()
     sms.check()
     assert sms.pending == [3]
-    sms.pending.clear()
-    sms.check()  # a complete listing before: a read message is not queued again
+    assert sms.receive(delete=False).text == "marked read"
+    sms.check()  # returned with delete=False: kept in the store, not queued again
     assert sms.pending == []
 
 
@@ -226,6 +230,29 @@ def test_a_part_whose_delete_failed_is_deleted_later_not_read_again(device):
     sms.delete = real
     sms.check()
     assert sim.sms_store == {} and sms.pending == [] and sms.partial == {}
+
+
+def test_a_delete_that_worked_unanswered_does_not_cost_the_next_message(device):
+    # the module deleted it but the OK was lost: a new message takes the index, and
+    # the next check() must neither delete it nor miss it
+    import errno
+    sim, modem, uart = device("quectel")
+    sms = SMS(modem)
+    sms.listen()
+    i = sim.deliver_sms("+4930111", "first")
+    wait_until(modem, lambda: sms.pending)
+    real = sms.delete
+
+    def lossy(j):
+        real(j)
+        raise OSError(errno.ETIMEDOUT, "AT+CMGD: the OK was lost")
+    sms.delete = lossy
+    assert sms.receive().text == "first"
+    sms.delete = real
+    sim.cnmi_mt = 0  # its +CMTI is lost as well
+    assert sim.deliver_sms("+4930111", "second") == i  # the same index
+    sms.check()
+    assert sms.receive().text == "second" and sim.sms_store == {}
 
 
 def test_read_shows_one_part_and_list_every_stored_part(device):

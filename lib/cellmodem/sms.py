@@ -56,6 +56,8 @@ class Message:
         self.time = time
         self.text = text
         self.part = part
+        # what tells it (its parts, when joined) in the store from a later message
+        self.keys = [(index, sender, time, part, hash(text))]
 
     def __repr__(self):
         return "Message(%d, %r, %r)" % (self.index, self.sender, self.text)
@@ -182,8 +184,11 @@ class SMS:
         # concatenated messages not complete yet: (sender, reference, total) ->
         # {sequence: Message} of the parts read so far
         self.partial = {}
-        self._unsure = False  # a check() failed half way: the next queues read messages too
-        self._undeleted = []  # parts of a message returned whose delete failed
+        # what a message receive() returned left in the store, as (index, sender, time,
+        # part): parts and messages whose delete failed (deleted by the next check()),
+        # and those returned with delete=False (never queued again)
+        self._undeleted = []
+        self._kept = []
         self._bad = {}  # index -> reads whose PDU did not decode
         # the concatenation reference of the last message sent in parts; from the clock,
         # so a board that restarts does not start again at the reference it last used
@@ -302,36 +307,37 @@ class SMS:
         st["cnmi"] = 1
 
     def check(self):
-        """Queue (in .pending) what the SIM's store holds that no +CMTI announced:
-        unread messages (stored while nobody listened, or whose +CMTI a restart or a
-        garbled line lost), and the parts of concatenated messages not held yet (read
-        before the board restarted). One AT+CMGL; a program on a noisy line calls it
-        now and then. Listing marks unread messages read, so after a check() that
-        failed half way the next one queues read messages too (a message receive()
-        returned is deleted from the store, so one still there was not returned,
-        unless its delete failed)."""
-        gone = self._undeleted
-        for j in gone[:]:  # a part of a message returned already: not to be read again
-            try:
-                self.delete(j)
-            except ATError as e:
-                if e.code != 321:
-                    continue
-            gone.remove(j)
-        unsure = self._unsure
-        self._unsure = True  # until this listing is complete
+        """Queue (in .pending) what the SIM's store holds that was not returned yet:
+        messages no +CMTI announced (stored while nobody listened, or whose +CMTI a
+        restart or a garbled line lost), messages a listing or a read cut off half
+        way marked read, and the parts of concatenated messages not held (read
+        before the board restarted). A message receive() returned is deleted, or
+        remembered when its delete failed (deleted here) or delete=False kept it
+        (left alone). One AT+CMGL; a program on a noisy line calls it now and then."""
+        listed = self.list()
         pending = self.pending
-        for m in self.list():
-            if m.index in pending or m.index in gone or len(pending) >= _PENDING_MAX:
+        seen = []
+        for m in listed:
+            key = m.keys[0]
+            seen.append(key)
+            if key in self._kept:
+                continue
+            if key in self._undeleted:
+                try:
+                    self.delete(m.index)  # only this very message: its index may be
+                    self._undeleted.remove(key)  # another's once a delete worked
+                except (ATError, OSError):
+                    pass
+                continue
+            if m.index in pending or len(pending) >= _PENDING_MAX:
                 continue
             if m.part is not None:
                 held = self.partial.get((m.sender, m.part[0], m.part[1]), {})
                 if m.part[2] in held and held[m.part[2]].index == m.index:
                     continue  # read already, waiting for the other parts
-                pending.append(m.index)
-            elif m.status == "REC UNREAD" or unsure:
-                pending.append(m.index)
-        self._unsure = False
+            pending.append(m.index)
+        self._undeleted = [k for k in self._undeleted if k in seen]
+        self._kept = [k for k in self._kept if k in seen]
 
     def receive(self, delete=True):
         """The oldest message +CMTI announced and not read yet, as a Message, or
@@ -341,7 +347,8 @@ class SMS:
         that fails (ATError, ATTimeout, OSError) keeps the message for the next
         call, unless the module has none at that index (+CMS ERROR: 321); one whose
         PDU does not decode (ValueError: a reply garbled on the line, most often) is
-        read again twice, then left in the store."""
+        read again twice, then left in the store. Delivery is at least once: a
+        message whose read or delete was cut off comes again (check() finds it)."""
         self.listen()
         self.at.poll(0)
         while self.pending:
@@ -373,15 +380,19 @@ class SMS:
                 m = self._join(m)
                 if m is None:
                     continue  # its other parts are still to come
-            if delete:
-                for j in m.indexes:
+            for key in m.keys:
+                if delete:
                     try:
-                        self.delete(j)
+                        self.delete(key[0])
+                        continue
                     except (ATError, OSError):
                         # it stays in the store, marked read; the message is the
-                        # caller's. A part would be read again (check()): deleted later
-                        if len(m.indexes) > 1:
-                            self._undeleted.append(j)
+                        # caller's: the next check() deletes it
+                        self._undeleted.append(key)
+                else:
+                    self._kept.append(key)
+            if len(self._kept) > _PENDING_MAX:  # (a SIM holds about that many)
+                self._kept = self._kept[-_PENDING_MAX:]
             return m
         return None
 
@@ -401,6 +412,7 @@ class SMS:
         whole = Message(ms[0].index, ms[0].status, m.sender, ms[0].time,
                         "".join([p.text for p in ms]))
         whole.indexes = tuple([p.index for p in ms])
+        whole.keys = [p.keys[0] for p in ms]
         return whole
 
     def _messages(self, lines, prefix, index=None):
