@@ -255,6 +255,33 @@ def test_a_delete_that_worked_unanswered_does_not_cost_the_next_message(device):
     assert sms.receive().text == "second" and sim.sms_store == {}
 
 
+def test_a_restart_while_the_parts_are_deleted_does_not_lose_the_message(device):
+    # the parts are read and joined; the module restarts during their deletes: the
+    # message is returned all the same, and its parts left are deleted by check()
+    from cellmodem.errors import ModemError
+    sim, modem, uart = device("sim7080")
+    sms = SMS(modem)
+    sms.listen()
+    for k in (1, 2, 3):
+        sim.deliver_sms("+4930777", "part %d; " % k, part=(128, 3, k))
+    wait_until(modem, lambda: len(sms.pending) == 3)
+    real = sms.delete
+    calls = []
+
+    def restarting(j):
+        calls.append(j)
+        if len(calls) == 2:
+            raise ModemError("the modem restarted (RDY)")
+        real(j)
+    sms.delete = restarting
+    assert sms.receive().text == "part 1; part 2; part 3; "
+    sms.delete = real
+    # the second delete never went out; the third did
+    assert [m[4] for m in sim.sms_store.values()] == [(128, 3, 2)]
+    sms.check()
+    assert sim.sms_store == {} and sms.pending == [] and sms.partial == {}
+
+
 def test_read_shows_one_part_and_list_every_stored_part(device):
     sim, modem, uart = device("sim7080")
     sms = SMS(modem)

@@ -385,9 +385,9 @@ class SMS:
                     try:
                         self.delete(key[0])
                         continue
-                    except (ATError, OSError):
-                        # it stays in the store, marked read; the message is the
-                        # caller's: the next check() deletes it
+                    except Exception:  # noqa: BLE001 - a restart, a timeout, ERROR
+                        # it stays in the store, marked read; the message (read and
+                        # joined already) is the caller's: the next check() deletes it
                         self._undeleted.append(key)
                 else:
                     self._kept.append(key)
