@@ -184,3 +184,17 @@ REDIRECT_THEN_CHUNKED = (
 def test_the_http_target_checks_chunked_framing_only_for_a_single_request():
     from tools.fuzz import fuzz_http
     fuzz_http.one_input(REDIRECT_THEN_CHUNKED)  # raised AssertionError before
+
+
+# ---- the modem: a DNS answer garbled on the line (the fault soak, not the fuzzer) ----
+
+def test_a_garbled_dns_answer_is_an_oserror_not_a_valueerror_later(device):
+    # fault soak (sim7080, seed 6, quirks real): UART noise inside the +CDNSGIP answer
+    # gave '"127.0.0.1"<noise>' as the address; the socket's own check then raised
+    # ValueError out of MQTT's reconnect, which only expects OSError from the link
+    import errno
+    sim, modem, uart = device("sim7080")
+    modem.dialect.resolve = lambda host: '"127.0.0.1"\x01\x02[R'
+    with pytest.raises(OSError) as e:
+        modem.resolve("soak.example")
+    assert e.value.args[0] == errno.EIO and "garbled" in str(e.value)

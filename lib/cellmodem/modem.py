@@ -414,14 +414,18 @@ class Modem:
 
     def resolve(self, host):
         """host's IPv4 address (str) by the module's DNS; a dotted address as is.
-        Raises ValueError for a bad name (nothing sent), OSError if it does not resolve."""
+        Raises ValueError for a bad name (nothing sent), OSError if it does not resolve
+        (EIO for an answer that is no address: garbled on the line)."""
         host = at_string(host, "host name", 253, empty=False)
         if _is_ipv4(host):
             return host
         try:
-            return self.dialect.resolve(host)
+            ip = self.dialect.resolve(host)
         except ModemError as e:  # as a socket reports it (found by the fault soak)
             raise self._oserror(e)
+        if not _is_ipv4(ip):  # an answer garbled on the line (the fault soak again)
+            raise OSError(errno.EIO, "cannot resolve %s: garbled answer" % host)
+        return ip
 
     def ping(self, host, timeout=10000):
         """Round-trip time in ms of one ping to host (name or address). OSError if
