@@ -16,6 +16,7 @@ import pytest
 import cellmodem.socket as msocket
 from cellmodem import tls
 from simfixtures import LOOPBACK, echo_through, sim_commands
+from tlsfixtures import tls_socket
 from tools.modemsim.quectel_ssl import checksum
 from tools.modemsim.tlsclient import TLSSock
 
@@ -34,13 +35,6 @@ def store_all(m, pki):
     tls.cert_upload(m, "ca.pem", pki.ca_pem, "ca")
     tls.cert_upload(m, "dev.crt", pki.client_cert_der, "cert")
     tls.cert_upload(m, "dev.key", pki.client_key_der, "key")
-
-
-def tls_socket(m, port, spec, host="localhost"):
-    s = msocket.socket(modem=m)
-    s.settimeout(30)
-    s.connect((host, port), tls=spec)
-    return s
 
 
 # ---------------------------------------------------------------- certificates

@@ -17,6 +17,7 @@ import cellmodem.socket as msocket
 from cellmodem import tls
 from cellmodem.errors import ATError
 from simfixtures import LOOPBACK, echo_through, sim_commands
+from tlsfixtures import tls_socket
 from tools.modemsim.tlsclient import TLSSock
 
 # other.example: a name no fixture certificate carries (for an expired certificate
@@ -40,13 +41,6 @@ def store_all(m, pki):
     tls.cert_upload(m, "ca.pem", pki.ca_pem, "ca")
     tls.cert_upload(m, "dev.crt", pki.client_cert_der, "cert")
     tls.cert_upload(m, "dev.key", pki.client_key_der, "key")
-
-
-def tls_socket(m, port, spec, host="localhost"):
-    s = msocket.socket(modem=m)
-    s.settimeout(30)
-    s.connect((host, port), tls=spec)
-    return s
 
 
 # ---------------------------------------------------------------- certificates

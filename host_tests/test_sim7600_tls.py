@@ -17,6 +17,7 @@ import pytest
 import cellmodem.socket as msocket
 from cellmodem import tls
 from simfixtures import LOOPBACK, echo_through, sim_commands
+from tlsfixtures import tls_refused, tls_socket
 from tools.modemsim.tlsclient import TLSSock
 
 HOSTS = {"localhost": LOOPBACK, "wrong.example": LOOPBACK}
@@ -34,21 +35,6 @@ def store_all(m, pki, ext=".pem"):
     tls.cert_upload(m, "ca" + ext, pki.ca_pem, "ca")
     tls.cert_upload(m, "dev" + ext, pki.client_cert_der, "cert")
     tls.cert_upload(m, "key" + ext, pki.client_key_der, "key")
-
-
-def tls_socket(m, port, spec, host="localhost"):
-    s = msocket.socket(modem=m)
-    s.settimeout(30)
-    s.connect((host, port), tls=spec)
-    return s
-
-
-def refused(m, port, spec, host="localhost"):
-    s = msocket.socket(modem=m)
-    s.settimeout(30)
-    with pytest.raises(OSError) as e:
-        s.connect((host, port), tls=spec)
-    return e.value
 
 
 # ---------------------------------------------------------------- certificates
@@ -143,7 +129,7 @@ def test_two_sessions_at_once_and_a_third_is_enomem(sim7600, pki, tls_echo, tcp_
     assert echo_through(b, b"second") == b"second"
     assert echo_through(a, b"first") == b"first"
     assert echo_through(plain, b"plain") == b"plain"
-    e = refused(m, port, tls.ModuleTLS(ca="ca.pem"))
+    e = tls_refused(m, port, tls.ModuleTLS(ca="ca.pem"))
     assert e.args[0] == errno.ENOMEM
     a.close()
     b.close()
@@ -163,7 +149,7 @@ def test_mutual_tls_echo_and_client_certificate_without_server_check(sim7600, pk
     assert echo_through(s, b"unchecked") == b"unchecked"
     s.close()
     assert sim.cssl[0]["authmode"] == "3"
-    e = refused(m, port, tls.ModuleTLS(ca="ca.der"))  # the server wants a certificate
+    e = tls_refused(m, port, tls.ModuleTLS(ca="ca.der"))  # the server wants a certificate
     assert e.args[0] == errno.ECONNABORTED
     assert str(e.args[1]) == "TLS handshake failed: +CCHOPEN: 0,15 (Handshake error)"
     assert m.links == {} and sim.sessions == {}
@@ -175,7 +161,7 @@ def test_a_refused_server_is_the_handshake_error(sim7600, pki, tls_echo, kind, h
     sim, m, log = sim7600()
     port = tls_echo(kind)
     tls.cert_upload(m, "ca.pem", pki.ca_pem, "ca")
-    e = refused(m, port, tls.ModuleTLS(ca="ca.pem"), host)
+    e = tls_refused(m, port, tls.ModuleTLS(ca="ca.pem"), host)
     assert e.args[0] == errno.ECONNABORTED and "+CCHOPEN: 0,15 (Handshake error)" in str(e)
     assert m.links == {} and sim.sessions == {}
     s = tls_socket(m, port, tls.ModuleTLS(verify=False), host)  # unverified, by name only
@@ -186,10 +172,10 @@ def test_a_refused_server_is_the_handshake_error(sim7600, pki, tls_echo, kind, h
 def test_a_missing_ca_file_and_a_server_the_ca_does_not_sign(sim7600, pki, tls_echo):
     sim, m, log = sim7600()
     port = tls_echo("good")
-    e = refused(m, port, tls.ModuleTLS(ca="never.pem"))
+    e = tls_refused(m, port, tls.ModuleTLS(ca="never.pem"))
     assert e.args[0] == errno.ECONNABORTED and "(Not set certificates)" in str(e)
     tls.cert_upload(m, "other.pem", pki.other_ca_pem, "ca")
-    e = refused(m, port, tls.ModuleTLS(ca="other.pem"))
+    e = tls_refused(m, port, tls.ModuleTLS(ca="other.pem"))
     assert "+CCHOPEN: 0,15" in str(e)
 
 

@@ -19,6 +19,7 @@ import cellmodem.socket as msocket
 from cellmodem import tls
 from cellmodem.native.yuge_mqtt import MQTTClient
 from simfixtures import LOOPBACK, echo_through, sim_commands
+from tlsfixtures import tls_refused, tls_socket
 from tools.modemsim.tlsclient import TLSSock
 
 # other.example: a name no fixture certificate carries; wrong.example: the name the
@@ -40,21 +41,6 @@ def store_all(m, pki):
     tls.cert_upload(m, "ca.crt", pki.ca_pem, "ca")
     tls.cert_upload(m, "client.crt", pki.client_cert_der, "cert")
     tls.cert_upload(m, "client.key", pki.client_key_der, "key")
-
-
-def tls_socket(m, port, spec, host="localhost"):
-    s = msocket.socket(modem=m)
-    s.settimeout(30)
-    s.connect((host, port), tls=spec)
-    return s
-
-
-def refused(m, port, spec, host="localhost"):
-    s = msocket.socket(modem=m)
-    s.settimeout(30)
-    with pytest.raises(OSError) as e:
-        s.connect((host, port), tls=spec)
-    return e.value
 
 
 # ---------------------------------------------------------------- certificates
@@ -179,7 +165,7 @@ def test_mutual_tls_echo(yuge, pki, tls_echo):
     srv = tls_echo.server(port)
     assert srv.handshakes == 1 and srv.echoed == len(data)
     # seclevel 1 presents no client certificate: the server refuses the handshake
-    e = refused(m, port, tls.ModuleTLS(ca="ca.crt"))
+    e = tls_refused(m, port, tls.ModuleTLS(ca="ca.crt"))
     assert e.args[0] == errno.ECONNABORTED and e.args[1] == FAIL
     srv.wait_outcomes(2)
     assert len(srv.handshake_errors) == 1 and m.links == {}
@@ -195,7 +181,7 @@ def test_a_refused_server_is_connect_fail_as_econnaborted(yuge, pki, tls_echo, k
     sim, m, log = yuge()
     port = tls_echo(kind)
     tls.cert_upload(m, "ca.crt", getattr(pki, ca + "_pem"), "ca")
-    e = refused(m, port, tls.ModuleTLS(ca="ca.crt"), host)
+    e = tls_refused(m, port, tls.ModuleTLS(ca="ca.crt"), host)
     assert e.args[0] == errno.ECONNABORTED and e.args[1] == FAIL
     assert why in log.getvalue()  # the simulator's log says which check failed
     assert m.links == {} and not [k for k, v in sim.links.items() if v.conn is not None]
@@ -221,13 +207,13 @@ def test_the_name_checked_is_the_hostname_and_sni_off_checks_the_address(yuge, p
     assert echo_through(s, b"by address") == b"by address"
     s.close()
     assert 'AT+SSLCFG="hostname",0,""' in sim_commands(log, since)
-    e = refused(m, tls_echo("good"), tls.ModuleTLS(ca="ca.crt", sni=False), "other.example")
+    e = tls_refused(m, tls_echo("good"), tls.ModuleTLS(ca="ca.crt", sni=False), "other.example")
     assert e.args[0] == errno.ECONNABORTED
 
 
 def test_a_missing_ca_file_fails_the_connection(yuge, tls_echo):
     sim, m, log = yuge()
-    e = refused(m, tls_echo("good"), tls.ModuleTLS(ca="never.crt"))
+    e = tls_refused(m, tls_echo("good"), tls.ModuleTLS(ca="never.crt"))
     assert e.args[0] == errno.ECONNABORTED and "no such file" in log.getvalue()
 
 

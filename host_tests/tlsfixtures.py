@@ -434,6 +434,26 @@ def tls_echo(pki):
 
 
 # ---------------------------------------------------------------- HTTPS
+def tls_socket(m, port, spec, host="localhost"):
+    """A cellmodem socket on modem m connected to host:port with module TLS spec (a
+    ModuleTLS), 30 s timeout."""
+    import cellmodem.socket as msocket
+    s = msocket.socket(modem=m)
+    s.settimeout(30)
+    s.connect((host, port), tls=spec)
+    return s
+
+
+def tls_refused(m, port, spec, host="localhost"):
+    """The OSError a module TLS connect to host:port raises (the test fails if none)."""
+    import cellmodem.socket as msocket
+    s = msocket.socket(modem=m)
+    s.settimeout(30)
+    with pytest.raises(OSError) as e:
+        s.connect((host, port), tls=spec)
+    return e.value
+
+
 def det_bytes(n, seed="0"):
     """n deterministic pseudo-random bytes: SHA-256("<seed>/<i>") for i = 0, 1, ...
     concatenated (what /bytes/<n>?seed=<seed> and /chunked/<n> serve)."""

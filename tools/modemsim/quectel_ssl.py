@@ -35,17 +35,9 @@ verified against "cacert", its name against the host given (whether every firmwa
 checks the name is not publicly documented; this one does, as the SIM7080 does),
 and its dates unless "ignorelocaltime" is 1.
 """
-import ssl
-
 from .core import command
-from .net import NetError
-from .tlsclient import TLSFailure, check_name, client_context, expired, open_tls
+from .tlsclient import SSL_VERSIONS, connect_checked
 
-SSL_VERSIONS = {0: (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1),  # no SSL 3.0 in Python
-                1: (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1),
-                2: (ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_1),
-                3: (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2),
-                4: (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_2)}
 SSL_DEFAULTS = {"sslversion": "4", "ciphersuite": "0XFFFF", "seclevel": "0",
                 "cacert": "", "clientcert": "", "clientkey": "", "ignorelocaltime": "1",
                 "sni": "0", "negotiatetime": "300"}
@@ -217,28 +209,13 @@ class QSSLCommands:
                 self.log("-- clientcert/clientkey: no such file")
                 return SSL_HANDSHAKE_FAILED, b""
             chain = (cert, key)
-        lo, hi = SSL_VERSIONS[int(cfg["sslversion"])]
-        try:
-            ctx = client_context(ca, chain, lo, hi, check_time=False)
-        except (ssl.SSLError, ValueError) as e:
-            self.log("-- TLS context: %s" % e)
-            return E_PARAM, b""
         sni = link.host if cfg["sni"] == "1" else None
-        try:
-            conn, ts = open_tls(self.net, link.host, link.rport, ctx, sni, 10.0)
-        except NetError as e:
-            return (E_DNS if e.kind == "resolve" else E_CONNECT), b""
-        except TLSFailure as e:
-            self.log("-- TLS handshake failed: %s" % e)
-            return SSL_HANDSHAKE_FAILED, b""
-        if ca is not None:
-            cert = ts.getpeercert()
-            old = cfg["ignorelocaltime"] == "0" and expired(cert)
-            if old or not check_name(cert, link.host):
-                self.log("-- TLS server refused: %s" % ("expired" if old else "wrong name"))
-                conn.close()
-                return SSL_HANDSHAKE_FAILED, b""
-        self.log("-- TLS %s %s" % (ts.cipher()[1], ts.cipher()[0]))
+        failure, conn, ts = connect_checked(self, link.host, link.rport, ca, chain,
+                                            SSL_VERSIONS[int(cfg["sslversion"])], sni,
+                                            cfg["ignorelocaltime"] == "0")
+        if failure:
+            return {"context": E_PARAM, "resolve": E_DNS, "connect": E_CONNECT}.get(
+                failure, SSL_HANDSHAKE_FAILED), b""
         conn.tag = link.cid
         link.conn = conn
         link.lport = conn.local_port

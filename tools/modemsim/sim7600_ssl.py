@@ -31,17 +31,9 @@ verified against "cacert" and its name against the host (with enableSNI 1 the na
 is sent too), its dates unless "ignorelocaltime" is 1; authmode 2 and 3 present
 "clientcert" with "clientkey".
 """
-import ssl
-
 from .core import command
-from .net import NetError
-from .tlsclient import TLSFailure, check_name, client_context, expired, open_tls
+from .tlsclient import SSL_VERSIONS, connect_checked
 
-VERSIONS = {0: (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1),  # no SSL 3.0 in Python
-            1: (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1),
-            2: (ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_1),
-            3: (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2),
-            4: (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_2)}
 DEFAULTS = {"sslversion": "4", "authmode": "0", "cacert": "", "clientcert": "",
             "clientkey": "", "enablesni": "0", "ignorelocaltime": "1", "negotiatetime": "300"}
 LIMITS = {"sslversion": (0, 4), "authmode": (0, 3), "enablesni": (0, 1),
@@ -198,28 +190,12 @@ class CCHCommands:
             if cert is None or key is None:
                 return E_NOCERT, b""
             chain = (_pem(cert), _pem(key, b"PRIVATE KEY"))
-        lo, hi = VERSIONS[int(cfg["sslversion"])]
-        try:
-            ctx = client_context(ca and _pem(ca), chain, lo, hi, check_time=False)
-        except (ssl.SSLError, ValueError) as e:
-            self.log("-- TLS context: %s" % e)
-            return E_HANDSHAKE, b""
         sni = s.host if cfg["enablesni"] == "1" else None
-        try:
-            conn, ts = open_tls(self.net, s.host, s.port, ctx, sni, 10.0)
-        except NetError as e:
-            return (E_DNS if e.kind == "resolve" else E_CONNECT), b""
-        except TLSFailure as e:
-            self.log("-- TLS handshake failed: %s" % e)
-            return E_HANDSHAKE, b""
-        if ca is not None:
-            cert = ts.getpeercert()
-            old = cfg["ignorelocaltime"] == "0" and expired(cert)
-            if old or not check_name(cert, s.host):
-                self.log("-- TLS server refused: %s" % ("expired" if old else "wrong name"))
-                conn.close()
-                return E_HANDSHAKE, b""
-        self.log("-- TLS %s %s" % (ts.cipher()[1], ts.cipher()[0]))
+        failure, conn, ts = connect_checked(self, s.host, s.port, ca and _pem(ca), chain,
+                                            SSL_VERSIONS[int(cfg["sslversion"])], sni,
+                                            cfg["ignorelocaltime"] == "0")
+        if failure:
+            return {"resolve": E_DNS, "connect": E_CONNECT}.get(failure, E_HANDSHAKE), b""
         conn.tag = s
         s.conn = conn
         return 0, ts.early

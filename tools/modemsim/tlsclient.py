@@ -269,3 +269,43 @@ def open_tls(net, host, port, ctx, sni=None, timeout=10.0):
         raise TLSFailure("handshake", str(e))
     conn = Conn(net, "tcp", ts, (ip, int(port)))
     return net._add(conn), ts
+
+
+def connect_checked(sim, host, port, ca_pem, chain, versions, sni, check_time):
+    """A TLS connection for a simulated module that checks the server as module TLS
+    stacks do: the chain against ca_pem (None: nothing checked), then the name
+    against host and, with check_time, the dates. Returns (None, conn, tlssock), or
+    (failure, None, None) with failure "context" (the settings make no context),
+    "resolve", "connect" (the TCP part), "handshake" or "refused" (name or dates);
+    each logged through sim.log. versions: (minimum, maximum) ssl.TLSVersion."""
+    try:
+        ctx = client_context(ca_pem, chain, versions[0], versions[1], check_time=False)
+    except (ssl.SSLError, ValueError) as e:
+        sim.log("-- TLS context: %s" % e)
+        return "context", None, None
+    try:
+        conn, ts = open_tls(sim.net, host, port, ctx, sni, 10.0)
+    except NetError as e:
+        return ("resolve" if e.kind == "resolve" else "connect"), None, None
+    except TLSFailure as e:
+        sim.log("-- TLS handshake failed: %s" % e)
+        return "handshake", None, None
+    if ca_pem is not None:
+        cert = ts.getpeercert()
+        old = check_time and expired(cert)
+        if old or not check_name(cert, host):
+            sim.log("-- TLS server refused: %s" % ("expired" if old else "wrong name"))
+            conn.close()
+            return "refused", None, None
+    sim.log("-- TLS %s %s" % (ts.cipher()[1], ts.cipher()[0]))
+    return None, conn, ts
+
+
+# The "sslversion" setting of the SIMCom and Quectel SSL contexts (both families number
+# them alike): 0 SSL 3.0 (Python's ssl has none: TLS 1.0), 1 TLS 1.0, 2 TLS 1.1,
+# 3 TLS 1.2, 4 all of them; (minimum, maximum) for connect_checked
+SSL_VERSIONS = {0: (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1),
+                1: (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1),
+                2: (ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_1),
+                3: (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2),
+                4: (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_2)}
