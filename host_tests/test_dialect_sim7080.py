@@ -68,7 +68,8 @@ def test_sim7000_is_detected_and_brought_up_with_its_forms(ca):
     w = wire()
     assert w[w.index(b"AT+CGMM"):] == [
         b"AT+CGMM", b'AT+CNCFG=1,"internet","","",0', b"AT+CNACT?",
-        b'AT+CNACT=1,"internet"', b"AT+CNACT?"]
+        b'AT+CNACT=1,"internet"', b"AT+CNACT?",
+        b"AT+CGMR"]  # the firmware-defect check, once per module session (cellmodem.defects)
     modem.disconnect()
     assert b"AT+CNACT=0" in wire()
 

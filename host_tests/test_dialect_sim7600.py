@@ -76,7 +76,10 @@ def test_buffered_mode_is_chosen_before_the_network_opens(sim7600):
     wire()
     assert modem.connect(apn="internet") == sim.ip
     assert wire() == [b"AT+CPIN?", b"AT+CREG?", b'AT+CGDCONT=1,"IP","internet"',
-                      b"AT+CIPRXGET=1", b"AT+NETOPEN", b"AT+IPADDR"]
+                      b"AT+CIPRXGET=1", b"AT+NETOPEN", b"AT+IPADDR",
+                      # the firmware-defect check, once per module session: revision,
+                      # then model (the family's entries name models)
+                      b"AT+CGMR", b"AT+CGMM"]
 
 
 def test_push_mode_asks_for_headers_that_name_the_link(sim7600):
@@ -305,7 +308,7 @@ def test_netopen_bare_error_with_the_network_open_is_recovered(sim7600):
     w = wire()
     i = w.index(b"AT+NETOPEN")
     assert w[i:] == [b"AT+NETOPEN", b"AT+NETOPEN?", b"AT+NETCLOSE", b"AT+NETOPEN",
-                     b"AT+IPADDR"]
+                     b"AT+IPADDR", b"AT+CGMR", b"AT+CGMM"]
 
 
 def test_netopen_bare_error_on_a_second_connect_goes_on(sim7600):

@@ -332,13 +332,20 @@ class FaultThread(threading.Thread):
 
     def run(self):
         order = []
+        retried = set()
         while not self.stop.wait(self.rng.uniform(*self.interval)):
             if not order:
                 order = list(self.kinds)
                 self.rng.shuffle(order)
+                retried = set()
             kind = order.pop(0)
             try:
-                self.inject(kind)
+                if self.inject(kind) is False and kind not in retried:
+                    # skipped (no connection open at that moment, on a loaded machine
+                    # more often): once more at the end of the round, so a short run
+                    # has every kind too
+                    retried.add(kind)
+                    order.append(kind)
             except Exception as e:  # a fault that could not be placed: say so
                 with self.lock:
                     self.log.append((round(time.monotonic() - self.t0, 3), kind,
@@ -394,7 +401,7 @@ class FaultThread(threading.Thread):
                         sim.raw(noise)
                         return self._note(kind, noise.hex())
                 time.sleep(0.005)
-            self._skip(kind, "modem never idle")
+            return self._skip(kind, "modem never idle")
         elif kind == "buffer overflow":
             with sim.lock:
                 conns = [c for c in sim.net.conns() if c.kind == "tcp"
@@ -418,6 +425,7 @@ class FaultThread(threading.Thread):
     def _skip(self, kind, why):
         with self.lock:
             self.log.append((round(time.monotonic() - self.t0, 3), kind, "skipped: " + why))
+        return False
 
     def quiet(self):
         """Stop injecting and turn every knob off (the drain runs fault-free): the
