@@ -37,6 +37,7 @@ _GSM_PUNCT = "@$_!\"#%&'()*+,-./:;<=>? "
 
 
 _STATUS = ("REC UNREAD", "REC READ", "STO UNSENT", "STO SENT")  # PDU mode <stat> 0-3
+_LIST_STAT = {"REC UNREAD": 0, "REC READ": 1, "ALL": 4}  # AT+CMGL <stat> in PDU mode
 _PART_GSM = 153  # septets of one part after its 6-octet header (23.040 9.2.3.24.1)
 _PART_UCS2 = 67  # UTF-16 units of one part
 
@@ -230,12 +231,13 @@ class SMS:
             raise TypeError("SMS text must be str, not %s" % type(text).__name__)
         if "\x1a" in text or "\x1b" in text:
             raise ValueError("SMS text must not hold Ctrl-Z or ESC (they end or cancel it)")
-        if _gsm(text) and len(text) <= MAX_GSM:
+        gsm = _gsm(text)
+        if gsm and len(text) <= MAX_GSM:
             self._text_mode("IRA")
             self._set("csmp", "AT+CSMP=17,167,0,0")  # SMS-SUBMIT, 24 h validity, GSM 7-bit
             da = to
             data = bytearray(text, "utf-8")
-        elif _units(text) <= MAX_UCS2 and not _gsm(text):
+        elif not gsm and _units(text) <= MAX_UCS2:
             self._text_mode("UCS2")
             self._set("csmp", "AT+CSMP=17,167,0,8")  # dcs 8: UCS2
             # with AT+CSCS="UCS2" the number is hex too (public knowledge: SIM800,
@@ -455,9 +457,8 @@ class SMS:
         """Messages in the SIM's store with that status ("ALL", "REC UNREAD",
         "REC READ"), as Messages (parts of concatenated ones as they are stored);
         reading marks unread ones read."""
-        stat = ("REC UNREAD", "REC READ", "", "", "ALL").index(status) \
-            if status in ("ALL", "REC UNREAD", "REC READ") else -1
-        if stat < 0:
+        stat = _LIST_STAT.get(status) if isinstance(status, str) else None
+        if stat is None:
             raise ValueError("status must be ALL, REC UNREAD or REC READ")
         self._set("cmgf", "AT+CMGF=0")
         return self._messages(self.at.command("AT+CMGL=%d" % stat), b"+CMGL:")
