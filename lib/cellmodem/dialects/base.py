@@ -7,8 +7,16 @@ Usage: class SIM7080(Dialect): ICCID = ("AT+CCID", None)
 """
 import errno
 
-from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
+from cellmodem.compat import const, ticks_ms, ticks_diff, ticks_add
 from cellmodem.errors import ATError, ATTimeout, ModemError
+
+# What must follow a counted payload (issue 19): a pulled one ends its line (CR LF)
+# and the next line (the command's OK, or a URC) starts with CR LF (V.250 verbose
+# result format, ATV1); a pushed one is followed by CR LF, its own line end or the
+# start of the next line (SIM7600's +IPD data has no line end of its own); where it
+# is its own, the next line's CR LF is checked too when it comes right behind it.
+_PULL_TRAILER = const(b"\r\n\r\n")
+_PUSH_TRAILER = const(b"\r\n")
 
 
 class Dialect:
@@ -50,15 +58,14 @@ class Dialect:
 
     def __init__(self, modem):
         self.modem = modem
-        self.got = {}  # one-shot results URC handlers post, by key (prefix or (prefix, link id))
+        self.got = {}  # one-shot results by key (expect/post/result below)
         self.at = modem.at
         self.link_up = False
         self.at.timeouts.update(self.TIMEOUTS)
         self.at.engine.detail_prefixes = self.DETAILS
         self.push = False  # direct push receive mode (set by activate from modem.rx_mode)
         self._pulling = None  # pull(): the Link the read in flight is for,
-        self._asked = 0  # the count it asked for,
-        self._pulled = 0  # and the count its answer announced (pulled())
+        self._asked = 0  # and the count it asked for (its answer's count: got[b"pulled"])
         for prefix in self.LINK_LOST:
             self.at.urc(prefix, self._on_link_lost)
         for prefix in self.REBOOTED:
@@ -169,13 +176,14 @@ class Dialect:
             n = self.MAX_RECV
         self._pulling = link
         self._asked = n
-        self._pulled = 0
+        self.expect(b"pulled")
         link.pending = False
         try:
             self.at.command(cmd % (link.id, n), resp=resp, on_line=on_line)
         finally:
             self._pulling = None
-        return self._pulled
+            n = self.got.pop(b"pulled", None)
+        return n or 0
 
     def pulled(self, n, lid=-1):
         """From a pull answer's handler: n bytes follow, for the link the pull in flight
@@ -187,7 +195,7 @@ class Dialect:
         if link is None or lid >= 0 and lid != link.id:
             self.push_payload(None, n)
             return None
-        self._pulled = n
+        self.post(b"pulled", n)
         eng = self.at.engine
         eng.frame(_PULL_TRAILER, link._framed, True)
         eng.expect_raw(n, link.begin_payload(n))
@@ -242,12 +250,37 @@ class Dialect:
         if m._resync and not cond():  # restarted since the last connect(): never coming
             raise ModemError("the modem restarted while waiting for %s" % what)
 
-    def result(self, key, timeout, what, cmd=None, nudge=0, stop=None):
-        """The one-shot result posted in self.got[key] by a URC handler (popped), after
-        wait_for; None if stop() came true first (the link or the network went away)."""
+    # ---- one-shot results: the one way a dialect gets a result URC's value ----
+    # expect(key) before the command, post(key, value) from the URC handler, result(key)
+    # to wait and take it (got.pop(key, None) takes one without waiting; got.get(key, 0)
+    # is None while it is awaited). A key is the result's prefix (one per module) or a small int
+    # (a result kind plus the link id: no allocation on a send's path). A result nobody
+    # awaits (late, or for a command we gave up on) is dropped, so nothing piles up.
+    def expect(self, key):
+        """Await the result for key: post(key, ...) counts from now until it is taken."""
+        self.got[key] = None
+
+    def post(self, key, value):
+        """From a URC handler: value (not None) is the result for key if one is awaited
+        and none came yet (the first wins). Returns whether it was taken."""
         got = self.got
-        self.wait_for(lambda: key in got or (stop is not None and stop()), timeout, what, cmd, nudge)
-        return got.pop(key, None)
+        if got.get(key, 0) is None:
+            got[key] = value
+            return True
+        return False
+
+    def result(self, key, timeout, what, cmd=None, nudge=0, stop=None):
+        """Wait (wait_for, nudging after every quiet nudge ms) for the result posted for
+        key since expect(key), and take it; None if stop() came true first (the link or
+        the network went away). ATTimeout, ModemError as wait_for; either way key is no
+        longer awaited afterwards."""
+        got = self.got
+        try:
+            self.wait_for(lambda: got.get(key) is not None or (stop is not None and stop()),
+                          timeout, what, cmd, nudge)
+        finally:
+            r = got.pop(key, None)
+        return r
 
     def nudge(self):
         try:
@@ -258,20 +291,20 @@ class Dialect:
     def _on_dns(self, line):
         # +CDNSGIP: 1,"<domain>","<ip>" or +CDNSGIP: 0,<dns error code> (SIM7080 and
         # SIM7600 L1131 manuals; Yuge 9.21)
-        self.got[b"+CDNSGIP:"] = line.field(2) if line.int(0, 0) == 1 else "error %d" % line.int(1, -1)
+        self.post(b"+CDNSGIP:", line.field(2) if line.int(0, 0) == 1 else "error %d" % line.int(1, -1))
 
     def resolve(self, host):
         """The IPv4 address (str) of host, by the module's DNS (AT+CDNSGIP, whose
         answer comes in its reply or after OK). OSError(EHOSTUNREACH) if unknown."""
         if len(host) > self.HOST_MAX:
             raise ValueError("host name is longer than %d characters" % self.HOST_MAX)
-        got = self.got
-        got.pop(b"+CDNSGIP:", None)
+        self.expect(b"+CDNSGIP:")
         cmd = 'AT+CDNSGIP="%s"' % host  # checked by Modem.resolve
         try:
             self.at.command(cmd, resp=b"+CDNSGIP:", on_line=self._on_dns)
         except ATError as e:
-            if b"+CDNSGIP:" not in got:
+            if self.got.get(b"+CDNSGIP:", 0) is None:
+                self.got.pop(b"+CDNSGIP:", None)
                 raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: %s" % (host, e))
         r = self.result(b"+CDNSGIP:", self.DNS_MS, "+CDNSGIP", cmd, self.NUDGE)
         if r.startswith("error"):
@@ -298,15 +331,6 @@ def context_error(apn, command, text, code=None):
 _NO_MODULE_TLS = ("%s: module TLS is not supported in this family; use host TLS "
                   "(cellmodem.tls.context() and tls.wrap(), ssl= / context= in mqtt "
                   "and requests)")
-
-
-# What must follow a counted payload (issue 19): a pulled one ends its line (CR LF)
-# and the next line (the command's OK, or a URC) starts with CR LF (V.250 verbose
-# result format, ATV1); a pushed one is followed by CR LF, its own line end or the
-# start of the next line (SIM7600's +IPD data has no line end of its own); where it
-# is its own, the next line's CR LF is checked too when it comes right behind it.
-_PULL_TRAILER = b"\r\n\r\n"
-_PUSH_TRAILER = b"\r\n"
 
 
 def _discard(mv):

@@ -19,12 +19,17 @@ Usage: Modem(uart, dialect="quectel")
 """
 import errno
 
+from cellmodem.compat import const
 from cellmodem.dialects.base import Dialect, context_error
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, ModemError, NetworkError
 from cellmodem.sockets import Link, TCP, UDP
 
-_CTX = 1  # the context cellmodem uses
+_CTX = const(1)  # the context cellmodem uses
+# keys of the one-shot results (Dialect.expect/post/result)
+_QIOPEN = const(256)  # + connectID: the <err> of its +QIOPEN
+_DNSGIP = const(b"dnsgip")  # the first address of the lookup, or its <err>
+_QPING = const(b"+QPING:")  # the first echo's time, or -<err>
 
 # Chapter 3 (family): <err> of +QIOPEN, +QIURC: "dnsgip", +QPING and AT+QIGETERROR,
 # as OSError errno and the module's text.
@@ -89,12 +94,7 @@ class Quectel(Dialect):
         self._epoch = 0  # counts link losses and restarts: ends waits for a result URC
         self._direct = set()  # connectIDs the module runs in direct push access mode
         self._ssl = set()  # connectIDs opened with AT+QSSLOPEN (module TLS)
-        self._opened = {}  # connectID -> <err> of its +QIOPEN URC
         self._opening = -1  # connectID whose AT+QIOPEN command is in flight
-        self._dns = None
-        self._dns_left = 0  # address lines still to come for the lookup
-        self._pinging = False
-        self._ping = None
         at = self.at
         at.urc(b'+QIURC: "pdpdeact"', self._on_pdpdeact)
         at.urc(b"+QIOPEN:", self._on_qiopen)
@@ -193,7 +193,7 @@ class Quectel(Dialect):
         # UG 2.4: +QIOPEN: <connectID>,<err>, <err> 0 when the service is set up
         cid = line.int(0, -1)
         err = line.int(1, 550)
-        self._opened[cid] = err
+        self.post(_QIOPEN + cid, err)
         if err and cid == self._opening:
             # A failure before AT+QIOPEN's OK is final in meaning (UG 2.4 puts OK
             # first): a module that sends no OK after it must not hold the wait to the
@@ -246,26 +246,19 @@ class Quectel(Dialect):
         # family (UG 2.15): +QIURC: "dnsgip",<err>[,<IP_count>,<DNS_ttl>], then one
         # +QIURC: "dnsgip","<IP_address>" per address; the first address is taken
         code = line.int(1, -1)
-        if code >= 0:  # the result line
-            if self._dns is None:
-                self._dns_left = line.int(2, 0) if code == 0 else 0
-                if self._dns_left == 0:
-                    self._dns = code or 565
-        elif self._dns_left > 0:  # an address line of the answer awaited
-            self._dns_left -= 1
-            if self._dns is None:
-                self._dns = line.field(1)
+        if code < 0:  # an address line
+            self.post(_DNSGIP, line.field(1))
+        elif code or line.int(2, 0) == 0:  # the result line: an error, or no address
+            self.post(_DNSGIP, code or 565)
 
     def _on_qping(self, line):
         # family (UG 2.12): +QPING: 0,"<IP_address>",<bytes>,<time>,<ttl> per echo,
         # +QPING: <err> for one that failed, then +QPING: 0,<sent>,<rcvd>,<lost>,...
-        if not self._pinging or self._ping is not None:
-            return
         code = line.int(0, -1)
         if code != 0:
-            self._ping = -(code if code > 0 else 550)
+            self.post(_QPING, -(code if code > 0 else 550))
         elif line.int(1, -1) < 0:  # a quoted address: an echo came back
-            self._ping = line.int(3, 0)
+            self.post(_QPING, line.int(3, 0))
 
     # ---- sockets: hooks ----
     def _open(self, link, service, host, rport, lport, mode, tls=None):
@@ -274,7 +267,8 @@ class Quectel(Dialect):
             self._direct.add(cid)
         else:
             self._direct.discard(cid)
-        self._opened.pop(cid, None)
+        key = _QIOPEN + cid
+        self.expect(key)
         epoch = self._epoch
         ssl = self._ssl
         try:
@@ -289,6 +283,7 @@ class Quectel(Dialect):
                 from cellmodem.dialects.quectel_tls import open_command
                 cmd = open_command(self, cid, host, rport, mode, tls)
         except BaseException:
+            self.got.pop(key, None)
             self.release(link)
             raise
         try:
@@ -298,9 +293,10 @@ class Quectel(Dialect):
             finally:
                 self._opening = -1
             # UG 2.4: OK, then +QIOPEN: <connectID>,<err> (TCP connect: up to 75 s)
-            self.wait_for(lambda: cid in self._opened or self._epoch != epoch,
-                          self.at.timeout_for(cmd), "+QIOPEN", "AT+QIOPEN", self.NUDGE)
+            err = self.result(key, self.at.timeout_for(cmd), "+QIOPEN", "AT+QIOPEN",
+                              self.NUDGE, lambda: self._epoch != epoch)
         except ATError as e:
+            self.got.pop(key, None)
             self.release(link)
             raise self._failure(e, cmd)
         except ModemError:
@@ -311,10 +307,9 @@ class Quectel(Dialect):
                 except ModemError:
                     pass
             raise
-        if cid not in self._opened:  # the network or the module went away meanwhile
+        if err is None:  # the network or the module went away meanwhile
             self.release(link)
             raise link.error or OSError(errno.ECONNABORTED, "%s: link lost" % cmd)
-        err = self._opened.pop(cid)
         if err != 0:
             self.release(link)
             if cid in ssl:
@@ -399,17 +394,16 @@ class Quectel(Dialect):
 
     # ---- DNS and ping ----
     def resolve(self, host):
-        self._dns = None
-        self._dns_left = 0
+        self.expect(_DNSGIP)
         epoch = self._epoch
         try:
             self.at.command('AT+QIDNSGIP=%d,"%s"' % (_CTX, host))
         except ATError as e:
+            self.got.pop(_DNSGIP, None)
             raise self._failure(e, "AT+QIDNSGIP")
         # no maximum response time in our copy; DNS answers well within 60 s
-        self.wait_for(lambda: self._dns is not None or self._epoch != epoch, 60000,
-                      '+QIURC: "dnsgip"', "AT+QIDNSGIP", self.NUDGE)
-        r = self._dns
+        r = self.result(_DNSGIP, 60000, '+QIURC: "dnsgip"', "AT+QIDNSGIP", self.NUDGE,
+                        lambda: self._epoch != epoch)
         if r is None:
             raise OSError(errno.ECONNABORTED, "cannot resolve %s: link lost" % host)
         if not isinstance(r, str):
@@ -420,19 +414,15 @@ class Quectel(Dialect):
         # family (UG 2.12): AT+QPING=<contextID>,<host>,<timeout> s (1-255),<pingnum> (1-10)
         secs = (timeout + 999) // 1000
         secs = 1 if secs < 1 else 255 if secs > 255 else secs
-        self._ping = None
-        self._pinging = True
+        self.expect(_QPING)
         epoch = self._epoch
         try:
-            try:
-                self.at.command('AT+QPING=%d,"%s",%d,1' % (_CTX, host, secs))
-            except ATError as e:
-                raise self._failure(e, "AT+QPING")
-            self.wait_for(lambda: self._ping is not None or self._epoch != epoch,
-                          secs * 1000 + 5000, "+QPING", "AT+QPING", self.NUDGE)
-        finally:
-            self._pinging = False
-        r = self._ping
+            self.at.command('AT+QPING=%d,"%s",%d,1' % (_CTX, host, secs))
+        except ATError as e:
+            self.got.pop(_QPING, None)
+            raise self._failure(e, "AT+QPING")
+        r = self.result(_QPING, secs * 1000 + 5000, "+QPING", "AT+QPING", self.NUDGE,
+                        lambda: self._epoch != epoch)
         if r is None:
             raise OSError(errno.ECONNABORTED, "ping %s: link lost" % host)
         if r < 0:

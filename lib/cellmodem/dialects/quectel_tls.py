@@ -17,10 +17,11 @@ socket.connect(addr, tls=ModuleTLS(...)) on a quectel modem.
 """
 import errno
 
+from cellmodem.compat import const
 from cellmodem.errors import ATError
 
-_SSL_ERR = -1  # +QSSLOPEN: <id>,-1: the handshake failed (users' logs; no code of its own)
-_FILE_NOT_FOUND = 405  # family FILE application note: +CME ERROR: 405 "file not found"
+_SSL_ERR = const(-1)  # +QSSLOPEN: <id>,-1: the handshake failed (users' logs; no code of its own)
+_FILE_NOT_FOUND = const(405)  # family FILE application note: +CME ERROR: 405 "file not found"
 
 
 def open_command(d, cid, host, port, mode, tls):

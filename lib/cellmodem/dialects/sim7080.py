@@ -18,12 +18,16 @@ Usage: Modem(uart, dialect="sim7080")
 """
 import errno
 
+from cellmodem.compat import const
 from cellmodem.dialects.base import Dialect, context_error
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, NetworkError
 from cellmodem.sockets import Link, TCP, UDP
 
-_PDP = 0  # the context cellmodem uses
+_PDP = const(0)  # the context cellmodem uses
+# keys of the one-shot results (Dialect.expect/post/result)
+_APP_PDP = const(b"+APP PDP:")  # (state, the line) of the activation or deactivation awaited
+_CAOPEN = const(256)  # + cid: the <result> of its AT+CAOPEN
 
 # manual C1803 <result> codes, as OSError errno and text
 _OPEN_RESULTS = {
@@ -63,14 +67,11 @@ class SIM7080(Dialect):
 
     def __init__(self, modem):
         super().__init__(modem)
-        self._pdp_state = None
-        self._pdp_line = None  # the last +APP PDP line
         self._tls = {}  # cid -> (ssl on, cacert, clientcert) as last set on the module
         self._pair = None  # (cert, key) converted by AT+CSSLCFG="CONVERT",1
         self._certs = []  # names of files this session stored or named (cert_list)
         self._pdp = None  # "0," (the pdp index field) or "" (SIM7000); None: not known yet
         self._late = []  # cids that opened after we gave up: closed before the next open
-        self._res = None  # the result of the AT+CAOPEN in flight (-1: none yet)
         at = self.at
         at.urc(b"+APP PDP:", self._on_app_pdp)
         at.urc(b"+CADATAIND:", self.on_data_waiting)
@@ -87,8 +88,8 @@ class SIM7080(Dialect):
         if n > 1 and line.int(0, -1) != _PDP:
             return
         state = line.field(n - 1)
-        self._pdp_state = state
-        self._pdp_line = line.str()  # the module's words, for an activation that failed
+        # with the module's words, for an activation that failed
+        self.post(_APP_PDP, (state, line.str()))
         if state != "ACTIVE" and self.link_up:
             self.link_up = False
             self.modem.link_lost("PDP %s" % state)
@@ -120,16 +121,17 @@ class SIM7080(Dialect):
                    % (self._pdp, apn, user, password, 3 if user else 0))
         ip = self._active_ip()
         if ip is None:
-            self._pdp_state = None
+            self.expect(_APP_PDP)
             cmd = 'AT+CNACT=1,"%s"' % apn if s7000 else "AT+CNACT=%d,1" % _PDP
             try:
                 at.command(cmd)
             except ATError as e:
+                self.got.pop(_APP_PDP, None)
                 raise context_error(apn, e.command, e.text, e.code)
-            self.wait_for(lambda: self._pdp_state is not None, timeout, "+APP PDP", "AT+CNACT")
-            if self._pdp_state != "ACTIVE":
+            state, words = self.result(_APP_PDP, timeout, "+APP PDP", "AT+CNACT")
+            if state != "ACTIVE":
                 # a refused APN: OK, then "+APP PDP: 0,DEACTIVE" (no reason code)
-                raise context_error(apn, cmd, self._pdp_line)
+                raise context_error(apn, cmd, words)
             ip = self._active_ip()
         if ip is None:
             raise NetworkError("data context active but no IP address")
@@ -158,16 +160,15 @@ class SIM7080(Dialect):
         self.pulled(line.int(0, 0))  # +CARECV: <recvlen>,<data> (the data in line)
 
     def _on_caopen(self, line):
-        # +CAOPEN: <cid>,<result>, the result of our AT+CAOPEN (self._res is -1 while
-        # it waits), or, outside it, a result that came after we gave up (ATTimeout):
-        # a link that opened then is closed before the next open, not left half-known.
+        # +CAOPEN: <cid>,<result>, the result of our AT+CAOPEN, or, outside it, a result
+        # that came after we gave up (ATTimeout): a link that opened then is closed
+        # before the next open, not left half-known.
         r = line.int(1, -1)
-        if self._res is None:
-            cid = line.int(0, -1)
+        cid = line.int(0, -1)
+        if not self.post(_CAOPEN + cid, r):
             if r == 0 and cid >= 0 and cid not in self.modem.links:
                 self._late.append(cid)
             return
-        self._res = r
         if r != 0:
             # Real modules (users' logs, not the manual) may end a failed AT+CAOPEN with
             # this line alone, no OK (e.g. "+CAOPEN: 0,11"): it is final in meaning, so
@@ -185,7 +186,7 @@ class SIM7080(Dialect):
             if tls is not None or self._tls.get(cid, (0,))[0]:
                 from cellmodem.dialects.sim7080_tls import ssl
                 ssl(self, cid, host, tls)
-            self._res = -1
+            self.expect(_CAOPEN + cid)
             self.at.command('AT+CAOPEN=%d,%s"%s","%s",%d'
                             % (cid, self._pdp, link.kind, host, port),
                             resp=b"+CAOPEN:", on_line=self._on_caopen)
@@ -193,8 +194,9 @@ class SIM7080(Dialect):
             self.release(link)
             raise
         finally:
-            result = self._res
-            self._res = None
+            result = self.got.pop(_CAOPEN + cid, None)
+        if result is None:
+            result = -1  # OK without a +CAOPEN line
         if result != 0:
             self.release(link)
             code, text = _OPEN_RESULTS.get(result, (errno.EIO, "error"))
@@ -263,9 +265,13 @@ class SIM7080(Dialect):
     def deactivate(self):
         self.link_up = False
         if self._active_ip() is not None:
-            self._pdp_state = None
-            self.at.command("AT+CNACT=0" if self._pdp == "" else "AT+CNACT=%d,0" % _PDP)
-            self.wait_for(lambda: self._pdp_state is not None, 10000, "+APP PDP", "AT+CNACT")
+            self.expect(_APP_PDP)
+            try:
+                self.at.command("AT+CNACT=0" if self._pdp == "" else "AT+CNACT=%d,0" % _PDP)
+            except ATError:
+                self.got.pop(_APP_PDP, None)
+                raise
+            self.result(_APP_PDP, 10000, "+APP PDP", "AT+CNACT")
 
 
 DIALECT = SIM7080

@@ -11,10 +11,11 @@ socket.connect(addr, tls=ModuleTLS(...)) on a sim7080 modem.
 """
 import errno
 
+from cellmodem.compat import const
 from cellmodem.errors import ATError
 
-_CFS = 3  # AT+CFS* directory index 3: /customer/, where certificates go (family)
-_CFS_MAX = 10240  # AT+CFSWFILE <filesize> 1-10240 (family)
+_CFS = const(3)  # AT+CFS* directory index 3: /customer/, where certificates go (family)
+_CFS_MAX = const(10240)  # AT+CFSWFILE <filesize> 1-10240 (family)
 _OFF = (0, "", "")  # a cid's TLS settings as the module starts: SSL off, no CA, no cert
 
 

@@ -22,17 +22,23 @@ Usage: Modem(uart, dialect="sim7600")
 """
 import errno
 
-from cellmodem.compat import ticks_ms
+from cellmodem.compat import const, ticks_ms
 from cellmodem.dialects.base import Dialect, context_error
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, ATTimeout
 from cellmodem.line import parse_int
 from cellmodem.sockets import Link, TCP, UDP, LISTEN
 
-_NSERVER = 4  # <server_index> 0-3 (L1114)
-_SSL = 14  # link ids 14-15: the SSL service's sessions 0-1 (sim7600_tls.FIRST)
-_CLOSE_WAIT = 10000  # ms to wait for "+CIPCLOSE: <link>,<err>" after OK
-_UDP_PORTS = 16000  # local UDP ports are taken from 49152 + (0..this)
+_NSERVER = const(4)  # <server_index> 0-3 (L1114)
+_SSL = const(14)  # link ids 14-15: the SSL service's sessions 0-1 (sim7600_tls.FIRST)
+_CLOSE_WAIT = const(10000)  # ms to wait for "+CIPCLOSE: <link>,<err>" after OK
+_UDP_PORTS = const(16000)  # local UDP ports are taken from 49152 + (0..this)
+# keys of the one-shot results (Dialect.expect/post/result); + link: per link
+_NET = const(b"net")  # +NETOPEN: <err>, or -2 - <err> of +NETCLOSE
+_CIPOPEN = const(256)  # + link: the <err> of its +CIPOPEN
+_CIPCLOSE = const(512)  # + link: the <err> of its +CIPCLOSE
+_CIPSEND = const(768)  # + link: the <cnfSendLength> of its +CIPSEND
+_CPING = const(b"+CPING:")  # the first reply's time (ms), or -1 for none
 
 # A7600 manual ch.4 <err> 1-12 (+NETOPEN, +CIPOPEN, +CIPCLOSE, +CIPERROR, +SERVERSTOP):
 # the OSError errno of each code, and the manual's words for it, "|"-separated (kept
@@ -44,7 +50,7 @@ _ERRNO = bytes((errno.ECONNREFUSED, errno.ENOTCONN, errno.EINVAL, errno.EOPNOTSU
 _ERR_TEXT = ("Network failure|Network not opened|Wrong parameter|Operation not supported|"
              "Failed to create socket|Failed to bind socket|TCP server is already listening|"
              "Busy|Sockets opened|Timeout|DNS parse failed for AT+CIPOPEN|Unknown error")
-_NO_DATA = 22  # <err_info> "No data" (A7600 ch.3) when AT+CIPCCFG <errMode> is 0
+_NO_DATA = const(22)  # <err_info> "No data" (A7600 ch.3) when AT+CIPCCFG <errMode> is 0
 
 
 def _oserror(msg, err):
@@ -82,16 +88,11 @@ class SIM7600(Dialect):
 
     def __init__(self, modem):
         super().__init__(modem)
-        self._net = None
-        self._opened = {}  # link -> <err> of its +CIPOPEN result
         self._opening = -1  # link whose AT+CIPOPEN command is in flight
-        self._closed = {}  # link -> <err> of its +CIPCLOSE result
         self._dest = {}  # UDP link -> '"<ip>",<port>' for AT+CIPSEND
         self._clients = {}  # accepted link -> its <server_index>
         self._stopping = set()  # server indexes to stop once their clients are closed
         self._orphans = []  # links the module opened that nobody owns: close them
-        self._sending = None  # the Link an AT+CIPSEND in flight is for, and its <cnf>
-        self._sent = None
         self._udp_port = 49152 + ticks_ms() % _UDP_PORTS
         self._cipmode = 0  # what AT+CIPMODE the module has (power-on default 0)
         at = self.at
@@ -111,18 +112,16 @@ class SIM7600(Dialect):
     def _forget(self):
         """Drop what the module held: a fresh NETOPEN starts with no links. (The
         containers are emptied, not replaced: no new objects in the middle of the heap.)"""
-        for box in (self._opened, self._closed, self._dest, self._clients,
-                    self._stopping, self._orphans):
+        for box in (self._dest, self._clients, self._stopping, self._orphans):
             box.clear()
         self._pulling = None
-        self._sending = None
 
     # ---- the data context ----
     def _on_netopen(self, line):
-        self._net = line.int(0, -1)
+        self.post(_NET, line.int(0, -1))
 
     def _on_netclose(self, line):
-        self._net = -2 - line.int(0, 0)  # closed (-2 for success)
+        self.post(_NET, -2 - line.int(0, 0))  # closed (-2 for success)
         if self.link_up:
             self.link_up = False
             self.modem.link_lost("NETCLOSE")
@@ -156,26 +155,26 @@ class SIM7600(Dialect):
         if self.transparent != self._cipmode:  # A7600 2.10: set before AT+NETOPEN
             at.command("AT+CIPMODE=%d" % self.transparent)
             self._cipmode = self.transparent
-        self._net = None
         if not self.link_up:
             self._forget()
+        self.expect(_NET)
         try:
             at.command("AT+NETOPEN")
         except ATError as e:
             if "already opened" not in e.text and e.code != 4 and not self._net_is_open():
+                self.got.pop(_NET, None)
                 raise context_error(apn, e.command, e.text, e.code)
             if self.link_up:
-                self._net = 0
+                self.post(_NET, 0)
             else:
                 # Opened before us, or left open after a network loss (A7600 ch.5:
                 # "uses AT+NETCLOSE to release the network library"): start afresh.
                 self.deactivate()
-                self._net = None
+                self.expect(_NET)
                 at.command("AT+NETOPEN")
-        self.wait_for(lambda: self._net is not None, timeout, "+NETOPEN", "AT+NETOPEN")
-        if self._net != 0:
+        err = self.result(_NET, timeout, "+NETOPEN", "AT+NETOPEN")
+        if err != 0:
             # "+NETOPEN: <err>" (A7600 ch.4; a refused APN is 1, "Network failure")
-            err = self._net
             raise context_error(apn, "AT+NETOPEN", _ERR_TEXT.split("|")[err - 1]
                                 if 1 <= err <= len(_ERRNO) else "+NETOPEN: %d" % err, err)
         self.link_up = True
@@ -183,12 +182,13 @@ class SIM7600(Dialect):
 
     def deactivate(self):
         self.link_up = False
-        self._net = None
+        self.expect(_NET)
         try:
             self.at.command("AT+NETCLOSE")
         except ATError:
+            self.got.pop(_NET, None)
             return  # not open
-        self.wait_for(lambda: self._net is not None, 120000, "+NETCLOSE", "AT+NETCLOSE")
+        self.result(_NET, 120000, "+NETCLOSE", "AT+NETCLOSE")
 
     # ---- URCs ----
     def _on_cipopen(self, line):
@@ -197,7 +197,7 @@ class SIM7600(Dialect):
         err = line.int(1, -1)
         if n < 0 or err < 0 or line.nfields() != 2:
             return
-        self._opened[n] = err
+        self.post(_CIPOPEN + n, err)
         if err == 0 and n not in self.modem.links:
             self._orphans.append(n)  # a late success for an open we gave up on
         elif err and n == self._opening:
@@ -210,13 +210,13 @@ class SIM7600(Dialect):
     def _on_cipclose(self, line):
         n = line.int(0, -1)
         if n >= 0:
-            self._closed[n] = line.int(1, -1)
+            self.post(_CIPCLOSE + n, line.int(1, -1))
 
     def _on_cipsend(self, line):
         # L1105: "+CIPSEND: <link_num>,<reqSendLength>,<cnfSendLength>"
-        link = self._sending
-        if link is not None and line.int(0, -1) == link.id:
-            self._sent = line.int(2, -1)
+        n = line.int(0, -1)
+        if n >= 0:
+            self.post(_CIPSEND + n, line.int(2, -1))
 
     def _on_ciprxget(self, line):
         mode = line.int(0, -1)
@@ -318,30 +318,31 @@ class SIM7600(Dialect):
     def _open(self, link, cmd):
         """Run one AT+CIPOPEN for link; its <err>. Releases link on an exception."""
         n = link.id
-        opened = self._opened
-        opened.pop(n, None)
+        key = _CIPOPEN + n
+        self.expect(key)
         try:
             self._opening = n
             try:
                 self.at.command(cmd, resp=b"+CIPOPEN:", on_line=self._on_cipopen)
             except ATError:
-                if n not in opened:  # "+IP ERROR: ..." ERROR: no <err> for it
+                if self.got.get(key, 0) is None:  # "+IP ERROR: ..." ERROR: no <err> for it
                     raise
             finally:
                 self._opening = -1
-            self.wait_for(lambda: n in opened or link.error is not None,
-                          self.at.timeout_for(cmd), "+CIPOPEN", cmd, self.NUDGE)
+            err = self.result(key, self.at.timeout_for(cmd), "+CIPOPEN", cmd, self.NUDGE,
+                              lambda: link.error is not None)
         except ATTimeout:
             self.release(link)
             self._cipclose(n)  # the module may still be connecting: stop it
             raise
         except Exception:
+            self.got.pop(key, None)
             self.release(link)
             raise
         if link.error is not None:
             self.release(link)
             raise link.error
-        return opened.pop(n)
+        return err
 
     def sock_listen(self, link, port):
         self._tidy()
@@ -382,24 +383,21 @@ class SIM7600(Dialect):
             cmd = "AT+CIPSEND=%d,%d,%s" % (link.id, n, self._dest[link.id])
         else:
             cmd = b"AT+CIPSEND=%d,%d" % (link.id, n)
-        self._sending = link
-        self._sent = None
+        key = _CIPSEND + link.id
+        self.expect(key)
         try:
-            try:
-                self.at.send_data(cmd, mv)
-            except ATError as e:
-                if link.error is not None:
-                    raise link.error
-                if e.code in (2, 4):  # +CIPERROR: the link or the network is not open
-                    raise OSError(errno.ENOTCONN, "%s: +CIPERROR: %d" % (cmd, e.code))
-                raise
-            self.wait_for(lambda: self._sent is not None or link.error is not None,
-                          self.at.timeout_for(cmd), "+CIPSEND", cmd, self.NUDGE)
-        finally:
-            self._sending = None
+            self.at.send_data(cmd, mv)
+        except ATError as e:
+            self.got.pop(key, None)
+            if link.error is not None:
+                raise link.error
+            if e.code in (2, 4):  # +CIPERROR: the link or the network is not open
+                raise OSError(errno.ENOTCONN, "%s: +CIPERROR: %d" % (cmd, e.code))
+            raise
+        sent = self.result(key, self.at.timeout_for(cmd), "+CIPSEND", cmd, self.NUDGE,
+                           lambda: link.error is not None)
         if link.error is not None:
             raise link.error
-        sent = self._sent
         if sent > 0:
             return sent  # the count confirmed (L1105 <cnfSendLength>)
         # -1 "the connection is disconnected"; 0 "own send buffer or other side's
@@ -452,15 +450,15 @@ class SIM7600(Dialect):
     def _cipclose(self, n):
         # L1104: TCP "OK" then "+CIPCLOSE: <link>,<err>"; UDP "+CIPCLOSE: <link>,0" then
         # OK; "+CIPCLOSE: <link>,<err>" ERROR if the module had dropped the link already
-        closed = self._closed
-        closed.pop(n, None)
+        key = _CIPCLOSE + n
+        self.expect(key)
         try:
             self.at.command("AT+CIPCLOSE=%d" % n, resp=b"+CIPCLOSE:", on_line=self._on_cipclose)
-            self.wait_for(lambda: n in closed or not self.link_up, _CLOSE_WAIT, "+CIPCLOSE",
-                          "AT+CIPCLOSE", self.NUDGE)
+            self.result(key, _CLOSE_WAIT, "+CIPCLOSE", "AT+CIPCLOSE", self.NUDGE,
+                        lambda: not self.link_up)
         except (ATError, ATTimeout):
             pass  # already gone, or the module never said: the number is free to us
-        closed.pop(n, None)
+        self.got.pop(key, None)
 
     def _serverstop(self, idx):
         try:
@@ -471,25 +469,26 @@ class SIM7600(Dialect):
     # ---- DNS and ping ----
     def _on_cping(self, line):
         # L1134: +CPING: 1,<ip>,<size>,<rtt>,<ttl> | +CPING: 2 (timed out) | +CPING: 3,...
+        # (one ping is sent: the reply's time is the result; a summary first means none)
         kind = line.int(0, -1)
         if kind == 1:
-            self._rtt = line.int(3, -1)
+            self.post(_CPING, line.int(3, -1))
         elif kind == 3:
-            self._ping_done = True
+            self.post(_CPING, -1)
 
     def ping(self, host, timeout=10000):
         # <wait_time> 10000-100000 ms (L1134); one ping, then wait for the summary
         wait = 10000 if timeout < 10000 else 100000 if timeout > 100000 else timeout
-        self._rtt = -1
-        self._ping_done = False
+        self.expect(_CPING)
         try:
             self.at.command('AT+CPING="%s",1,1,64,1000,%d,255' % (host, wait))
         except ATError as e:
+            self.got.pop(_CPING, None)
             raise OSError(errno.EHOSTUNREACH, "cannot ping %s: %s" % (host, e))
-        self.wait_for(lambda: self._ping_done, wait + 5000, "+CPING", "AT+CPING")
-        if self._rtt < 0:
+        rtt = self.result(_CPING, wait + 5000, "+CPING", "AT+CPING")
+        if rtt < 0:
             raise OSError(errno.ETIMEDOUT, "no ping reply from %s" % host)
-        return self._rtt
+        return rtt
 
 
 DIALECT = SIM7600

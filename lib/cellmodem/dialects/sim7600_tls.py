@@ -20,12 +20,20 @@ socket.connect(addr, tls=ModuleTLS(...)) on a sim7600 modem.
 """
 import errno
 
+from cellmodem.compat import const
 from cellmodem.errors import ATError, ATTimeout
 from cellmodem.sockets import TCP
 
 FIRST = 14  # link id of session 0 (sim7600.py: LINKS 10 + 4 servers)
-_MAX = 1500  # bytes per AT+CCHSEND / AT+CCHRECV (the family takes up to 2048)
-_CERT_MAX = 10240  # AT+CCERTDOWN <len> (family)
+_MAX = const(1500)  # bytes per AT+CCHSEND / AT+CCHRECV (the family takes up to 2048)
+_CERT_MAX = const(10240)  # AT+CCERTDOWN <len> (family)
+# keys of the one-shot results (Dialect.expect/post/result): + session, its <err>
+_OPEN = const(1024)
+_SEND = const(1280)
+_RECV = const(1536)
+_CLOSE = const(1792)
+_START = const(b"+CCHSTART:")  # the service's <err>
+_STOP = const(b"+CCHSTOP:")
 # <err> 1-19 of +CCHOPEN, +CCHSEND, +CCHRECV, +CCHCLOSE (family SSL AT manual)
 _WORDS = ("Alerting state|Unknown error|Busy|Peer closed|Operation timeout|Transfer failed|"
           "Memory error|Invalid parameter|Network error|Open session error|State error|"
@@ -50,7 +58,6 @@ def _start(d):
     if state.get("cch"):
         return
     at = d.at
-    got = d.got
     links = d.modem.links
 
     def data(line):  # +CCHRECV: DATA,<session>,<len>, the bytes follow
@@ -58,7 +65,9 @@ def _start(d):
 
     def result(key):  # +CCH...: <session>,<err>
         def post(line):
-            got[(key, line.int(0, -1))] = line.int(1, -1)
+            sid = line.int(0, -1)
+            if sid >= 0:
+                d.post(key + sid, line.int(1, -1))
         return post
 
     def waiting(line):  # +CCHEVENT: <session>,RECV EVENT
@@ -75,40 +84,39 @@ def _start(d):
         link = links.get(FIRST + line.int(0, -1))
         if link is not None:
             link.fail(OSError(errno.ECONNRESET, line.str()))
-    for prefix, handler in ((b"+CCHRECV: DATA,", data), (b"+CCHRECV:", result("r")),
-                            (b"+CCHOPEN:", result("o")), (b"+CCHSEND:", result("s")),
-                            (b"+CCHCLOSE:", result("c")), (b"+CCHEVENT:", waiting),
+    def one(key):  # +CCHSTART: <err>, +CCHSTOP: <err>
+        def post(line):
+            d.post(key, line.int(0, -1))
+        return post
+    started = one(_START)
+    for prefix, handler in ((b"+CCHRECV: DATA,", data), (b"+CCHRECV:", result(_RECV)),
+                            (b"+CCHOPEN:", result(_OPEN)), (b"+CCHSEND:", result(_SEND)),
+                            (b"+CCHCLOSE:", result(_CLOSE)), (b"+CCHEVENT:", waiting),
                             (b"+CCH_PEER_CLOSED:", peer), (b"+CCH_RECV_CLOSED:", dropped),
-                            (b"+CCHSTART:", _one(got, b"+CCHSTART:")),
-                            (b"+CCHSTOP:", _one(got, b"+CCHSTOP:"))):
+                            (_START, started), (_STOP, one(_STOP))):
         at.urc(prefix, handler)  # replaces an entry of an earlier module session
     for attempt in (0, 1):
         try:
             # AT+CCHSET <report_send_result> 1, <recv_mode> 1 (manual), set before
             # AT+CCHSTART; a service still started from before refuses both: stopped first
             at.command("AT+CCHSET=1,1")
-            got.pop(b"+CCHSTART:", None)
-            at.command("AT+CCHSTART", resp=b"+CCHSTART:", on_line=_one(got, b"+CCHSTART:"))
-            err = d.result(b"+CCHSTART:", 12000, "+CCHSTART", "AT+CCHSTART")
+            d.expect(_START)
+            at.command("AT+CCHSTART", resp=_START, on_line=started)
+            err = d.result(_START, 12000, "+CCHSTART", "AT+CCHSTART")
             if err == 0:
                 state["cch"] = True
                 return
         except ATError:
+            d.got.pop(_START, None)
             if attempt:
                 raise
-        got.pop(b"+CCHSTOP:", None)
+        d.expect(_STOP)
         try:
             at.command("AT+CCHSTOP")
-            d.result(b"+CCHSTOP:", 12000, "+CCHSTOP", "AT+CCHSTOP")
+            d.result(_STOP, 12000, "+CCHSTOP", "AT+CCHSTOP")
         except (ATError, ATTimeout):
-            pass
+            d.got.pop(_STOP, None)
     raise OSError(errno.EIO, "AT+CCHSTART: the SSL service did not start (+CCHSTART: %s)" % err)
-
-
-def _one(got, key):  # +CCHSTART: <err>, +CCHSTOP: <err>
-    def post(line):
-        got[key] = line.int(0, -1)
-    return post
 
 
 def open_session(d, link, host, port, tls):
@@ -139,14 +147,15 @@ def open_session(d, link, host, port, tls):
     c("AT+CCHSSLCFG=%d,%d" % (sid, sid))
     link.id = FIRST + sid
     links[link.id] = link
-    d.got.pop(("o", sid), None)
+    d.expect(_OPEN + sid)
     # <client_type> 2: SSL/TLS client; OK, then +CCHOPEN: <session>,<err>
     cmd = 'AT+CCHOPEN=%d,"%s",%d,2' % (sid, host, port)
     try:
         c(cmd)
-        err = d.result(("o", sid), at.timeout_for(cmd), "+CCHOPEN", cmd, d.NUDGE,
+        err = d.result(_OPEN + sid, at.timeout_for(cmd), "+CCHOPEN", cmd, d.NUDGE,
                        lambda: link.error is not None)
     except BaseException:
+        d.got.pop(_OPEN + sid, None)
         d.release(link)
         raise
     if err is None:
@@ -167,14 +176,15 @@ def send(d, link, mv):
     sid = link.id - FIRST
     cmd = b"AT+CCHSEND=%d,%d" % (sid, n)
     at = d.at
-    d.got.pop(("s", sid), None)
+    d.expect(_SEND + sid)
     try:
         at.send_data(cmd, mv)
     except ATError:
+        d.got.pop(_SEND + sid, None)
         if link.error is not None:
             raise link.error
         raise OSError(errno.ENOTCONN, "%s: ERROR (the session is closed)" % cmd.decode())
-    err = d.result(("s", sid), at.timeout_for(cmd), "+CCHSEND", cmd, d.NUDGE,
+    err = d.result(_SEND + sid, at.timeout_for(cmd), "+CCHSEND", cmd, d.NUDGE,
                    lambda: link.error is not None)
     if err is None:
         raise link.error
@@ -190,10 +200,14 @@ def fetch(d, link, n):
     ring = link.ring
     before = ring.count
     link.pending = False  # a RECV EVENT parsed with the answer sets it again
-    d.got.pop(("r", sid), None)
+    d.expect(_RECV + sid)
     cmd = "AT+CCHRECV=%d,%d" % (sid, n)
-    d.at.command(cmd)
-    err = d.result(("r", sid), 10000, "+CCHRECV", cmd, 0, lambda: link.error is not None)
+    try:
+        d.at.command(cmd)
+    except ATError:
+        d.got.pop(_RECV + sid, None)
+        raise
+    err = d.result(_RECV + sid, 10000, "+CCHRECV", cmd, 0, lambda: link.error is not None)
     got = ring.count - before
     if got >= n:
         link.pending = True  # a read that filled the ask may have left more
@@ -205,14 +219,14 @@ def fetch(d, link, n):
 def close(d, link):
     sid = link.id - FIRST
     d.release(link)
-    d.got.pop(("c", sid), None)
+    d.expect(_CLOSE + sid)
     try:
         # OK, then +CCHCLOSE: <session>,<err>; ERROR when the module dropped it already
         d.at.command("AT+CCHCLOSE=%d" % sid)
-        d.result(("c", sid), 10000, "+CCHCLOSE", "AT+CCHCLOSE", 0, lambda: not d.link_up)
+        d.result(_CLOSE + sid, 10000, "+CCHCLOSE", "AT+CCHCLOSE", 0, lambda: not d.link_up)
     except (ATError, ATTimeout):
         pass
-    d.got.pop(("c", sid), None)
+    d.got.pop(_CLOSE + sid, None)
 
 
 # ---- certificates (cellmodem.tls reaches them through the dialect's TLS) ----

@@ -24,6 +24,7 @@ Usage: Modem(uart, dialect="yuge"); then cellmodem.socket as usual
 """
 import errno
 
+from cellmodem.compat import const
 from cellmodem.dialects.base import Dialect, context_error
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError
@@ -33,8 +34,11 @@ from cellmodem.sockets import TCP, LISTEN
 
 _IP_FIRST_DIGIT = tuple((str(d).encode(), True) for d in range(10))
 _ACTIVE = ("IP STATUS", "IP PROCESSING")  # 9.9: states where multi-link CIPSTART works
-_SERVER = 6  # key of the listening link in modem.links: one past the last link id
-_PROBE_MS = 1000  # no connect result this long: ask AT+CIPSTATUS (9.17)
+_SERVER = const(6)  # key of the listening link in modem.links: one past the last link id
+# keys of the one-shot results (Dialect.expect/post/result); + link id
+_CIPSTART = const(256)  # the connect result: "CONNECT OK" / "CONNECT FAIL" / "ALREADY CONNECT"
+CLINE = 512  # True when AT+CIPSTATUS's "C: <n>,..." line for the link was read
+_PROBE_MS = const(1000)  # no connect result this long: ask AT+CIPSTATUS (9.17)
 
 # Final results of the data commands (9.14, 9.11, 9.28); the engine also matches them
 # after a link number ("1, SEND OK", "DATA ACCEPT:1,65").
@@ -93,12 +97,9 @@ class Yuge(Dialect):
 
     def __init__(self, modem):
         super().__init__(modem)
-        self._opening = None  # link id of an AT+CIPSTART waiting for its result
-        self._result = None  # "CONNECT OK" / "CONNECT FAIL" / "ALREADY CONNECT"
         self._starting = False  # the AT+CIPSTART command itself is in flight
         self._cipmode = 0  # what AT+CIPMODE the module has
         self._cipssl = 0  # what AT+CIPSSL the module has (activate() sets 0)
-        self._cseen = -1  # link id of the last "C: " line of AT+CIPSTATUS
         self._client = None  # the accepted clients' Link class (sock_listen imports it)
         at = self.at
         # "<n>, TEXT" or "<n>,TEXT" (9.9 syntax / 9.42 examples): one entry per link id,
@@ -221,9 +222,9 @@ class Yuge(Dialect):
         server.incoming.append(child)
 
     def _on_result(self, n, line, off):
-        if n == self._opening and self._result is None:
-            self._result = bytes(line.buf[line.start + off:line.end]).decode()
-            if self._starting and self._result != "CONNECT OK":
+        result = bytes(line.buf[line.start + off:line.end]).decode()
+        if self.post(_CIPSTART + n, result):
+            if self._starting and result != "CONNECT OK":
                 # A failure inside AT+CIPSTART's own reply is final in meaning: SIM800-
                 # family firmware answers "ALREADY CONNECT" alone, with no OK or ERROR
                 # (public knowledge: users' logs, not this manual, whose 9.9 puts OK or
@@ -236,10 +237,13 @@ class Yuge(Dialect):
         # result is overdue (the URC may have been lost or held back), or for the port of
         # an accepted client (yuge_server.Client.peer)
         n = line.int(0, -1)
-        self._cseen = n
-        if n == self._opening and self._result is None:
-            state = line.field(line.nfields() - 1)
-            self._result = _STATE_RESULT.get(state)
+        if n < 0:
+            return
+        self.post(CLINE + n, True)
+        if self.got.get(_CIPSTART + n, 0) is None:
+            result = _STATE_RESULT.get(line.field(line.nfields() - 1))
+            if result is not None:  # else still connecting
+                self.post(_CIPSTART + n, result)
             return
         link = self.modem.links.get(n)
         if link is not None and type(link) is self._client:
@@ -301,8 +305,8 @@ class Yuge(Dialect):
     def _start(self, link, n, host, port):
         """AT+CIPSTART for link n; the connect result (9.9)."""
         cmd = 'AT+CIPSTART=%d,"%s","%s",%d' % (n, link.kind, host, port)
-        self._opening = n
-        self._result = None
+        key = _CIPSTART + n
+        self.expect(key)
         try:
             self._starting = True
             try:
@@ -315,13 +319,13 @@ class Yuge(Dialect):
                 self._starting = False
             # no connect result for _PROBE_MS: nudge() asks AT+CIPSTATUS, whose C:
             # lines tell the link's state
-            self.wait_for(lambda: self._result is not None or link.error is not None,
-                          self.at.timeout_for(cmd), "connect result", cmd, _PROBE_MS)
-            if self._result is None:
+            result = self.result(key, self.at.timeout_for(cmd), "connect result", cmd,
+                                 _PROBE_MS, lambda: link.error is not None)
+            if result is None:
                 raise link.error  # network lost or module restarted meanwhile
-            return self._result
+            return result
         finally:
-            self._opening = None
+            self.got.pop(key, None)
 
     def sock_listen(self, link, port):
         if _SERVER in self.modem.links:

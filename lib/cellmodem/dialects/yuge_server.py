@@ -8,10 +8,12 @@ link, "C: <n>,<bearer>,"TCP","<ip>","<port>","CONNECTED"" (9.17), does. The port
 asked once, when accept() or getpeername() first reads the peer (never inside a URC
 handler); a client gone meanwhile keeps port 0.
 """
+from cellmodem.compat import const
+from cellmodem.dialects.yuge import CLINE
 from cellmodem.errors import ModemError
 from cellmodem.sockets import Link, TCP
 
-_C_LINES_MS = 1000  # the C: lines follow AT+CIPSTATUS's STATE line at once: liveness only
+_C_LINES_MS = const(1000)  # the C: lines follow AT+CIPSTATUS's STATE line at once: liveness only
 
 
 class Client(Link):
@@ -30,12 +32,13 @@ class Client(Link):
     def peer(self):
         d = self._d
         if d is not None and self.open:
-            n = self.id
-            d._cseen = -1
+            key = CLINE + self.id
+            d.expect(key)
             try:
                 d._status()  # OK, STATE: ...; the C: lines follow it (on_cstate)
-                d.at.wait_until(lambda: d._cseen >= n, _C_LINES_MS, "C: %d" % n)
+                d.result(key, _C_LINES_MS, "C: %d" % self.id)
             except ModemError:
+                d.got.pop(key, None)
                 pass  # no port then: (ip, 0) as the REMOTE IP line gave it
             self._d = None
         return self._peer
