@@ -4,7 +4,9 @@ that failed and for a data context the module did not activate. Imported on firs
 use, so a program that never sees one of these errors spends no heap on them.
 Usage: from cellmodem._rare import refuse; refuse("millis", "5", "timeout")
 """
-_EIO = 5  # errno.EIO (Linux and MicroPython)
+from cellmodem.compat import const
+
+_EIO = const(5)  # errno.EIO (Linux and MicroPython)
 
 
 def refuse(kind, value, what):

@@ -30,7 +30,7 @@ _DATA = const(1)  # the UART carries the connection's bytes
 _COMMAND = const(2)  # escaped with +++: the connection is open, the module takes AT commands
 _GONE = const(3)  # the module left data mode by itself (peer closed, network lost)
 
-_OK = b"\r\nOK\r\n"  # the answer to "+++" (A7600 6.2.3, Quectel UG 1.2, Yuge 9.37)
+_OK = const(b"\r\nOK\r\n")  # the answer to "+++" (A7600 6.2.3, Quectel UG 1.2, Yuge 9.37)
 _OK_MS = const(2000)  # the OK may take this long after the guard time that follows "+++"
 _MARGIN_MS = const(20)  # more silence than the guard asks for: ticks_ms counts whole ms
 _SETTLE_MS = const(10)  # after a CLOSED line, bytes of payload (not URCs) would come this soon

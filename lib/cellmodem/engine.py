@@ -30,7 +30,7 @@ PROMPT = const(2)  # command sent, waiting for the data prompt ("> " or ">")
 # Final result codes common to every 3GPP modem (27.007 / V.250). A dialect adds its
 # own per command (SEND OK, CONNECT OK, DATA ACCEPT, ...) through begin(finals=...).
 _ERRORS = (b"ERROR", b"NO CARRIER", b"BUSY", b"NO ANSWER", b"NO DIALTONE")
-_OK = b"OK"
+_OK = const(b"OK")
 # The longest payload one module reply carries (the biggest: Yuge AT+FSREAD 10240
 # bytes); a length above this in a header is line noise.
 MAX_RAW = const(65535)

@@ -20,7 +20,7 @@ Usage:
 """
 import errno
 
-from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
+from cellmodem.compat import const, ticks_ms, ticks_diff, ticks_add
 from cellmodem.errors import ATError
 from cellmodem.line import Line
 
@@ -30,7 +30,7 @@ _CMDS = {  # family: (on, off, query, answer prefix)
     "quectel": ("AT+QGPS=1", "AT+QGPSEND", "AT+QGPSLOC=2", b"+QGPSLOC:"),
     "a7600": ("AT+CGNSSPWR=1", "AT+CGNSSPWR=0", "AT+CGNSSINFO", b"+CGNSSINFO:"),
 }
-_READY_MS = 30000  # AT+CGNSSPWR=1 to "+CGNSSPWR: READY!" (users' logs: a few seconds)
+_READY_MS = const(30000)  # AT+CGNSSPWR=1 to "+CGNSSPWR: READY!" (users' logs: a few seconds)
 
 
 class Fix:

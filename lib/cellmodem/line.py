@@ -6,11 +6,13 @@ str()) anything it keeps. Numbers are parsed from the bytes without copying.
 Usage: in a URC handler for b"+CEREG:", stat = line.int(1)   # "+CEREG: 2,5" -> 5
 """
 
-_COMMA = 44
-_QUOTE = 34
-_SPACE = 32
-_MINUS = 45
-_COLON = 58
+from cellmodem.compat import const
+
+_COMMA = const(44)
+_QUOTE = const(34)
+_SPACE = const(32)
+_MINUS = const(45)
+_COLON = const(58)
 
 
 class Line:

@@ -11,10 +11,12 @@ import os
 import select
 import termios
 
+from cellmodem.compat import const
+
 # Linux errno numbers (MicroPython's errno has no ENOTTY, ENXIO or EBUSY) and what
 # they mean for a serial port, the same words in both interpreters.
-_EIO = 5
-_ENOTTY = 25
+_EIO = const(5)
+_ENOTTY = const(25)
 # poll events of a device that hung up (POLLERR | POLLHUP; the same in both interpreters)
 _GONE = select.POLLERR | select.POLLHUP
 _WHY = {2: "no such file (is the modem plugged in? ls /dev/ttyUSB* /dev/ttyACM*)",
@@ -23,11 +25,11 @@ _WHY = {2: "no such file (is the modem plugged in? ls /dev/ttyUSB* /dev/ttyACM*)
         21: "is a directory"}
 
 # Linux termios indices (MicroPython's termios module does not export them).
-_CC = 6
-_VTIME = 5
-_VMIN = 6
-_ISPEED = 4
-_OSPEED = 5
+_CC = const(6)
+_VTIME = const(5)
+_VMIN = const(6)
+_ISPEED = const(4)
+_OSPEED = const(5)
 
 
 class SerialPort:

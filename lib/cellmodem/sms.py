@@ -22,14 +22,14 @@ Usage:
 import errno
 
 from cellmodem import modem as _modem
-from cellmodem.compat import ticks_ms
+from cellmodem.compat import const, ticks_ms
 from cellmodem.errors import ATError
 from cellmodem.line import Line
 from cellmodem.validate import at_string
 
 MAX_GSM = 160  # characters of one GSM 7-bit message (23.038)
 MAX_UCS2 = 70  # UTF-16 units of one UCS2 message
-_PENDING_MAX = 30  # +CMTI indexes noted and not yet read (a SIM holds about 30)
+_PENDING_MAX = const(30)  # +CMTI indexes noted and not yet read (a SIM holds about 30)
 # ASCII characters that the GSM 7-bit default alphabet has too (23.038 6.2.1), so
 # AT+CSCS="IRA" sends them unchanged; anything else goes as UCS2. CR and LF too go as
 # UCS2: typed after the "> " prompt, a CR makes many modules print another prompt
@@ -38,8 +38,8 @@ _GSM_PUNCT = "@$_!\"#%&'()*+,-./:;<=>? "
 
 _STATUS = ("REC UNREAD", "REC READ", "STO UNSENT", "STO SENT")  # PDU mode <stat> 0-3
 _LIST_STAT = {"REC UNREAD": 0, "REC READ": 1, "ALL": 4}  # AT+CMGL <stat> in PDU mode
-_PART_GSM = 153  # septets of one part after its 6-octet header (23.040 9.2.3.24.1)
-_PART_UCS2 = 67  # UTF-16 units of one part
+_PART_GSM = const(153)  # septets of one part after its 6-octet header (23.040 9.2.3.24.1)
+_PART_UCS2 = const(67)  # UTF-16 units of one part
 
 
 class Message:
@@ -87,7 +87,7 @@ def _gsm(text):
     return True
 
 
-_HEX = b"0123456789ABCDEF"
+_HEX = const(b"0123456789ABCDEF")
 
 
 def _ucs2(text):

@@ -15,7 +15,7 @@ Usage:
 """
 import errno
 
-from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
+from cellmodem.compat import const, ticks_ms, ticks_diff, ticks_add
 from cellmodem.errors import ATTimeout, ModemError
 from cellmodem import modem as _modem
 from cellmodem.sockets import Link, TCP, UDP, LISTEN
@@ -37,13 +37,13 @@ IPPROTO_UDP = 17
 SOL_SOCKET = 1
 SO_REUSEADDR = 4
 
-_POLL = 3  # MP_STREAM_POLL
-_GET_FILENO = 10  # MP_STREAM_GET_FILENO: we have no file descriptor
-_POLLIN = 1
-_POLLOUT = 4
-_POLLERR = 8
-_POLLHUP = 16
-_STEP = 20  # ms the port is waited on per round while blocking
+_POLL = const(3)  # MP_STREAM_POLL
+_GET_FILENO = const(10)  # MP_STREAM_GET_FILENO: we have no file descriptor
+_POLLIN = const(1)
+_POLLOUT = const(4)
+_POLLERR = const(8)
+_POLLHUP = const(16)
+_STEP = const(20)  # ms the port is waited on per round while blocking
 
 _use = [None]
 error = OSError

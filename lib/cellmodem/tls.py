@@ -16,13 +16,14 @@ Usage:
     tls.cert_upload(modem, "ca.pem", "/certs/ca.pem", "ca")   # module TLS
     s.connect(("example.com", 443), tls=tls.ModuleTLS(ca="ca.pem"))
 """
+from cellmodem.compat import const
 import errno
 
 from cellmodem.validate import at_string, payload, seconds
 
-_POLL = 3  # MP_STREAM_POLL
-_POLLIN = 1
-_POLLHUP = 16
+_POLL = const(3)  # MP_STREAM_POLL
+_POLLIN = const(1)
+_POLLHUP = const(16)
 
 
 def load(data, what="certificate"):
