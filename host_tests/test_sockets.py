@@ -151,6 +151,28 @@ def test_unknown_host_name_is_an_oserror(net_modem, dialect):
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
+def test_results_are_taken_once_and_nothing_unawaited_is_kept(net_modem, tcp_echo, dialect):
+    # Dialect.expect/post/result (issue 20): every lookup, open, send and close leaves
+    # no result behind, and a result URC nobody awaits (a late one) is dropped
+    sim, modem = net_modem(dialect)
+    d = modem.dialect
+    msocket.getaddrinfo("echo.example", 80)
+    with pytest.raises(OSError):
+        msocket.getaddrinfo("nowhere.invalid", 80)
+    with pytest.raises(OSError):
+        msocket.socket().connect((LOOPBACK, free_port()))
+    with msocket.socket() as s:
+        s.connect(("echo.example", tcp_echo[1]))
+        s.write(b"ping\n")
+        assert s.readline() == b"ping\n"
+    assert d.got == {}
+    assert d.post(b"+LATE:", 1) is False and d.got == {}
+    d.expect(b"+ONE:")
+    assert d.post(b"+ONE:", 1) is True and d.post(b"+ONE:", 2) is False
+    assert d.result(b"+ONE:", 1000, "+ONE") == 1 and d.got == {}
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
 def test_timeout_and_non_blocking_reads(net_modem, tcp_echo, dialect):
     sim, modem = net_modem(dialect)
     s = msocket.socket()
