@@ -108,6 +108,7 @@ class Engine:
         self.paused = False
         self.pause_on_ok = False
         self.state = IDLE
+        self._last_final = None  # the last final other than OK (_finish)
         self._reset_command(None)
 
     # ---- the URC table ----
@@ -276,7 +277,14 @@ class Engine:
 
     def _finish(self, line, error):
         if line is not None:
-            self.final = _OK if line.equals(_OK) else line.bytes()
+            f = _OK
+            if not line.equals(f):
+                # a stream repeats its sends' final ("SEND OK", "DATA ACCEPT:0,1460"):
+                # the same bytes object again, no allocation per send
+                f = self._last_final
+                if f is None or not line.equals(f):
+                    f = self._last_final = line.bytes()
+            self.final = f
         if error is None and self._overflowed:
             error = ATLineTooLong("a line was longer than the %d byte buffer" % self._size)
         if error is not None and getattr(error, "command", 0) is None:

@@ -41,6 +41,8 @@ class ATTimeout(ModemError):
     """No final result within the command's maximum response time (ms)."""
 
     def __init__(self, command=None, timeout_ms=0, what="final result"):
+        if isinstance(command, bytes):
+            command = command.decode()
         self.command = command
         self.timeout_ms = timeout_ms
         super().__init__("%s: no %s within %d ms" % (command, what, timeout_ms))

@@ -110,14 +110,18 @@ class Line:
         return text(self.buf, i, j)
 
     def nfields(self):
-        """How many comma-separated arguments the line has."""
-        n = 0
-        while True:
-            try:
-                self._field(n)
-            except ValueError:
-                return n
-            n += 1
+        """How many comma-separated arguments the line has (at least 1: the first may
+        be empty). Counted in place: no exception per line (each would allocate)."""
+        buf = self.buf
+        n = 1
+        quoted = False
+        for i in range(self._args(), self.end):
+            c = buf[i]
+            if c == _QUOTE:
+                quoted = not quoted
+            elif c == _COMMA and not quoted:
+                n += 1
+        return n
 
 
 def text(buf, i=0, j=None):

@@ -66,6 +66,11 @@ class Dialect:
         self.push = False  # direct push receive mode (set by activate from modem.rx_mode)
         self._pulling = None  # pull(): the Link the read in flight is for,
         self._asked = 0  # and the count it asked for (its answer's count: got[b"pulled"])
+        self._cmds = {}  # command_for(): format -> [link id, count, command]
+        self._ready = self._is_ready  # result() waits on these (no closure per wait)
+        self._wkey = self._wstop = self._wlink = None
+        self.pull_line = None  # on_line for a pull's answer line: a bound method kept
+        # here, as one made per pull would allocate
         for prefix in self.LINK_LOST:
             self.at.urc(prefix, self._on_link_lost)
         for prefix in self.REBOOTED:
@@ -166,10 +171,10 @@ class Dialect:
             eng.frame(trailer, link._framed, False, own, 2)
             eng.expect_raw(n, link.begin_payload(n, own))
 
-    def pull(self, link, n, cmd, resp, on_line=None):
+    def pull(self, link, n, cmd, resp):
         """Buffered mode: ask the module with cmd (bytes; %d link id, %d count) for up
-        to n bytes (at most MAX_RECV) it holds for link; the answer's handler hands
-        them over with pulled(). Returns the count the answer announced. link.pending
+        to n bytes (at most MAX_RECV) it holds for link; the answer's handler (resp
+        lines go to self.pull_line, if set) hands them over with pulled(). Returns the count the answer announced. link.pending
         is cleared before asking: a data-waiting URC parsed with the answer sets it
         again, and must not be lost by clearing it afterwards."""
         if n > self.MAX_RECV:
@@ -179,11 +184,25 @@ class Dialect:
         self.expect(b"pulled")
         link.pending = False
         try:
-            self.at.command(cmd % (link.id, n), resp=resp, on_line=on_line)
+            self.at.command(self.command_for(cmd, link.id, n), resp=resp,
+                            on_line=self.pull_line)
         finally:
             self._pulling = None
             n = self.got.pop(b"pulled", None)
         return n or 0
+
+    def command_for(self, fmt, lid, n):
+        """fmt % (lid, n) (fmt bytes), the same object as the last time with the same
+        fmt and numbers: a stream's reads and sends repeat one command, which then
+        costs no allocation (BENCHMARKS.md section 3)."""
+        c = self._cmds.get(fmt)
+        if c is None:
+            c = self._cmds[fmt] = [-1, -1, None]
+        if c[0] != lid or c[1] != n:
+            c[0] = lid
+            c[1] = n
+            c[2] = fmt % (lid, n)
+        return c[2]
 
     def pulled(self, n, lid=-1):
         """From a pull answer's handler: n bytes follow, for the link the pull in flight
@@ -228,34 +247,12 @@ class Dialect:
         """Round-trip time in ms of one ping to host. OSError on no reply."""
         raise OSError(errno.EOPNOTSUPP, "%s has no ping command" % self.NAME)
 
-    def wait_for(self, cond, timeout, what, cmd=None, nudge=0):
-        """Pump the port until cond() is true (a URC handler set some state), calling
-        nudge() after every quiet nudge ms (0: never): some firmware holds a result
-        URC back until the next command's reply (sim option open_result_in_reply).
-        Raises ATTimeout after timeout ms, ModemError at once if the module restarted
-        since the last connect() (the answer it owed will never come)."""
-        m = self.modem
-        end = ticks_add(ticks_ms(), timeout)
-        while True:
-            left = ticks_diff(end, ticks_ms())
-            slice_ = 0 < nudge < left
-            try:
-                self.at.wait_until(lambda: cond() or m._resync,
-                                   nudge if slice_ else max(left, 0), what, cmd)
-                break
-            except ATTimeout:
-                if not slice_:
-                    raise ATTimeout(cmd, timeout, what)
-                self.nudge()
-        if m._resync and not cond():  # restarted since the last connect(): never coming
-            raise ModemError("the modem restarted while waiting for %s" % what)
-
     # ---- one-shot results: the one way a dialect gets a result URC's value ----
     # expect(key) before the command, post(key, value) from the URC handler, result(key)
     # to wait and take it (got.pop(key, None) takes one without waiting; got.get(key, 0)
-    # is None while it is awaited). A key is the result's prefix (one per module) or a small int
-    # (a result kind plus the link id: no allocation on a send's path). A result nobody
-    # awaits (late, or for a command we gave up on) is dropped, so nothing piles up.
+    # is None while it is awaited). A key is the result's prefix (one per module) or a
+    # small int (a result kind plus the link id: no allocation on a send's path). A
+    # result nobody awaits (late, or for a command we gave up on) is dropped.
     def expect(self, key):
         """Await the result for key: post(key, ...) counts from now until it is taken."""
         self.got[key] = None
@@ -269,18 +266,51 @@ class Dialect:
             return True
         return False
 
-    def result(self, key, timeout, what, cmd=None, nudge=0, stop=None):
-        """Wait (wait_for, nudging after every quiet nudge ms) for the result posted for
-        key since expect(key), and take it; None if stop() came true first (the link or
-        the network went away). ATTimeout, ModemError as wait_for; either way key is no
-        longer awaited afterwards."""
+    def result(self, key, timeout, what, cmd=None, nudge=0, stop=None, link=None):
+        """Wait for the result posted for key since expect(key), and take it; None if
+        stop() came true or link failed first (the link or the network went away).
+        Pumps the port, calling nudge() after every quiet nudge ms (0: never): some
+        firmware holds a result URC back until the next command's reply (sim option
+        open_result_in_reply). Raises ATTimeout after timeout ms, ModemError at once
+        if the module restarted since the last connect() (the answer it owed will
+        never come); either way key is no longer awaited afterwards. Allocates
+        nothing while it waits (a send waits for its result: BENCHMARKS.md section 3)."""
+        k0 = self._wkey
+        s0 = self._wstop
+        l0 = self._wlink
+        self._wkey = key
+        self._wstop = stop
+        self._wlink = link
         got = self.got
+        end = ticks_add(ticks_ms(), timeout)
         try:
-            self.wait_for(lambda: got.get(key) is not None or (stop is not None and stop()),
-                          timeout, what, cmd, nudge)
+            while True:
+                left = ticks_diff(end, ticks_ms())
+                part = 0 < nudge < left
+                try:
+                    self.at.wait_until(self._ready, nudge if part else max(left, 0), what, cmd)
+                    break
+                except ATTimeout:
+                    if not part:
+                        raise ATTimeout(cmd, timeout, what)
+                    self.nudge()
+            if self.modem._resync and got.get(key) is None:
+                # restarted since the last connect(): the answer is never coming
+                raise ModemError("the modem restarted while waiting for %s" % what)
         finally:
+            self._wkey = k0
+            self._wstop = s0
+            self._wlink = l0
             r = got.pop(key, None)
         return r
+
+    def _is_ready(self):
+        # result()'s condition, as one bound method kept in self._ready
+        if self.got.get(self._wkey) is not None or self.modem._resync:
+            return True
+        if self._wstop is not None and self._wstop():
+            return True
+        return self._wlink is not None and self._wlink.error is not None
 
     def nudge(self):
         try:

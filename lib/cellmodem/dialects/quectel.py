@@ -90,6 +90,7 @@ class Quectel(Dialect):
 
     def __init__(self, modem):
         super().__init__(modem)
+        self.pull_line = self._on_qird
         self._broken = False  # pdpdeact seen: AT+QIDEACT before AT+QIACT (family)
         self._epoch = 0  # counts link losses and restarts: ends waits for a result URC
         self._direct = set()  # connectIDs the module runs in direct push access mode
@@ -345,7 +346,8 @@ class Quectel(Dialect):
             mv = mv[:n]
         # family (UG 2.7, and the SSL note's AT+QSSLSEND of the same shape): ">"
         # prompt, exactly <send_length> bytes, SEND OK
-        cmd = (b"AT+QSSLSEND=%d,%d" if link.id in self._ssl else b"AT+QISEND=%d,%d") % (link.id, n)
+        cmd = self.command_for(b"AT+QSSLSEND=%d,%d" if link.id in self._ssl
+                               else b"AT+QISEND=%d,%d", link.id, n)
         try:
             self.at.send_data(cmd, mv, finals=_SEND_FINALS)
         except ATError as e:
@@ -378,8 +380,8 @@ class Quectel(Dialect):
         if link.kind == UDP and n < self.MAX_RECV and link.ring.count:
             return 0  # a datagram longer than the read would be split: read the ring first
         if link.id in self._ssl:  # family SSL note: +QSSLRECV: <len>, as +QIRD
-            return self.pull(link, n, b"AT+QSSLRECV=%d,%d", b"+QSSLRECV:", self._on_qird)
-        return self.pull(link, n, b"AT+QIRD=%d,%d", b"+QIRD:", self._on_qird)
+            return self.pull(link, n, b"AT+QSSLRECV=%d,%d", b"+QSSLRECV:")
+        return self.pull(link, n, b"AT+QIRD=%d,%d", b"+QIRD:")
 
     def sock_close(self, link):
         if link.id is not None and self.modem.links.get(link.id) is link:

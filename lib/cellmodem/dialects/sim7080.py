@@ -244,7 +244,7 @@ class SIM7080(Dialect):
         if self._pdp == "":
             from cellmodem.dialects.sim7000 import send
             return send(self.at, link, mv, n)
-        self.at.send_data(b"AT+CASEND=%d,%d" % (link.id, n), mv)
+        self.at.send_data(self.command_for(b"AT+CASEND=%d,%d", link.id, n), mv)
         return n
 
     def sock_fetch(self, link, n):

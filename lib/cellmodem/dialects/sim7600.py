@@ -88,6 +88,7 @@ class SIM7600(Dialect):
 
     def __init__(self, modem):
         super().__init__(modem)
+        self.pull_line = self._on_ciprxget
         self._opening = -1  # link whose AT+CIPOPEN command is in flight
         self._dest = {}  # UDP link -> '"<ip>",<port>' for AT+CIPSEND
         self._clients = {}  # accepted link -> its <server_index>
@@ -330,7 +331,7 @@ class SIM7600(Dialect):
             finally:
                 self._opening = -1
             err = self.result(key, self.at.timeout_for(cmd), "+CIPOPEN", cmd, self.NUDGE,
-                              lambda: link.error is not None)
+                              link=link)
         except ATTimeout:
             self.release(link)
             self._cipclose(n)  # the module may still be connecting: stop it
@@ -382,7 +383,7 @@ class SIM7600(Dialect):
             # L1105 UDP: AT+CIPSEND=<link_num>,<length>,<serverIP>,<serverPort>
             cmd = "AT+CIPSEND=%d,%d,%s" % (link.id, n, self._dest[link.id])
         else:
-            cmd = b"AT+CIPSEND=%d,%d" % (link.id, n)
+            cmd = self.command_for(b"AT+CIPSEND=%d,%d", link.id, n)
         key = _CIPSEND + link.id
         self.expect(key)
         try:
@@ -395,7 +396,7 @@ class SIM7600(Dialect):
                 raise OSError(errno.ENOTCONN, "%s: +CIPERROR: %d" % (cmd, e.code))
             raise
         sent = self.result(key, self.at.timeout_for(cmd), "+CIPSEND", cmd, self.NUDGE,
-                           lambda: link.error is not None)
+                           link=link)
         if link.error is not None:
             raise link.error
         if sent > 0:
@@ -411,7 +412,7 @@ class SIM7600(Dialect):
             return fetch(self, link, n)
         try:
             # L1106: AT+CIPRXGET=2,<link_num>,<len>
-            return self.pull(link, n, b"AT+CIPRXGET=2,%d,%d", b"+CIPRXGET:", self._on_ciprxget)
+            return self.pull(link, n, b"AT+CIPRXGET=2,%d,%d", b"+CIPRXGET:")
         except ATError as e:
             if e.code != _NO_DATA and e.text != "No data":
                 raise

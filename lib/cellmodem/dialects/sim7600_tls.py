@@ -153,7 +153,7 @@ def open_session(d, link, host, port, tls):
     try:
         c(cmd)
         err = d.result(_OPEN + sid, at.timeout_for(cmd), "+CCHOPEN", cmd, d.NUDGE,
-                       lambda: link.error is not None)
+                       link=link)
     except BaseException:
         d.got.pop(_OPEN + sid, None)
         d.release(link)
@@ -174,7 +174,7 @@ def send(d, link, mv):
         n = _MAX
         mv = mv[:n]
     sid = link.id - FIRST
-    cmd = b"AT+CCHSEND=%d,%d" % (sid, n)
+    cmd = d.command_for(b"AT+CCHSEND=%d,%d", sid, n)
     at = d.at
     d.expect(_SEND + sid)
     try:
@@ -185,7 +185,7 @@ def send(d, link, mv):
             raise link.error
         raise OSError(errno.ENOTCONN, "%s: ERROR (the session is closed)" % cmd.decode())
     err = d.result(_SEND + sid, at.timeout_for(cmd), "+CCHSEND", cmd, d.NUDGE,
-                   lambda: link.error is not None)
+                   link=link)
     if err is None:
         raise link.error
     if err:
@@ -201,13 +201,13 @@ def fetch(d, link, n):
     before = ring.count
     link.pending = False  # a RECV EVENT parsed with the answer sets it again
     d.expect(_RECV + sid)
-    cmd = "AT+CCHRECV=%d,%d" % (sid, n)
+    cmd = d.command_for(b"AT+CCHRECV=%d,%d", sid, n)
     try:
         d.at.command(cmd)
     except ATError:
         d.got.pop(_RECV + sid, None)
         raise
-    err = d.result(_RECV + sid, 10000, "+CCHRECV", cmd, 0, lambda: link.error is not None)
+    err = d.result(_RECV + sid, 10000, "+CCHRECV", cmd, 0, link=link)
     got = ring.count - before
     if got >= n:
         link.pending = True  # a read that filled the ask may have left more

@@ -28,7 +28,7 @@ from cellmodem.compat import const
 from cellmodem.dialects.base import Dialect, context_error
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError
-from cellmodem.line import Line
+from cellmodem.line import parse_int
 from cellmodem.sockets import TCP, LISTEN
 
 
@@ -97,6 +97,7 @@ class Yuge(Dialect):
 
     def __init__(self, modem):
         super().__init__(modem)
+        self.pull_line = self._on_ciprxget
         self._starting = False  # the AT+CIPSTART command itself is in flight
         self._cipmode = 0  # what AT+CIPMODE the module has
         self._cipssl = 0  # what AT+CIPSSL the module has (activate() sets 0)
@@ -320,7 +321,7 @@ class Yuge(Dialect):
             # no connect result for _PROBE_MS: nudge() asks AT+CIPSTATUS, whose C:
             # lines tell the link's state
             result = self.result(key, self.at.timeout_for(cmd), "connect result", cmd,
-                                 _PROBE_MS, lambda: link.error is not None)
+                                 _PROBE_MS, link=link)
             if result is None:
                 raise link.error  # network lost or module restarted meanwhile
             return result
@@ -355,20 +356,20 @@ class Yuge(Dialect):
             mv = mv[:n]
         try:
             # 9.14 note: after a CR alone the module swallows a payload's leading LF
-            self.at.send_data(b"AT+CIPSEND=%d,%d" % (link.id, n), mv, finals=_SEND_FINALS,
-                              eol=b"\r\n")
+            self.at.send_data(self.command_for(b"AT+CIPSEND=%d,%d", link.id, n), mv,
+                              finals=_SEND_FINALS, eol=b"\r\n")
             final = self.at.engine.final
         except ATError as e:
             if link.error is not None:
                 raise link.error  # the network or the module went away meanwhile
             raise OSError(_errno_of(e), str(e))
         if final.startswith(b"DATA ACCEPT"):  # DATA ACCEPT:<n>,<length> (9.11)
-            return Line(final, 0, len(final)).int(1, n)
+            return parse_int(final, final.find(b",") + 1, len(final), n)
         return n
 
     def sock_fetch(self, link, n):
         # 9.27: AT+CIPRXGET=2,<n>,<len>
-        return self.pull(link, n, b"AT+CIPRXGET=2,%d,%d", b"+CIPRXGET:", self._on_ciprxget)
+        return self.pull(link, n, b"AT+CIPRXGET=2,%d,%d", b"+CIPRXGET:")
 
     def sock_close(self, link):
         links = self.modem.links
