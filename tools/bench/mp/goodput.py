@@ -61,7 +61,9 @@ else:
         n = total - done
         if n > len(buf):
             n = len(buf)
-        done += s.send(mv[:n])
+        # the whole view while it fits: a slice per call would be this loop's own
+        # allocation, not the library's
+        done += s.send(mv if n == len(buf) else mv[:n])
     a1 = gc.mem_alloc()
     reply = b""
     while not reply.endswith(b"\n"):
