@@ -174,9 +174,10 @@ class Dialect:
     def pull(self, link, n, cmd, resp):
         """Buffered mode: ask the module with cmd (bytes; %d link id, %d count) for up
         to n bytes (at most MAX_RECV) it holds for link; the answer's handler (resp
-        lines go to self.pull_line, if set) hands them over with pulled(). Returns the count the answer announced. link.pending
-        is cleared before asking: a data-waiting URC parsed with the answer sets it
-        again, and must not be lost by clearing it afterwards."""
+        lines go to self.pull_line, if set) hands them over with pulled(). Returns the
+        count the answer announced. link.pending is cleared before asking: a
+        data-waiting URC parsed with the answer sets it again, and must not be lost by
+        clearing it afterwards."""
         if n > self.MAX_RECV:
             n = self.MAX_RECV
         self._pulling = link

@@ -36,40 +36,56 @@ if dialect not in PULL:
         PUSH[dialect], PULL[dialect] = PUSH["yuge"], PULL["yuge"]
 
 
+def _reply(n):
+    """What the module sends for one piece of n payload bytes, as a view."""
+    if mode == "push":
+        return memoryview(PUSH[dialect] % n + DATA[:n] + PUSH_END.get(dialect, b""))
+    return memoryview(PULL[dialect][1] % n + DATA[:n] + PULL[dialect][2])
+
+
+FULL = _reply(CHUNK)  # made once: the port allocates nothing per piece but a slice
+OK = memoryview(b"\r\nOK\r\n")
+
+
 class Port:
-    """The module: answers commands, serves the data stream."""
+    """The module: answers commands, serves the data stream. Its replies are views
+    made once (the last, shorter piece excepted) and queued, so its own allocation
+    does not change the heap the library works in from one version to the next."""
 
     def __init__(self):
-        self.out = bytearray()
-        self.pos = 0
+        self.q = []  # views to serve, in order
+        self.pos = 0  # into q[0]
         self.left = total  # payload bytes still to serve
         self.link = None
 
+    def _piece(self):
+        n = min(CHUNK, self.left)
+        self.left -= n
+        self.q.append(FULL if n == CHUNK else _reply(n))
+
     def write(self, b):
-        b = bytes(b)
-        if mode == "buffered" and self.link is not None and b.startswith(PULL[dialect][0]):
-            n = min(CHUNK, self.left)
-            self.left -= n
-            head, tail = PULL[dialect][1], PULL[dialect][2]
-            self.out += head % n + DATA[:n] + tail
-        elif b.endswith(b"\r") or b.endswith(b"\n"):
-            self.out += b"\r\nOK\r\n"
+        if mode == "buffered" and self.link is not None and b[:len(PULL[dialect][0])] == \
+                PULL[dialect][0]:
+            self._piece()
+        elif b[-1:] in (b"\r", b"\n"):
+            self.q.append(OK)
         return len(b)
 
     def readinto(self, buf):
-        if self.pos == len(self.out):
-            self.out = bytearray()
-            self.pos = 0
+        q = self.q
+        if not q:
             if mode == "push" and self.link is not None and self.left \
                     and self.link.ring.free() >= 4 * CHUNK:
-                n = min(CHUNK, self.left)
-                self.left -= n
-                self.out += PUSH[dialect] % n + DATA[:n] + PUSH_END.get(dialect, b"")
+                self._piece()
             else:
                 return 0
-        n = min(len(buf), len(self.out) - self.pos)
-        buf[:n] = memoryview(self.out)[self.pos:self.pos + n]
+        src = q[0]
+        n = min(len(buf), len(src) - self.pos)
+        buf[:n] = src[self.pos:self.pos + n]
         self.pos += n
+        if self.pos == len(src):
+            q.pop(0)
+            self.pos = 0
         return n
 
 
