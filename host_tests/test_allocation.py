@@ -24,3 +24,31 @@ def test_a_stream_of_sends_allocates_one_slice_per_send(built, dialect):
                                       nbytes=96 * 1024)["s.send"]
     assert calls > 40
     assert nbytes <= PER_SEND * calls, "%d bytes in %d sends" % (nbytes, calls)
+
+
+def test_the_frame_reader_finds_which_functions_take_their_frame_from_the_heap(tmp_path):
+    # tools.bench.frames reads n_state from each function's prelude in an .mpy: a
+    # function with twelve locals is over the 11 words fun_bc_call keeps on the C
+    # stack, a one-argument one is not, and a name MicroPython stores by number
+    # (write) is found again
+    import subprocess
+    from mpy import tool
+    from tools.bench import frames
+    src = tmp_path / "probe.py"
+    src.write_text("def small(a):\n    return a\n\n\n"
+                   "def write(a, b, c, d, e, f, g, h, i, j, k, l):\n"
+                   "    return a + b + c + d + e + f + g + h + i + j + k + l\n\n\n"
+                   "def guarded(a):\n    try:\n        return a()\n    except ValueError:\n"
+                   "        return None\n")
+    subprocess.run([tool("mpy-cross"), str(src), "-o", str(src) + ".mpy"], check=True)
+    got = frames.functions((tmp_path / "probe.py.mpy").read_bytes())
+    by_name = {}
+    static = frames.static_names([str(src)])
+    for name, n_state, n_exc in got[1:]:
+        if name.startswith("<qstr "):
+            name = static[int(name[6:-1])]
+        by_name[name] = (n_state, n_exc)
+    assert set(by_name) == {"small", "write", "guarded"}
+    assert by_name["write"][0] >= 12 and frames.on_heap(*by_name["write"])
+    assert not frames.on_heap(*by_name["small"])
+    assert by_name["guarded"][1] == 1 and by_name["small"][1] == 0
