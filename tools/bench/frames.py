@@ -1,9 +1,9 @@
 """Which functions get their call frame from the heap: MicroPython's fun_bc_call
 (py/objfun.c) keeps a frame on the C stack only up to VM_MAX_STATE_ON_STACK, 11
-machine words; a function whose state (locals plus its value stack, plus two words
-per nested try) is larger takes it from the heap on every call and frees it on
-return: a gc_alloc and a gc_free per call, and the allocator's first-fit search for
-the block (BENCHMARKS.md, the parser ceiling). The state size is read from each
+machine words; a function whose state (locals plus its value stack, plus three words
+per nested try: mp_exc_stack_t in py/bc.h) is larger takes it from the heap on every
+call and frees it on return: a gc_alloc and a gc_free per call, and the allocator's
+first-fit search for the block (BENCHMARKS.md, the parser ceiling). The state size is read from each
 function's prelude in the .mpy files (format 6), the same on 32- and 64-bit ports.
 
 Usage: python -m tools.bench.frames build/lib/cellmodem/engine.mpy ...
@@ -118,8 +118,8 @@ def static_names(sources):
 
 
 def on_heap(n_state, n_exc):
-    """Whether a call takes its frame from the heap (an exception stack entry is 2 words)."""
-    return n_state + 2 * n_exc > LIMIT_WORDS
+    """Whether a call takes its frame from the heap (an exception stack entry is 3 words)."""
+    return n_state + 3 * n_exc > LIMIT_WORDS
 
 
 def main(paths):
