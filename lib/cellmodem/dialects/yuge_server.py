@@ -37,9 +37,8 @@ class Client(Link):
             try:
                 d._status()  # OK, STATE: ...; the C: lines follow it (on_cstate)
                 d.result(key, _C_LINES_MS, "C: %d" % self.id)
-            except ModemError:
-                d.got.pop(key, None)
-                pass  # no port then: (ip, 0) as the REMOTE IP line gave it
+            except ModemError:  # no port then: (ip, 0) as the REMOTE IP line gave it
+                d.got.pop(key, None)  # _status() failed before result() took the key
             self._d = None
         return self._peer
 
