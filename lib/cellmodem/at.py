@@ -42,6 +42,8 @@ class AT:
         self.idle = idle
         self.timeouts = dict(BASE_TIMEOUTS)
         self._tmo = []  # timeouts' names as (bytes, key), rebuilt when the table grows
+        self._tcmd = None  # the last command timeout_for() saw, and its key there
+        self._tkey = None
         self._trace = None
         self._secrets = []  # bytes the trace never shows (secret())
         self._wait = getattr(port, "wait", None)
@@ -82,8 +84,17 @@ class AT:
 
     def timeout_for(self, cmd):
         """Maximum response time in ms for cmd, from the per-command table."""
+        if cmd is not self._tcmd or len(self._tmo) != len(self.timeouts):
+            # a new command: found in the table (the stream commands a dialect
+            # repeats are one object each, Dialect.command_for, so this runs once)
+            self._tkey = self._timeout_key(cmd)
+            # (a bytearray may change under the same identity: not kept)
+            self._tcmd = cmd if isinstance(cmd, (bytes, str)) else None
+        return self.timeouts.get(self._tkey, DEFAULT_TIMEOUT)
+
+    def _timeout_key(self, cmd):
         if isinstance(cmd, str):
-            return self.timeouts.get(command_name(cmd), DEFAULT_TIMEOUT)
+            return command_name(cmd)
         # bytes: matched in place against the table's names, no allocation per command
         table = self._tmo
         if len(table) != len(self.timeouts):
@@ -98,8 +109,8 @@ class AT:
                 end = i
         for name, key in table:
             if len(name) == end - start and cmd.startswith(name, start):
-                return self.timeouts[key]
-        return DEFAULT_TIMEOUT
+                return key
+        return None
 
     # ---- the port failing ----
     def port_failed(self, exc=None):
@@ -146,14 +157,10 @@ class AT:
         if type(timeout_ms) is not int:  # (the library's own calls pass ints)
             _refuse("millis", timeout_ms, "timeout_ms")
         eng = self.engine
-        port = self.port
         got = False
         deadline = None
         while True:
-            try:
-                n = port.readinto(eng.rx_window())
-            except (OSError, ValueError) as e:
-                raise self.port_failed(e)
+            n = self._read()
             if n:
                 got = True
                 eng.rx_commit(n)
@@ -173,6 +180,15 @@ class AT:
                 self._wait(left if left < 10 else 10)
             else:
                 sleep_ms(1)
+
+    def _read(self):
+        # One read into the engine's window. Its own method: the try's frame words
+        # would take poll's frame over the 11 words MicroPython keeps on the C stack
+        # (tools.bench.frames), and poll runs several times per piece of payload.
+        try:  # only the port's own call: an error from a handler is not the port's
+            return self.port.readinto(self.engine.rx_window())
+        except (OSError, ValueError):
+            raise self.port_failed()
 
     def wait_until(self, cond, timeout_ms, what="event", cmd=None):
         """Pump the port until cond() is true; ATTimeout after timeout_ms (int, ms)."""
@@ -209,24 +225,25 @@ class AT:
         self.write(cmd, eol)
         return cmd
 
-    def _pump(self, cmd, timeout, what, prompt):
+    def _pump(self, cmd, timeout, prompt):
         """Pump the port until the command is done (or, with prompt, has its "> ");
         on timeout abort it and raise ATTimeout. No allocation while it waits."""
-        eng = self.engine
         deadline = ticks_add(ticks_ms(), timeout)
-        while not (eng.done or prompt and eng.prompted):
+        while not (self.engine.done or prompt and self.engine.prompted):
             left = ticks_diff(deadline, ticks_ms())
             if left <= 0:
-                e = ATTimeout(cmd.decode(), timeout, what)
-                eng.abort(e)
-                raise e
+                # (left holds the error: a local more would take this frame over the
+                # 11 words MicroPython keeps on the C stack, tools.bench.frames)
+                left = ATTimeout(cmd.decode(), timeout, "prompt" if prompt else "final result")
+                self.engine.abort(left)
+                raise left
             if self.idle:
                 self.idle()
             self.poll(left if left < 20 else 20)
 
     def _finish(self, cmd, timeout):
         eng = self.engine
-        self._pump(cmd, timeout, "final result", False)
+        self._pump(cmd, timeout, False)
         if eng.error is not None:
             raise eng.error
         return eng.lines
@@ -263,7 +280,7 @@ class AT:
         cmd = self._start(cmd, resp, finals, ok_final, on_line, True, eol)
         short = eng.short_payloads
         try:
-            self._pump(cmd, prompt_timeout or 5000, "prompt", True)
+            self._pump(cmd, prompt_timeout or 5000, True)
         except ATTimeout:
             if eng.short_payloads != short:
                 # A pushed payload cut short came between the command and its "> " and

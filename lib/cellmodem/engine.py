@@ -125,12 +125,6 @@ class Engine:
         self.remove_urc(prefix)
         self._inline.append((prefix, bytes(terminator[:1]), callback))
 
-    def _urc_for(self, prefix):
-        for p, callback in self._urcs:
-            if p == prefix:
-                return callback
-        return None
-
     def remove_urc(self, prefix):
         for table in (self._urcs, self._inline):
             for i in range(len(table)):
@@ -298,31 +292,35 @@ class Engine:
 
     def _match_final(self, line):
         """True if line ends the command (sets result), False otherwise."""
-        if line.equals(b"OK"):
+        if line.equals(_OK):
             if self._ok_final:
                 self._finish(line, None)
             return True  # an intermediate OK (the real result follows) is dropped
-        finals = self._finals
-        if finals:
-            for prefix, ok in finals:
-                if _match_linked(line, prefix):
-                    self._finish(line, None if ok else ATError(None, line.str()))
+        f = self._finals
+        if f:
+            i = 0
+            while i < len(f):  # (an index, not a for: its iterator takes 4 frame words)
+                if _match_linked(line, f[i][0]):
+                    self._finish(line, None if f[i][1] else ATError(None, line.str()))
                     return True
-        if line.startswith(b"+CME ERROR:") or line.startswith(b"+CMS ERROR:"):
-            self._finish(line, _cme(line))
+                i += 1
+        if _is_error(line) or line.startswith(b"+CMS ERROR:"):
+            self._finish(line, self._error_of(line))
             return True
-        for text in _ERRORS:
-            if line.equals(text):
-                d = self._detail
-                if d is not None:  # "+IP ERROR: No data" -> text "No data"
-                    i = d.find(b":")
-                    v = d[i + 1:].strip()
-                    code = parse_int(v, 0, len(v), -1)
-                    self._finish(line, ATError(None if code < 0 else code, _text(v)))
-                else:
-                    self._finish(line, ATError(None, text.decode()))
-                return True
         return False
+
+    def _error_of(self, line):
+        # the ATError a final error line carries: its code and text, or those of
+        # the detail line before a plain ERROR
+        if line.startswith(b"+CME ERROR:") or line.startswith(b"+CMS ERROR:"):
+            return _cme(line)
+        d = self._detail
+        if d is not None:  # "+IP ERROR: No data" -> text "No data"
+            i = d.find(b":")
+            v = d[i + 1:].strip()
+            code = parse_int(v, 0, len(v), -1)
+            return ATError(None if code < 0 else code, _text(v))
+        return ATError(None, line.str())
 
     # ---- transparent (data) mode ----
     def detach(self):
@@ -388,11 +386,14 @@ class Engine:
 
     def process(self):
         """Parse everything buffered: lines, prompts and raw payloads."""
-        buf = self.buf
+        # Split in parts so each keeps its frame within the 11 words MicroPython holds
+        # on the C stack: a larger one takes it from the heap on every call
+        # (tools.bench.frames, BENCHMARKS.md notes), and this runs several times a read.
         while True:
             h = self._head
             t = self._tail
             if h >= t or self.paused:
+                # nothing more to parse: inside a payload or its framing, give up on a stall
                 if self._chk is not None and self._chk_i >= self._chk_must > 0 and h >= t \
                         and ticks_diff(ticks_ms(), self._raw_at) > _QUIET_MS:
                     self._checked(True)  # what had to come came; no next line yet
@@ -401,121 +402,139 @@ class Engine:
                     self._stalled()
                 return
             if self._raw_left:
-                if self._skip_lf:  # the LF of the header line came in this read
-                    self._skip_lf = False
-                    if buf[h] == _LF:
-                        self._head = self._scan = h + 1
-                        continue
-                n = t - h
-                if n > self._raw_left:
-                    n = self._raw_left
-                self._head = h + n
-                self._scan = self._head
-                self._raw_left -= n
-                self._raw_sink(self._mv[h:h + n])
-                if self._raw_check is not None:
-                    self._raw_at = ticks_ms()
-                if not self._raw_left:
-                    self._raw_sink = None
-                    done = self._raw_done
-                    self._raw_done = None
-                    chk = self._raw_check
-                    if chk is not None:
-                        self._raw_check = None
-                        self._chk, self._chk_cb, self._chk_pull, self._chk_must = chk
-                        self._chk_i = 0
-                        # Only a payload ending in CR LF can be one short by exactly 2
-                        # bytes (its own line end taken as data): any other is checked
-                        # on the bytes that must come, and no quiet wait holds it back.
-                        m = self._chk_must
-                        if not m or n < 2 or buf[h + n - 2] == _CR and buf[h + n - 1] == _LF:
-                            m = len(self._chk)
-                        self._chk_end = m
-                    if done:
-                        done()
-                continue
-            if self._chk is not None:
-                i = self._chk_i
-                if buf[h] != self._chk[i]:
-                    line_start = i and self._chk[i - 1] == _LF
+                self._raw(h, t)
+            elif self._chk is not None:
+                # one byte of the framing that must follow a payload (t: its index)
+                t = self._chk_i
+                if self.buf[h] != self._chk[t]:
+                    t = t and self._chk[t - 1] == _LF  # a CR LF just passed
                     self._checked(False)
-                    if line_start:  # a CR LF just passed: this byte starts a line
+                    if t:  # this byte starts a line
                         self._discard = False
                     continue
                 self._head = self._scan = h + 1
-                i += 1
-                self._chk_i = i
-                if i == self._chk_end:
+                t += 1
+                self._chk_i = t
+                if t == self._chk_end:
                     self._checked(True)
                 else:
                     self._raw_at = ticks_ms()  # quiet counts from the last byte
-                continue
-            c = buf[h]
-            if self._discard:
-                e = _eol(buf, h, t)
-                if e < 0:
-                    self._head = self._scan = t
-                    return
-                self._discard = False
-                self._head = self._scan = e
-                continue
-            if c == _LF or c == _CR:  # line ends and blank lines
-                self._head = self._scan = h + 1
-                self._skip_lf = False
-                continue
-            self._skip_lf = False
-            if c == _GT and self.state == PROMPT:
-                self.prompted = True
-                self._head = self._scan = h + 1
-                self._eat_space = True
-                continue
-            if c == _SPACE and self._eat_space:
-                self._eat_space = False
-                self._head = self._scan = h + 1
-                continue
-            self._eat_space = False
-            s = self._scan
-            if s < h:
-                s = h
-            e = _eol(buf, s, t)
-            hit = None
-            for entry in self._inline:
-                p = entry[0]
-                if t - h >= len(p) and buf.startswith(p, h):
-                    hit = entry
-                    break
-            if hit is not None:
-                k = buf.find(hit[1], h + len(hit[0]), t if e < 0 else e)
-                if k >= 0:
-                    line = self._line
-                    line.start = h
-                    line.end = k
-                    self._head = self._scan = k + 1
-                    self.urc_count += 1
-                    self._call(hit[2], line)
-                    continue
-            if e < 0:
-                if t == self._size:  # no line end and no room left
-                    if h == 0:
-                        self._overflow()
-                    else:
-                        self.rx_window()
-                    continue
-                self._scan = t
+            elif not self._next(h, t):
                 return
-            line = self._line
-            line.start = h
-            line.end = e
-            n = e + 1
-            if buf[e] == _CR:
-                # consume the LF of CRLF now, so a raw payload that follows starts clean
-                if n < t:
-                    if buf[n] == _LF:
-                        n += 1
+
+    def _raw(self, h, t):
+        # payload bytes buf[h:t] (or the first of them) go to the sink
+        if self._skip_lf:  # the LF of the header line came in this read
+            self._skip_lf = False
+            if self.buf[h] == _LF:
+                self._head = self._scan = h + 1
+                return
+        n = t - h
+        if n > self._raw_left:
+            n = self._raw_left
+        self._head = self._scan = h + n
+        self._raw_left -= n
+        self._raw_sink(self._mv[h:h + n])
+        if self._raw_check is not None:
+            self._raw_at = ticks_ms()
+        if self._raw_left:
+            return
+        # the payload ended: arm its framing check, tell its owner
+        self._raw_sink = None
+        t = self._raw_done  # (names reused: a local more would take the frame over
+        self._raw_done = None  # the 11 words of the C stack, tools.bench.frames)
+        chk = self._raw_check
+        if chk is not None:
+            self._raw_check = None
+            self._chk = chk[0]
+            self._chk_cb = chk[1]
+            self._chk_pull = chk[2]
+            self._chk_must = chk[3]
+            self._chk_i = 0
+            # Only a payload ending in CR LF can be one short by exactly 2 bytes (its
+            # own line end taken as data): any other is checked on the bytes that must
+            # come, and no quiet wait holds it back.
+            if not chk[3] or n < 2 or self.buf[h + n - 2] == _CR and self.buf[h + n - 1] == _LF:
+                self._chk_end = len(chk[0])
+            else:
+                self._chk_end = chk[3]
+        if t:
+            t()
+
+    def _next(self, h, t):
+        # what starts at h: a line end, a prompt, a line. False: wait for more bytes
+        buf = self.buf
+        c = buf[h]
+        if self._discard:
+            e = _eol(buf, h, t)
+            if e < 0:
+                self._head = self._scan = t
+                return False
+            self._discard = False
+            self._head = self._scan = e
+            return True
+        if c == _LF or c == _CR:  # line ends and blank lines
+            self._head = self._scan = h + 1
+            self._skip_lf = False
+            return True
+        self._skip_lf = False
+        if c == _GT and self.state == PROMPT:
+            self.prompted = True
+            self._head = self._scan = h + 1
+            self._eat_space = True
+            return True
+        if c == _SPACE and self._eat_space:
+            self._eat_space = False
+            self._head = self._scan = h + 1
+            return True
+        self._eat_space = False
+        e = self._scan
+        e = _eol(buf, e if e > h else h, t)
+        if self._inline and self._inline_at(h, t, e):
+            return True
+        if e < 0:
+            if t == self._size:  # no line end and no room left
+                if h == 0:
+                    self._overflow()
                 else:
-                    self._skip_lf = True
-            self._head = self._scan = n
-            self._dispatch(line)
+                    self.rx_window()
+                return True
+            self._scan = t
+            return False
+        self._line.start = h
+        self._line.end = e
+        h = e + 1
+        if buf[e] == _CR:
+            # consume the LF of CRLF now, so a raw payload that follows starts clean
+            if h < t:
+                if buf[h] == _LF:
+                    h += 1
+            else:
+                self._skip_lf = True
+        self._head = self._scan = h
+        self._dispatch(self._line)
+        return True
+
+    def _inline_at(self, h, t, e):
+        # a header whose payload follows on its line (inline()): dispatched if found
+        if e < 0:
+            e = t
+        i = 0
+        while i < len(self._inline):  # (an index, not a for: see _match_final)
+            p = self._inline[i]
+            if t - h >= len(p[0]) and self.buf.startswith(p[0], h):
+                i = h + len(p[0])
+                i = self.buf.find(p[1], i, e)  # its terminator
+                if i < 0:  # not on the line: an ordinary line
+                    return False
+                self._line.start = h
+                self._line.end = i
+                self._head = self._scan = i + 1
+                self.urc_count += 1
+                self._call(p[2], self._line)
+                return True
+            i += 1
+        return False
 
     def _overflow(self):
         self._head = self._tail = self._scan = 0
@@ -527,46 +546,55 @@ class Engine:
             self.on_overflow()
 
     def _dispatch(self, line):
-        if self.state != IDLE:
-            if not self.echo_seen:
-                if line.equals(self._cmd):
-                    self.echo_seen = True  # ATE1 echo of our own command
-                    self._foreign = False
-                    return
-                if self.lines is _NO_LINES and not self._foreign and _is_echo(line) \
-                        and not self._cmd.startswith(line.bytes()):  # not ours cut short
-                    # The echo of another command in front of our reply: a module that
-                    # was slow (booting, busy) answers a command the host already gave
-                    # up on; its result follows and is not ours (issue 19 item 2:
-                    # public users' captures, not our manuals). Drop up to that result.
-                    self._foreign = True
-                    return
-            if self._foreign:
-                if line.equals(_OK) or _is_error(line):
-                    self._foreign = False
-                    return
-            else:
-                if self._match_final(line):
-                    return
-                for p in self.detail_prefixes:
-                    if line.startswith(p):
-                        self._detail = line.bytes()
-                        return
-                resp = self._resp
-                if resp is not None and line.startswith(resp):
-                    self._take(line)
-                    return
-        for prefix, callback in self._urcs:
-            if line.startswith(prefix):
+        if self.state != IDLE and self._for_command(line):
+            return
+        i = 0
+        while i < len(self._urcs):  # (an index, not a for: see _match_final)
+            u = self._urcs[i]
+            if line.startswith(u[0]):
                 self.urc_count += 1
-                self._call(callback, line)
+                self._call(u[1], line)
                 return
+            i += 1
         if self.state != IDLE and self._resp is None and not self._foreign:
             self._take(line)
             return
         self.unknown += 1
         if self.on_unknown:
             self.on_unknown(line)
+
+    def _for_command(self, line):
+        # True if line belongs to the command in flight (and was taken)
+        if not self.echo_seen:
+            if line.equals(self._cmd):
+                self.echo_seen = True  # ATE1 echo of our own command
+                self._foreign = False
+                return True
+            if self.lines is _NO_LINES and not self._foreign and _is_echo(line) \
+                    and not self._cmd.startswith(line.bytes()):  # not ours cut short
+                # The echo of another command in front of our reply: a module that
+                # was slow (booting, busy) answers a command the host already gave
+                # up on; its result follows and is not ours (issue 19 item 2:
+                # public users' captures, not our manuals). Drop up to that result.
+                self._foreign = True
+                return True
+        if self._foreign:
+            if line.equals(_OK) or _is_error(line):
+                self._foreign = False
+                return True
+            return False
+        if self._match_final(line):
+            return True
+        i = 0
+        while i < len(self.detail_prefixes):
+            if line.startswith(self.detail_prefixes[i]):
+                self._detail = line.bytes()
+                return True
+            i += 1
+        if self._resp is not None and line.startswith(self._resp):
+            self._take(line)
+            return True
+        return False
 
     def _call(self, callback, line):
         # A URC garbled by line noise (a field missing, a number or text that does not

@@ -67,18 +67,17 @@ class Ring:
         t = self.head + self.count + self.held
         if t >= size:
             t -= size
-        first = size - t
-        if first > n:
-            first = n
-        mv = self.mv
-        if n == first and n == len(data):  # the common case: all of it, no wrap
-            mv[t:t + n] = data
+        f = size - t  # (these locals only: one more would take the frame over the 11
+        if f > n:  # words MicroPython keeps on the C stack, tools.bench.frames)
+            f = n
+        if n == f and n == len(data):  # the common case: all of it, no wrap
+            self.mv[t:t + n] = data
         else:
             if not isinstance(data, memoryview):
                 data = memoryview(data)
-            mv[t:t + first] = data[:first]
-            if n > first:
-                mv[0:n - first] = data[first:n]
+            self.mv[t:t + f] = data[:f]
+            if n > f:
+                self.mv[0:n - f] = data[f:n]
         if self.holding:
             self.held += n
         else:
@@ -253,17 +252,18 @@ class Link:
     def read_into(self, out):
         """Read from the ring into out (memoryview): a stream chunk, or one whole
         datagram on UDP (truncated to out, like a real socket)."""
-        ring = self.ring
+        # (self.ring each time: one local more would take this frame off the C stack,
+        # tools.bench.frames; it runs once per recv)
         if self.kind != UDP:
-            return ring.readinto(out)
-        if ring.count < _LEN:
+            return self.ring.readinto(out)
+        if self.ring.count < _LEN:
             return 0
         hdr = bytearray(_LEN)
-        ring.readinto(memoryview(hdr))
+        self.ring.readinto(memoryview(hdr))
         self.last_from = self._froms.pop(0) if self._froms else None
         n = (hdr[0] << 8) | hdr[1]
-        got = ring.readinto(out, n)
-        rest = n - got
-        while rest > 0:  # the tail of a datagram that did not fit out is dropped
-            rest -= ring.readinto(memoryview(hdr), rest if rest < _LEN else _LEN)
+        got = self.ring.readinto(out, n)
+        n -= got
+        while n > 0:  # the tail of a datagram that did not fit out is dropped
+            n -= self.ring.readinto(memoryview(hdr), n if n < _LEN else _LEN)
         return got
