@@ -248,6 +248,37 @@ def test_12_29_ftpget_example_replayed(modem, ftp_server):
     assert urc(at, "+FTPGET:") == "+FTPGET: 1,0"
 
 
+def _failing_session(sim, kill):
+    """Run one FTP worker body in this thread (its exceptions come out here) that fails
+    as ftplib does when its sockets were closed under it: reading from None."""
+    from tools.modemsim.yuge_ftp import Job
+    job = Job("GET", "+FTPGET")
+    sim.ftp_job = job
+
+    def run(job, ftp, p):
+        if kill:
+            sim._ftp_kill(job)  # what AT+FTPQUIT does from the AT thread
+        ftp.readline()  # ftplib's getline on the file close() set to None
+
+    sim._ftp_login = lambda job, ip, p: None
+    sim._ftp_worker(job, "127.0.0.1", {}, run)
+
+
+def test_a_worker_whose_session_was_quit_under_it_ends_quietly(modem):
+    # AT+FTPQUIT (or a reset) closes the session while its worker thread may be inside
+    # ftplib, which then fails with AttributeError: that worker ends without an
+    # unhandled thread error and without a result URC for a session that is over
+    sim, uart, at = modem()
+    _failing_session(sim, kill=True)
+    assert b"+FTPGET" not in at.drain()
+
+
+def test_the_same_failure_in_a_live_session_is_not_hidden(modem):
+    sim, uart, at = modem()
+    with pytest.raises(AttributeError):
+        _failing_session(sim, kill=False)
+
+
 def test_12_29_ftpput_example_replayed(modem, ftp_server):
     os.mkdir(ftp_server.path("11"))
     sim, uart, at = modem()

@@ -266,6 +266,13 @@ class YugeFTP(YugeServices):
             code = E_REPLY
         except OSError:
             code = E_DOWNLOAD if job.total else E_NET
+        except (AttributeError, ValueError):
+            # The session was killed (AT+FTPQUIT, a reset, the simulator closed) and
+            # its sockets closed under this thread: ftplib then reads from None or a
+            # closed file. Nothing is left to report to; anything else is a bug.
+            if job.alive and not self.closed:
+                raise
+            code = E_NET
         finally:
             self._ftp_close(job)
         with self.lock:
