@@ -114,7 +114,8 @@ def test_an_ok_without_the_cpin_line_is_asked_again():
         (b"AT+CPIN?", b"\r\n+CPIN: READY\r\n\r\nOK\r\n"),
     ])
     modem = Modem(uart, dialect="sim7600")
-    assert modem._sim_settled(5000) == "READY"
+    from cellmodem import bringup
+    assert bringup._sim_settled(modem, 5000) == "READY"
     assert script.mismatch is None and not script.steps
 
 

@@ -52,14 +52,17 @@ def test_the_check_runs_once_per_module_session(device):
     assert uart.tx.count(b"AT+CGMR\r") == 2
 
 
-def test_on_micropython_the_check_leaves_no_module_behind():
+def test_on_micropython_bring_up_leaves_no_module_behind():
     sim = get_personality("sim7080")(seed=3)
     try:
         p = run_micropython([os.path.join(SCENARIOS, "defects_dropped.py"), sim.open_pty(),
                              "sim7080"], timeout=120)
     finally:
         sim.close()
-    assert "CHECKED True" in p.stdout and "LEFT False False" in p.stdout, p.stdout + p.stderr
+    out = p.stdout + p.stderr
+    assert "LOADED True" in out and "CHECKED True" in out and "LEFT False False" in out, out
+    assert "BRINGUP LEFT False False" in out, out  # cellmodem.bringup, dropped by connect()
+    assert "RECONNECTED True" in out and "BRINGUP LEFT AGAIN False False" in out, out
 
 
 def test_connects_from_several_threads_at_once_all_run_the_check(device):

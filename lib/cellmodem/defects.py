@@ -70,21 +70,10 @@ def check(modem, warn=True):
 
 def once(modem):
     """check() from Modem.connect(): a module that will not say its revision is no
-    failure of the bring-up. On MicroPython this module is dropped afterwards
-    (sys.modules and the package), so its table and code go with the next collection."""
-    import sys
+    failure of the bring-up. cellmodem.bringup drops this module afterwards on
+    MicroPython, so its table and code go with the next collection."""
     from cellmodem.errors import ModemError
     try:
         check(modem)
     except ModemError:
         modem.module_state["defects"] = []
-    finally:
-        # The heap saved is a board's. On CPython the module stays: several threads
-        # may connect() at once there (the tests do), and importlib looks a module up
-        # in sys.modules again after running it, so one another thread dropped in
-        # between fails that import with KeyError (a busy-machine CI run did).
-        if sys.implementation.name == "micropython":
-            sys.modules.pop("cellmodem.defects", None)
-            pkg = sys.modules.get("cellmodem")
-            if pkg is not None and "defects" in pkg.__dict__:
-                delattr(pkg, "defects")

@@ -1,6 +1,6 @@
 """What a modem says about itself and its SIM, loaded on first use: identity (IMEI,
-IMSI, ICCID, model, maker, firmware), the SIM PIN, the operator, the module's clock,
-and network.WLAN's status()/ipconfig() names.
+IMSI, ICCID, model, maker, firmware), the SIM PIN, the signal, the operator, the
+module's clock, and network.WLAN's status()/ipconfig() names.
 
 Modem reaches these through its __getattr__ (cellmodem.modem), so modem.imei() works
 as a method while a board that never asks spends no heap on this code (issue 20).
@@ -120,6 +120,14 @@ def _wait_sim_ready(modem, timeout):
         modem.at.poll(200)
 
 
+def signal(modem):
+    """Received signal strength in dBm from AT+CSQ, or None if unknown (27.007 8.5)."""
+    out = []
+    modem.at.command("AT+CSQ", resp=b"+CSQ:", on_line=lambda l: out.append(l.int(0, 99)))
+    rssi = out[0] if out else 99
+    return None if rssi == 99 else -113 + 2 * rssi
+
+
 def operator(modem):
     """The operator name from AT+COPS?, or None when not registered."""
     lines = modem.at.command("AT+COPS?", resp=b"+COPS:")
@@ -139,7 +147,7 @@ def status(modem, param=None):
     if param is not None:
         if param != "rssi":
             raise ValueError("status() knows 'rssi' only, not %r" % (param,))
-        return modem.signal()
+        return signal(modem)
     if modem.isconnected():
         return "got_ip"
     return ("idle", "registered", "searching", "denied", "idle", "registered")[

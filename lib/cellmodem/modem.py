@@ -1,4 +1,7 @@
-"""The modem: synchronisation, identity, SIM, signal, registration and the data link.
+"""The modem: its port, its URCs (registration, boot, supply), its sockets' links and
+rings, DNS, and the power gate. Bring-up (sync, SIM, registration, connect) is in
+cellmodem.bringup, identity and signal in cellmodem.ident, power and sleep in
+cellmodem.power: modules loaded on first use, reached as methods of Modem.
 
 The parts common to every 3GPP module live here; what differs per command family
 (how the data context is brought up, its URCs and limits) comes from the dialect
@@ -10,13 +13,15 @@ Usage:
     ip = modem.connect(apn="internet")
 """
 from cellmodem.at import AT
-from cellmodem.compat import ticks_ms, ticks_diff, ticks_add, sleep_ms
-from cellmodem.errors import ATError, ATTimeout, ModemError, SIMError, NetworkError
+from cellmodem.errors import ATTimeout, ModemError
 from cellmodem.validate import at_string, millis
 from cellmodem import dialects
 import errno
 
 _FUNCTION = type(lambda: 0)
+# Modem's methods that cellmodem.bringup holds (Modem.__getattr__)
+_BRINGUP = ("sync", "detect", "sim_state", "registration", "wait_registered", "connect",
+            "reconnect", "disconnect", "ping")
 _current = [None]  # the modem most recently connected (cellmodem.socket's default)
 
 # 3GPP 27.007 7.2/10.1.19/10.1.22 registration <stat>
@@ -129,15 +134,23 @@ class Modem:
 
     def __getattr__(self, name):
         # The methods a program calls rarely live in modules loaded on first use, so
-        # a board that never calls them spends no heap on their code (issue 20):
-        # cellmodem.ident (imei, imsi, iccid, model, manufacturer, firmware, unlock,
-        # operator, network_time, status, ipconfig) and cellmodem.power
-        # (power_features, power_down, set_functionality, functionality, sleep, wake,
-        # active). modem.imei() is still a call on the modem.
+        # a board spends no heap on their code while it does not call them (issue 20):
+        # cellmodem.bringup (sync, detect, sim_state, registration, wait_registered,
+        # connect, reconnect, disconnect, ping; dropped again once connect()
+        # succeeds), cellmodem.ident (imei, imsi, iccid, model, manufacturer,
+        # firmware, info, unlock, signal, operator, network_time, status, ipconfig)
+        # and cellmodem.power (power_features, power_down, set_functionality,
+        # functionality, sleep, wake, active). modem.connect() is still a call on
+        # the modem.
         if name[0] != "_":
-            import cellmodem.ident
-            import cellmodem.power
-            for mod in (cellmodem.ident, cellmodem.power):
+            if name in _BRINGUP:
+                from cellmodem import bringup
+                mods = (bringup,)
+            else:
+                import cellmodem.ident
+                import cellmodem.power
+                mods = (cellmodem.ident, cellmodem.power)
+            for mod in mods:
                 f = getattr(mod, name, None)
                 if f is not None and type(f) is _FUNCTION:
                     return lambda *a, **kw: f(self, *a, **kw)
@@ -155,47 +168,7 @@ class Modem:
         ms). Sockets, commands and waits do this by themselves."""
         return self.at.poll(millis(timeout_ms, "timeout_ms"))
 
-    # ---- bring-up ----
-    def sync(self, timeout=15000):
-        """Send AT until the module answers OK (it may be booting or echoing), then
-        turn echo off and errors verbose. Also the way back after power_down() (once
-        the board powered the module on) or sleep(): a module that answers is on and
-        awake. Raises ATTimeout after timeout ms (int; the power/sleep state stays)."""
-        millis(timeout)
-        at = self.at
-        gate = self._ungate()
-        deadline = ticks_add(ticks_ms(), timeout)
-        while True:
-            try:
-                at.command("AT", timeout=500)
-                # echo on (V.250's power-on default): nobody set ATE0 since the
-                # module started; cellmodem.resume reads this
-                self.fresh = at.engine.echo_seen
-                # A starting module may still lose a command (issue 19 item 2): these
-                # two are retried with the AT, each given 2 s (manuals: 300 ms).
-                at.command("ATE0", timeout=2000)
-                at.command("AT+CMEE=2", timeout=2000)
-                break
-            except ModemError:  # no answer yet, ERROR, or its banner cut the AT short
-                if ticks_diff(deadline, ticks_ms()) <= 0:
-                    if gate is not None:
-                        at.port = gate
-                    raise ATTimeout("AT", timeout, "answer from the module")
-                sleep_ms(100)
-
-    def detect(self):
-        """The dialect name for this module, from AT+CGMM (then ATI)."""
-        for cmd in ("AT+CGMM", "ATI"):
-            try:
-                text = " ".join(l.decode() for l in self.at.command(cmd))
-            except ATError:
-                continue
-            name = dialects.detect(text)
-            if name:
-                return name
-        raise ValueError("cannot tell the modem's command family from %r; pass dialect=" % text)
-
-    # ---- identity ----
+    # ---- queries (cellmodem.bringup, cellmodem.ident, cellmodem.power) ----
     def _one(self, cmd, prefix=None):
         # The answer is "<prefix> value" or the value alone on a line. A URC the
         # library does not know ("DST: 0", "*PSUTTZ: ...") can land between the
@@ -220,131 +193,12 @@ class Modem:
             return bare
         raise ModemError("%s gave no answer line" % cmd)
 
-    # ---- SIM ----
-    def sim_state(self):
-        """"READY", "SIM PIN", "SIM PUK", ... or "NOT INSERTED" (CME 10)."""
-        try:
-            return self._one("AT+CPIN?", b"+CPIN:")
-        except ATError as e:
-            if e.code == 10 or "not inserted" in e.text.lower():
-                return "NOT INSERTED"
-            raise
-
-    # ---- signal and network ----
-    def signal(self):
-        """Received signal strength in dBm from AT+CSQ, or None if unknown (27.007 8.5)."""
-        rssi = self._csq()
-        if rssi == 99:
-            return None
-        return -113 + 2 * rssi
-
-    def _csq(self):
-        out = []
-        self.at.command("AT+CSQ", resp=b"+CSQ:", on_line=lambda l: out.append(l.int(0, 99)))
-        return out[0] if out else 99
-
     def _on_reg_urc(self, line):
         # URC form: "+CEREG: <stat>[,<tac>,...]" (27.007 10.1.22)
         prefix = line.bytes()[:line.find(b":")]
         self.reg[prefix.decode()] = line.int(0, 4)
 
-    def registration(self):
-        """Best registration stat over CREG/CGREG/CEREG (0-5, see REG_STAT), queried now."""
-        best = 0
-        for prefix in _REG_URCS:
-            cmd = "AT" + prefix[:-1].decode() + "?"
-            out = []
-            try:
-                self.at.command(cmd, resp=prefix, on_line=lambda l: out.append(l.int(1, 4)))
-            except ATError:
-                continue  # not every module has all three
-            if out:
-                self.reg[prefix[:-1].decode()] = out[0]
-                if out[0] in (1, 5):
-                    return out[0]
-                if out[0] == 3 or best == 0:
-                    best = out[0]
-        return best
-
-    def wait_registered(self, timeout=60000):
-        """Wait until registered (home or roaming). Raises NetworkError when the
-        network denies registration or timeout ms (int) pass."""
-        millis(timeout)
-        deadline = ticks_add(ticks_ms(), timeout)
-        while True:
-            stat = self.registration()
-            if stat in (1, 5):
-                return stat
-            if stat == 3:
-                raise NetworkError("registration denied by the network")
-            if ticks_diff(deadline, ticks_ms()) <= 0:
-                raise NetworkError("not registered after %d ms (%s)" % (timeout, REG_STAT[stat]))
-            self.at.poll(200)  # URCs handled meanwhile; registration is queried again
-
     # ---- the data link ----
-    def connect(self, apn="", user=None, password=None, timeout=60000, rx_mode=None,
-                resume=False):
-        """Bring up the data context; returns the local IP address (str).
-
-        Waits for registration, then runs the dialect's activation; timeout (int, ms)
-        bounds each. rx_mode: "buffered" (the module holds received data until read;
-        the default) or "push" (the module sends it as it comes), where the family has it.
-        resume: the board slept and the module did not (cellmodem.resume): no SIM or
-        registration checks, the activation reuses the context the module still
-        holds; a full bring-up follows if that fails.
-        Before anything is sent: TypeError for an argument of the wrong type,
-        ValueError for a bad APN/user/password/rx_mode. Then SIMError, NetworkError
-        (registration denied or not reached; a context the module did not activate:
-        NetworkError('data context not activated with APN "<apn>": <command>: <the
-        module's words> (<its code>)'), with .apn, .code, .text, .command - the same
-        on every family), ATError for another refused command, ATTimeout."""
-        apn = at_string(apn, "APN", 63)
-        user = at_string(user or "", "user", 63)
-        password = at_string(password or "", "password", 63, secret=True)
-        millis(timeout)
-        self.at.secret(password)
-        modes = self.dialect.RX_MODES
-        rx_mode = rx_mode or self.rx_mode or modes[0]
-        if rx_mode not in modes:
-            raise ValueError("%s receive modes are %s, not %r" % (self.dialect.NAME, modes, rx_mode))
-        deadline = ticks_add(ticks_ms(), timeout)
-        while True:
-            if self._resync:
-                self.sync()
-                self._resync = False  # a banner read while syncing was this boot's
-            try:
-                if resume:
-                    self.dialect.link_up = True  # the module's network is ours already
-                else:
-                    state = self._sim_settled(10000)
-                    if state != "READY":
-                        raise SIMError(state)
-                    self.wait_registered(timeout)
-                self.rx_mode = rx_mode
-                self.dialect.push = rx_mode == "push"
-                self.ip = self.dialect.activate(apn, user, password, timeout)
-                if not self._resync:
-                    break
-                self.ip = None
-            except ModemError:
-                if resume:
-                    resume = False  # not what was left: the whole bring-up
-                    self.dialect.link_up = False
-                    continue
-                if not self._resync:
-                    raise
-            # The module restarted meanwhile (its banner: a brownout, a watchdog, the
-            # late end of its own power-on): bring-up starts again while the deadline
-            # allows; any other failure is the answer.
-            if ticks_diff(deadline, ticks_ms()) <= 0:
-                raise ModemError("the modem kept restarting during connect()")
-        self._settings = (apn, user, password, timeout, rx_mode)
-        _current[0] = self
-        if not resume and "defects" not in self.module_state:
-            from cellmodem.defects import once  # known firmware defects: a warning
-            once(self)
-        return self.ip
-
     def take_ring(self):
         """A receive ring of sock_rxbuf bytes for a new socket: one a closed socket
         gave back, else a new one."""
@@ -358,59 +212,6 @@ class Modem:
     def give_ring(self, ring):
         if ring is not None and ring.size == self.sock_rxbuf and len(self._rings) < self._keep:
             self._rings.append(ring)
-
-    def reconnect(self):
-        """connect() again with the settings of the last successful connect() (after a
-        network drop or a restart of the module); returns the local IP. Raises as
-        connect() does, or ModemError if connect() never succeeded."""
-        if self._settings is None:
-            raise ModemError("reconnect() needs an earlier connect()")
-        apn, user, password, timeout, rx_mode = self._settings
-        return self.connect(apn, user, password, timeout, rx_mode)
-
-    def _sim_settled(self, timeout):
-        # Right after power-on the SIM may still be read: CME 14 "SIM busy" (27.007
-        # 9.2), "+CPIN: NOT READY", or on real modules a plain ERROR (issue 19 item 2;
-        # users' captures, not our manuals): asked again until timeout ms. A SIM the
-        # module itself reported ready (+CPIN: READY URC) is ready whatever the
-        # refusal says.
-        deadline = ticks_add(ticks_ms(), timeout)
-        state = "NOT READY"
-        while True:
-            try:
-                state = self.sim_state()
-                if state != "NOT READY":
-                    return state
-            except ATError as e:
-                if e.code != 14 and "busy" not in e.text.lower() and e.text != "ERROR":
-                    raise
-                if self._cpin == "READY":
-                    return "READY"
-                if ticks_diff(deadline, ticks_ms()) <= 0:
-                    raise
-            except ModemError:
-                # OK without a +CPIN: line: a late OK of an earlier command answered in
-                # its place while the module was starting (the fault soak, sim7600 with
-                # stale answers after a brownout): asked again
-                if ticks_diff(deadline, ticks_ms()) <= 0:
-                    raise
-            if ticks_diff(deadline, ticks_ms()) <= 0:
-                return state
-            self.at.poll(200)
-
-    def disconnect(self):
-        """Close every socket and deactivate the data context."""
-        if self.data_socket is not None:
-            self.data_socket.close()  # out of data mode first: the rest are AT commands
-        for link in list(self.links.values()):
-            try:
-                self.dialect.sock_close(link)
-            except (ModemError, OSError):
-                pass
-            link.fail(OSError(errno.ENOTCONN, "modem disconnected"))
-        self.links.clear()
-        self.dialect.deactivate()
-        self.ip = None
 
     def resolve(self, host):
         """host's IPv4 address (str) by the module's DNS; a dotted address as is.
@@ -426,16 +227,6 @@ class Modem:
         if not _is_ipv4(ip):  # an answer garbled on the line (the fault soak again)
             raise OSError(errno.EIO, "cannot resolve %s: garbled answer" % host)
         return ip
-
-    def ping(self, host, timeout=10000):
-        """Round-trip time in ms of one ping to host (name or address). OSError if
-        no reply within timeout ms (int)."""
-        host = at_string(host, "host name", 253, empty=False)
-        millis(timeout)
-        try:
-            return self.dialect.ping(host, timeout)
-        except ModemError as e:
-            raise self._oserror(e)
 
     def _oserror(self, e):
         """A library error during a network call as the OSError a socket user expects:

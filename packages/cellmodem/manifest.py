@@ -5,6 +5,7 @@ package("cellmodem", files=(
     "_names.py",
     "_rare.py",
     "at.py",
+    "bringup.py",
     "compat.py",
     "defects.py",
     "engine.py",
