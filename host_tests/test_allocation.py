@@ -64,7 +64,7 @@ HOT = {
     "engine": {"process", "_raw", "_next", "_inline_at", "_dispatch", "_for_command",
                "_match_final", "rx_window", "rx_commit", "_take", "_finish"},
     "at": {"poll", "_read", "_pump", "timeout_for", "_finish"},
-    "sockets": {"write", "readinto", "read_into", "free", "room"},
+    "sockets": {"write", "readinto", "read_into", "free", "room", "sink"},
 }
 
 

@@ -59,7 +59,8 @@ class Observed:
 
     def _raw_header(self, line):
         self.urcs.append(line.bytes())
-        self.eng.expect_raw(min(line.int(0, 0), 64), self.raw.extend)
+        self.eng.expect_raw(min(line.int(0, 0), 64),
+                            lambda buf, off, n: self.raw.extend(buf[off:off + n]))
 
     def feed_all(self, pieces):
         for p in pieces:

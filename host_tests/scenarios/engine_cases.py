@@ -283,7 +283,7 @@ NASTY = b"\r\nOK\r\n+CME ERROR: 1\r\n> \x00\xff\x1a\x1b\x03\nERROR\r"
 
 
 def _reader(at, sink):
-    return lambda mv: sink.extend(mv)
+    return lambda buf, off, n: sink.extend(buf[off:off + n])
 
 
 def case_raw_after_header_line_ciprxget():

@@ -22,7 +22,7 @@ class Push:
     def header(self, line):
         eng = self.at.engine
         eng.frame(b"\r\n\r\n", self.verdicts.append, False, True, 2)
-        eng.expect_raw(line.int(2), self.got.extend)
+        eng.expect_raw(line.int(2), lambda buf, off, n: self.got.extend(buf[off:off + n]))
 
 
 def _chat(steps):

@@ -35,9 +35,9 @@ got = bytearray(1024)
 pos = [0]
 
 
-def sink(mv):
-    got[pos[0]:pos[0] + len(mv)] = mv
-    pos[0] += len(mv)
+def sink(buf, off, n):
+    got[pos[0]:pos[0] + n] = buf[off:off + n]
+    pos[0] += n
 
 
 at.command("AT+CIPRXGET=2,0,1024", on_line=lambda line: at.engine.expect_raw(line.int(2), sink))

@@ -159,8 +159,9 @@ class Engine:
         self._arm = a
 
     def expect_raw(self, n, sink, done=None):
-        """Deliver the next n bytes to sink(memoryview) without parsing them, then call
-        done(). sink may be called several times and must copy what it keeps.
+        """Deliver the next n bytes to sink(buf, off, k) without parsing them, then call
+        done(). sink is called for each piece as it comes: k bytes at buf[off:] (buf a
+        memoryview of the engine's buffer; copy what you keep, e.g. compat.copy).
         ValueError for n over MAX_RAW: a garbled length must not swallow the line."""
         arm = self._arm
         self._arm = None
@@ -434,7 +435,7 @@ class Engine:
             n = self._raw_left
         self._head = self._scan = h + n
         self._raw_left -= n
-        self._raw_sink(self._mv[h:h + n])
+        self._raw_sink(self._mv, h, n)  # no view of the piece: the sink copies at offsets
         if self._raw_check is not None:
             self._raw_at = ticks_ms()
         if self._raw_left:

@@ -8,12 +8,12 @@ dialect sets them from URCs. Nothing here does I/O.
 
 Usage (inside a dialect):
     link = self.modem.links.get(cid)
-    link.ring.write(payload_memoryview)      # in a raw sink
+    link.ring.write(buf, off, n)             # in a raw sink: n bytes at buf[off:]
     link.peer_closed()                        # on the close URC
 """
 import errno
 
-from cellmodem.compat import const
+from cellmodem.compat import const, Store
 
 _LEN = const(2)  # bytes of the length prefix of a datagram record (UDP rings)
 
@@ -23,18 +23,21 @@ LISTEN = "LISTEN"
 
 
 class Ring:
-    """A byte ring of fixed size: write() what fits, readinto() in order. While
-    holding, what write() adds is held: not readable (count) until commit(), gone
-    with drop() - a payload waits there for the check of the framing after it."""
+    """A byte ring of fixed size: write() copies in what fits, readinto() copies out in
+    order. The bytes live in a stream (compat.Store, io.BytesIO) whose own calls copy
+    at an offset in C, so a payload goes in and out with no memoryview slice on the
+    heap per piece (issue 20). While holding, what write() adds is held: not readable
+    (count) until commit(), gone with drop() - a payload waits there for the check
+    of the framing after it."""
 
     def __init__(self, size):
-        self.buf = bytearray(size)
-        self.mv = memoryview(self.buf)
+        self.io = Store(size)
         self.size = size
         self.head = 0
         self.count = 0  # readable bytes
         self.held = 0  # bytes after them, written while holding
         self.holding = False
+        self._one = bytearray(1)  # peek()'s byte
 
     def __len__(self):
         return self.count
@@ -55,29 +58,26 @@ class Ring:
         self.held = 0
         self.holding = False
 
-    def write(self, data):
-        """Copy as much of data (bytes-like) as fits; returns the count copied."""
-        n = len(data)
-        size = self.size
-        f = size - self.count - self.held
-        if n > f:
-            n = f
+    def write(self, src, off, n):
+        """Copy what fits of the n bytes at src[off:] (bytes-like); returns the count."""
+        # (these locals only: one more would take the frame over the 11 words
+        # MicroPython keeps on the C stack, tools.bench.frames)
+        t = self.size - self.count - self.held
+        if n > t:
+            n = t
         if n <= 0:
             return 0
         t = self.head + self.count + self.held
-        if t >= size:
-            t -= size
-        f = size - t  # (these locals only: one more would take the frame over the 11
-        if f > n:  # words MicroPython keeps on the C stack, tools.bench.frames)
-            f = n
-        if n == f and n == len(data):  # the common case: all of it, no wrap
-            self.mv[t:t + n] = data
+        if t >= self.size:
+            t -= self.size
+        self.io.seek(t)
+        if t + n > self.size:  # to the end, the rest at the start
+            t = self.size - t
+            self.io.write(src, off, t)
+            self.io.seek(0)
+            self.io.write(src, off + t, n - t)
         else:
-            if not isinstance(data, memoryview):
-                data = memoryview(data)
-            self.mv[t:t + f] = data[:f]
-            if n > f:
-                self.mv[0:n - f] = data[f:n]
+            self.io.write(src, off, n)
         if self.holding:
             self.held += n
         else:
@@ -92,29 +92,32 @@ class Ring:
             n = self.count
         if n <= 0:
             return 0
-        h = self.head
-        first = self.size - h
-        if first > n:
-            first = n
-        if first == len(out):  # fills out exactly: no view of out needed
-            out[:] = self.mv[h:h + first]
-        else:
-            out[0:first] = self.mv[h:h + first]
-        if n > first:
-            out[first:n] = self.mv[0:n - first]
-        h += n
-        if h >= self.size:
-            h -= self.size
-        self.head = h
+        self.io.seek(self.head)
+        h = self.size - self.head  # bytes before the end
+        if h >= n:
+            self.io.readinto(out, n)
+        else:  # wrapped: the rest from the start, through a view of out (rare: see below)
+            self.io.readinto(out, h)
+            self.io.seek(0)
+            self.io.readinto(out[h:], n - h)
         self.count -= n
+        if self.count or self.held:
+            self.head += n
+            if self.head >= self.size:
+                self.head -= self.size
+        else:
+            self.head = 0  # empty: the next bytes go to the start, so a reader that keeps
+            # up never sees them wrap
         return n
 
     def peek(self, i):
         """The byte at offset i from the read position."""
-        j = self.head + i
-        if j >= self.size:
-            j -= self.size
-        return self.buf[j]
+        i += self.head
+        if i >= self.size:
+            i -= self.size
+        self.io.seek(i)
+        self.io.readinto(self._one, 1)
+        return self._one[0]
 
     def find(self, byte, start=0):
         """Offset of the first byte value `byte` at or after start, or -1."""
@@ -197,7 +200,7 @@ class Link:
                 self.dropped += 1
             else:
                 self._dgram_skip = False
-                self._pay_n = self.ring.write(bytes((n >> 8, n & 255)))
+                self._pay_n = self.ring.write(bytes((n >> 8, n & 255)), 0, _LEN)
                 self._froms.append(self.next_from)
             self.next_from = None
         return self._sink
@@ -229,15 +232,15 @@ class Link:
                                             "reply framing did not follow it (bytes lost on the UART?)")
         self.pending = False
 
-    def sink(self, mv):
+    def sink(self, buf, off, n):
+        # the engine's raw sink (Engine.expect_raw): n payload bytes at buf[off:]
         if self.kind == UDP:
-            if self._dgram_skip:
-                return
-            self._pay_n += self.ring.write(mv)
+            if not self._dgram_skip:
+                self._pay_n += self.ring.write(buf, off, n)
             return
-        n = self.ring.write(mv)
-        self._pay_n += n
-        if n < len(mv):
+        off = self.ring.write(buf, off, n)  # off: now the count taken (a local more
+        self._pay_n += off  # would take this frame off the C stack, tools.bench.frames)
+        if off < n:
             # Direct push mode has no flow control: the module sent more than the
             # ring holds. Say so rather than lose bytes silently.
             if self.error is None:

@@ -364,5 +364,5 @@ _NO_MODULE_TLS = ("%s: module TLS is not supported in this family; use host TLS 
                   "and requests)")
 
 
-def _discard(mv):
+def _discard(buf, off, n):
     pass

@@ -168,15 +168,15 @@ class FS:
         self._n = n
         self.at.engine.expect_raw(n, self._sink)
 
-    def _sink_fn(self, mv):
+    def _sink_fn(self, buf, off, n):
         dst = self._dst
         i = self._got
         k = len(dst) - i
-        if k > len(mv):
-            k = len(mv)
+        if k > n:
+            k = n
         if k > 0:
-            dst[i:i + k] = mv[:k]
-        self._got = i + len(mv)
+            dst[i:i + k] = buf[off:off + k]
+        self._got = i + n
 
     def readinto(self, name, buf, pos=0):
         """Read up to len(buf) (at most `chunk`) bytes from pos into buf; returns the

@@ -152,8 +152,8 @@ class FTP:
         else:
             self._on_urc(line)
 
-    def _raw_fn(self, mv):
-        self._sink(mv)
+    def _raw_fn(self, buf, off, n):
+        self._sink(buf[off:off + n])  # the caller's sink takes a memoryview
 
     # ---- plumbing
     def _configure(self):

@@ -135,15 +135,15 @@ class _Body:
         self._n = n
         self.at.engine.expect_raw(n, self._sink)
 
-    def _sink(self, mv):
+    def _sink(self, buf, off, n):
         dst = self._dst
         i = self._got
         k = len(dst) - i  # more than asked for: never past the caller's buffer
-        if k > len(mv):
-            k = len(mv)
+        if k > n:
+            k = n
         if k > 0:
-            dst[i:i + k] = mv[:k]
-        self._got = i + len(mv)
+            dst[i:i + k] = buf[off:off + k]
+        self._got = i + n
 
     def readinto(self, buf):
         """Fill buf with the next body bytes; returns the count, 0 at the end.
@@ -238,10 +238,10 @@ class _Head:
         if line.startswith(b"+HTTPHEAD:") or line.startswith(b"+HTTPREAD:"):
             self.at.engine.expect_raw(line.int(0, 0), self._sink)
 
-    def _sink(self, mv):
+    def _sink(self, buf, off, n):
         k = MAX_HEAD - len(self.data)
         if k > 0:
-            self.data.extend(mv[:k] if len(mv) > k else mv)
+            self.data.extend(buf[off:off + (n if n < k else k)])
 
 
 def _parse_head(data):

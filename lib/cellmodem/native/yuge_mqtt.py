@@ -65,7 +65,7 @@ _WORDS = (_OK, _FAIL, _ALREADY, _CONNACK, _PUBACK, _PUBREC, _PUBCOMP, _SUBACK,
           _UNSUBACK, _ERROR)
 
 
-def _discard(mv):
+def _discard(buf, off, n):
     pass
 
 
@@ -218,9 +218,8 @@ class MQTTClient(MQTTBase):
             return
         self._topic = t + b"," + bytes(buf[s:e])
 
-    def _sink(self, mv):
-        n = len(mv)
-        self._buf[self._pos:self._pos + n] = mv
+    def _sink(self, buf, off, n):
+        self._buf[self._pos:self._pos + n] = buf[off:off + n]
         self._pos += n
 
     def _msg_done(self):
