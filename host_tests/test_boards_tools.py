@@ -196,7 +196,7 @@ def test_deploy_dry_run_lists_exactly_what_the_board_gets(tmp_path, build_dir, b
             with open(local, "rb") as f:
                 assert f.read(2) == b"M\x06", local  # an .mpy MicroPython 1.2x loads
     assert "%d files, " % len(want) in out
-    assert "tlsbio" not in out  # CPython-only
+    assert "tlsbio" not in out and "_cpython" not in out  # CPython-only
     assert ("fakeuart" in out and "ports" in out) == (board == "unix")  # host tools: a host only
     assert "from the firmware: %s\n" % firmware in out
     if board == "unix":
@@ -496,7 +496,8 @@ def test_package_json_lists_every_library_file_in_mip_format():
         for f in files:
             if f.endswith(".py"):
                 on_disk.add(os.path.relpath(os.path.join(base, f), LIB).replace(os.sep, "/"))
-    # the host tools (packages/cellmodem-host) and CPython's TLS adapter
+    # the host tools (packages/cellmodem-host), CPython's TLS adapter and compat's shims
     assert on_disk - set(listed) == {"cellmodem/fakeuart.py", "cellmodem/ports.py",
-                                     "cellmodem/passthrough.py", "cellmodem/tlsbio.py"}
+                                     "cellmodem/passthrough.py", "cellmodem/tlsbio.py",
+                                     "cellmodem/_cpython.py"}
     assert set(listed) <= on_disk

@@ -22,8 +22,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES_DIR = os.path.join(ROOT, "packages")
 CORE = "cellmodem"
 HOST = "cellmodem-host"  # host-only tools: no board gets them unless asked
-# CPython's TLS adapter (ssl.MemoryBIO): MicroPython never imports it, so no package has it
-NOT_PACKAGED = ("cellmodem/tlsbio.py",)
+# CPython-only modules MicroPython never imports, so no package has them: CPython's TLS
+# adapter (ssl.MemoryBIO) and compat's CPython shims
+NOT_PACKAGED = ("cellmodem/tlsbio.py", "cellmodem/_cpython.py")
 LICENSE = "MIT"  # LICENSE; every manifest's metadata() names the same (test_packaging checks)
 
 # Imports inside a function that reach a package the importing one does not require: each
@@ -47,6 +48,8 @@ OPTIONAL = {
 INTERNAL = {
     ("cellmodem-tls", "cellmodem/tlsbio.py"): "CPython only (ssl.MemoryBIO); MicroPython's ssl "
                                                "wraps the socket itself",
+    ("cellmodem", "cellmodem/_cpython.py"): "CPython only: compat's const, ticks and Store; "
+                                            "MicroPython has them built in",
     ("cellmodem-httpbase", "cellmodem/requests.py"): "_httprare's async request and redirects: "
                                                      "called by cellmodem.requests only",
     ("cellmodem-mqttbase", "cellmodem/mqtt.py"): "_mqttrare's reconnect and friends: called by "
