@@ -37,7 +37,7 @@ class Ring:
         self.count = 0  # readable bytes
         self.held = 0  # bytes after them, written while holding
         self.holding = False
-        self._one = bytearray(1)  # peek()'s byte
+        self._scan = bytearray(32)  # find()'s look at the bytes
 
     def __len__(self):
         return self.count
@@ -110,23 +110,26 @@ class Ring:
             # up never sees them wrap
         return n
 
-    def peek(self, i):
-        """The byte at offset i from the read position."""
-        i += self.head
-        if i >= self.size:
-            i -= self.size
-        self.io.seek(i)
-        self.io.readinto(self._one, 1)
-        return self._one[0]
-
     def find(self, byte, start=0):
         """Offset of the first byte value `byte` at or after start, or -1."""
+        sub = b"\n" if byte == 10 else bytes((byte,))
+        buf = self._scan
         i = start
-        n = self.count
-        while i < n:
-            if self.peek(i) == byte:
-                return i
-            i += 1
+        while i < self.count:
+            j = self.head + i  # read a piece into the scratch, look with bytes' find
+            if j >= self.size:
+                j -= self.size
+            k = self.count - i
+            if k > self.size - j:
+                k = self.size - j
+            if k > len(buf):
+                k = len(buf)
+            self.io.seek(j)
+            self.io.readinto(buf, k)
+            j = buf.find(sub, 0, k)
+            if j >= 0:
+                return i + j
+            i += k
         return -1
 
 
