@@ -13,7 +13,7 @@ from tools.modemsim import get_personality
 from tools import families
 
 DIALECTS = list(families.NAMES)  # every family in the registry (tools/families.py)
-HEAP = "128k"  # smallest that passed at 7041d36: sim7080 92k, sim7600 and quectel 104k; the stack has grown since (power, asyncio hooks, ring reuse)
+HEAP = "128k"  # smallest that passed at 7041d36: sim7080 92k, sim7600 and quectel 104k; the stack has grown since (power, asyncio hooks, ring reuse); on 2026-12-07 sim7080 and sim800 112k, sim7600, quectel and yuge 116k
 # sim800's dialect is the Yuge one plus its own module (+1.5 KiB of import heap on this
 # port): 128k failed for it here (MemoryError), 132k passed; 136k with a margin
 FAMILY_HEAP = {"sim800": "136k"}
