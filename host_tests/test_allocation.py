@@ -1,5 +1,5 @@
-"""Allocation budgets on the send and receive paths (issue 20; BENCHMARKS.md section 3): a stream's
-send of a 1460-byte piece allocates one memoryview (the slice of the caller's view to
+"""Allocation budgets on the send and receive paths (issue 20; BENCHMARKS.md section
+3): a stream's send of a 1460-byte piece allocates one memoryview (the slice of the caller's view to
 the family's send limit, 32 bytes on the 64-bit unix port) and nothing per command,
 result wait or final line; a download allocates nothing per piece, however its bytes
 arrive. Bytes allocated are counted, not time, so the figure does not depend on how

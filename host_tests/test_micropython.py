@@ -3,12 +3,11 @@ files built by mpy-cross; a whole session under a 50 KiB heap. A case failing
 there fails here."""
 import os
 import shutil
-import subprocess
 
 import pytest
 
 import engine_cases
-from mpy import LIB, SCENARIOS, compile_tree, run_cases, run_micropython, tool
+from mpy import LIB, SCENARIOS, compile_tree, run_cases, run_micropython
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from cellmodem.validate import at_string, millis
 from cellmodem import dialects
 from cellmodem import modem as _modem
 
+
 def sync(modem, timeout=15000):
     """Send AT until the module answers OK (it may be booting or echoing), then
     turn echo off and errors verbose. Also the way back after power_down() (once

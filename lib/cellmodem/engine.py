@@ -161,7 +161,7 @@ class Engine:
     def expect_raw(self, n, sink, done=None):
         """Deliver the next n bytes to sink(buf, off, k) without parsing them, then call
         done(). sink is called for each piece as it comes: k bytes at buf[off:] (buf a
-        memoryview of the engine's buffer; copy what you keep, e.g. compat.copy).
+        memoryview of the engine's buffer; copy what you keep, e.g. Ring.write).
         ValueError for n over MAX_RAW: a garbled length must not swallow the line."""
         arm = self._arm
         self._arm = None
