@@ -232,6 +232,22 @@ def test_subscribe_several_filters_in_one_packet_and_granted_qos_checked():
     assert bytes(sock.tx) == b"\x82\x0e\x00\x01\x00\x03a/+\x01\x00\x03b/#\x00"
 
 
+def test_a_subscribe_longer_than_the_write_buffer_goes_out_whole():
+    # 304 bytes: over the 256-byte buffer, which grows for it; the header went into
+    # the old buffer before, and the packet left with four zero bytes in front
+    filt = "a/" + "x" * 300
+    c, sock = client(b"\x90\x03\x00\x01\x01")
+    assert c.subscribe(filt, 1) == 1
+    assert bytes(sock.tx) == b"\x82\xb3\x02\x00\x01\x01\x2e" + filt.encode() + b"\x01"
+
+
+def test_an_unsubscribe_longer_than_the_write_buffer_goes_out_whole():
+    filt = "a/" + "x" * 300
+    c, sock = client(b"\xb0\x02\x00\x01")
+    c.unsubscribe(filt)
+    assert bytes(sock.tx) == b"\xa2\xb2\x02\x00\x01\x01\x2e" + filt.encode()
+
+
 def test_refused_subscription_raises_0x80():
     c, sock = client(b"\x90\x03\x00\x01\x80")
     with pytest.raises(MQTTException) as e:

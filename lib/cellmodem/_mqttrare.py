@@ -114,9 +114,9 @@ def unsubscribe(c, topic):
     def run():
         pid = c._new_pid()
         n = 2 + sum(2 + len(f) for f in filts)
-        i = _header(c._wbuf, 0, 0xA2, n,  # UNSUBSCRIBE with its flags 0b0010 (MQTT 3.1.1 3.10.1)
-                     c._need(n + 5))
+        size = c._need(n + 5)  # first: it may make a new buffer for a long packet
         w = c._wbuf
+        i = _header(w, 0, 0xA2, n, size)  # UNSUBSCRIBE, flags 0b0010 (MQTT 3.1.1 3.10.1)
         w[i] = pid >> 8
         w[i + 1] = pid & 255
         i += 2

@@ -336,9 +336,9 @@ class MQTTClient(MQTTBase):
     def _subscribe_send(self, subs):
         pid = self._new_pid()
         n = 2 + sum(3 + len(f) for f, q in subs)
+        size = self._need(n + 5)  # first: it may make a new buffer for a long packet
         w = self._wbuf
-        i = _header(w, 0, _SUBSCRIBE, n, self._need(n + 5))
-        w = self._wbuf
+        i = _header(w, 0, _SUBSCRIBE, n, size)
         w[i] = pid >> 8
         w[i + 1] = pid & 255
         i += 2
