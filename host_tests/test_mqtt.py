@@ -494,6 +494,7 @@ def test_stream_survives_100_forced_disconnects_in_micropython(peers, mosquitto,
         p, up, chaos = results[dialect]
         out = p.stdout + p.stderr
         assert p.returncode == 0 and "DONE" in p.stdout, out
+        assert "SETUP LEFT False False" in p.stdout, out  # cellmodem._mqttopen dropped
         fields = dict(kv.split("=") for kv in
                       next(l for l in p.stdout.splitlines() if l.startswith("STREAM")).split()[1:])
         counts = [int(fields[k]) for k in ("d1", "dup1", "d2", "dup2")]

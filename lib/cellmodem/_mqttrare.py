@@ -178,10 +178,8 @@ def publish_nowait(c, topic, msg, retain=False, qos=0):
 
 def subscribe_nowait(c, topic, qos=0, callback=None):
     """MQTTClient.subscribe_nowait (see there)."""
-    many, subs = c._filters(topic, qos)
-    if not c._connected:
-        raise OSError(errno.ENOTCONN, "MQTT is not connected")
-    return (c._subscribe_send(subs), subs, many, callback)
+    from cellmodem.mqtt import _opening
+    return _opening("subscribe_start", c, topic, qos) + (callback,)
 
 
 def subscribe_done(c, job):
@@ -189,7 +187,8 @@ def subscribe_done(c, job):
     pid, subs, many, callback = job
     if c._ack is None or c._ack[0] != pid:
         return None
-    return c._record(subs, c._granted(subs), callback, many)
+    from cellmodem.mqtt import _opening
+    return _opening("recorded", c, subs, callback, many)
 
 
 def _level_end(s, i, n):

@@ -9,7 +9,6 @@ loads it again.
 Usage: ip = modem.connect(apn="internet")
 """
 import errno
-import sys
 
 from cellmodem.compat import ticks_ms, ticks_diff, ticks_add, sleep_ms
 from cellmodem.errors import ATError, ATTimeout, ModemError, SIMError, NetworkError
@@ -165,23 +164,9 @@ def connect(modem, apn="", user=None, password=None, timeout=60000, rx_mode=None
     if not resume and "defects" not in modem.module_state:
         from cellmodem.defects import once  # known firmware defects: a warning
         once(modem)
-        _forget("defects")
-    _forget("bringup")  # the link is up: this module's code goes too, once this returns
+        _modem.forget("defects")
+    _modem.forget("bringup")  # the link is up: this module's code goes too, once this returns
     return modem.ip
-
-
-def _forget(name):
-    # cellmodem.<name> out of sys.modules and the package, so its code goes with the
-    # next collection once no call of it runs (the next use imports it again). Only
-    # on MicroPython, where the heap is a board's: on CPython several threads may
-    # connect() at once (the tests do), and importlib looks a module up in
-    # sys.modules again after running it, so one another thread dropped in between
-    # fails that import with KeyError (a busy-machine CI run did).
-    if sys.implementation.name == "micropython":
-        sys.modules.pop("cellmodem." + name, None)
-        pkg = sys.modules.get("cellmodem")
-        if pkg is not None and name in pkg.__dict__:
-            delattr(pkg, name)
 
 
 def reconnect(modem):

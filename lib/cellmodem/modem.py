@@ -1,7 +1,8 @@
 """The modem: its port, its URCs (registration, boot, supply), its sockets' links and
-rings, DNS, and the power gate. Bring-up (sync, SIM, registration, connect) is in
-cellmodem.bringup, identity and signal in cellmodem.ident, power and sleep in
-cellmodem.power: modules loaded on first use, reached as methods of Modem.
+rings, and DNS. Bring-up (sync, SIM, registration, connect) is in
+cellmodem.bringup, identity and signal in cellmodem.ident, power, sleep and the gate
+that stands for the port meanwhile in cellmodem.power: modules loaded on first use,
+reached as methods of Modem.
 
 The parts common to every 3GPP module live here; what differs per command family
 (how the data context is brought up, its URCs and limits) comes from the dialect
@@ -17,6 +18,7 @@ from cellmodem.errors import ATTimeout, ModemError
 from cellmodem.validate import at_string, millis
 from cellmodem import dialects
 import errno
+import sys
 
 _FUNCTION = type(lambda: 0)
 # Modem's methods that cellmodem.bringup holds (Modem.__getattr__)
@@ -51,30 +53,6 @@ class ModemOff(ModemError):
     def __init__(self, state, msg):
         self.state = state
         super().__init__(msg)
-
-
-class _Gate:
-    """Stands in for the port while the module is off or asleep: reads go on (so a
-    power-on banner is still seen), a write raises ModemOff and ends the command that
-    tried it, before any byte reaches the module."""
-
-    def __init__(self, port, engine, state, msg):
-        self.port = port
-        self.engine = engine
-        self.state = state
-        self.msg = msg
-        if hasattr(port, "any"):
-            self.any = port.any
-
-    def write(self, data):
-        e = ModemOff(self.state, self.msg)
-        self.engine.abort(e)  # the command begun is over: the engine is idle again
-        raise e
-
-    def readinto(self, buf):
-        return self.port.readinto(buf)
-
-
 
 
 class Modem:
@@ -282,27 +260,14 @@ class Modem:
             if self.on_power:
                 self.on_power("under" if text[0] == "U" else "over", text)
             return
-        # Powered down: as good as a restart, except that the module is off until the
-        # supply recovers (it boots again by itself on a board that holds PWRKEY, else
-        # the board powers it on). The command in flight never gets its answer.
-        if self.dialect:
-            self.dialect.link_up = False
-        self.at.engine.abort(ModemError("the modem lost power (%s)" % text))
-        self._lost(text, "the modem lost power (%s)")
-        self._set_gate("off", "the modem lost power (%s): off until its banner or sync()" % text)
-        if self.on_power:
-            self.on_power("down", text)
-
-    # ---- the port gate (power down, sleep, a lost supply; cellmodem.power) ----
-    def _set_gate(self, state, msg):
-        at = self.at
-        port = at.port.port if isinstance(at.port, _Gate) else at.port
-        at.port = _Gate(port, at.engine, state, msg)
+        from cellmodem.power import _lost_supply  # the module is off: cellmodem.power
+        _lost_supply(self, text)
 
     def _ungate(self):
-        """Put the real port back; returns the gate that was there, or None."""
+        """Put the real port back from the power gate (cellmodem.power: off, asleep);
+        returns the gate that was there, or None."""
         gate = self.at.port
-        if isinstance(gate, _Gate):
+        if getattr(gate, "power_gate", False):
             self.at.port = gate.port
             return gate
         return None
@@ -313,6 +278,22 @@ class Modem:
             for child in link.incoming:
                 child.fail(exc)
         self.links.clear()
+
+
+def forget(name):
+    """Drop cellmodem.<name>, a module loaded for one use (cellmodem.bringup,
+    cellmodem._mqttopen), from sys.modules and its package, so its code goes with the
+    next collection once no call of it runs; the next use imports it again.
+
+    Only on MicroPython, where the heap is a board's: on CPython several threads may
+    connect() at once (the tests do), and importlib looks a module up in sys.modules
+    again after running it, so one another thread dropped in between fails that
+    import with KeyError (a busy-machine CI run did)."""
+    if sys.implementation.name == "micropython":
+        sys.modules.pop("cellmodem." + name, None)
+        pkg = sys.modules.get("cellmodem")
+        if pkg is not None and name in pkg.__dict__:
+            delattr(pkg, name)
 
 
 def current():

@@ -21,24 +21,22 @@ import errno
 from cellmodem.compat import const, ticks_ms, ticks_diff, ticks_add
 from cellmodem.errors import ModemError
 from cellmodem import socket as _socket
-from cellmodem.mqttbase import (MQTTBase, MQTTException, CONNECTED, DISCONNECTED,
-                                topic_name, topic_filter, check_qos, message)
+from cellmodem.modem import forget
+from cellmodem.mqttbase import (MQTTBase, MQTTException, DISCONNECTED, topic_name,
+                                check_qos, message)
 
 # MQTT 3.1.1 section 2.2.1 control packet types (upper nibble of the first byte)
-_CONNECT = const(0x10)
 _CONNACK = const(0x20)
 _PUBLISH = const(0x30)
 _PUBACK = const(0x40)
 _PUBREC = const(0x50)
 _PUBREL = const(0x62)  # PUBREL, SUBSCRIBE and UNSUBSCRIBE carry flags 0b0010 (2.2.2)
 _PUBCOMP = const(0x70)
-_SUBSCRIBE = const(0x82)
 _SUBACK = const(0x90)
 _UNSUBSCRIBE = const(0xA2)
 _UNSUBACK = const(0xB0)
 _PINGREQ = const(0xC0)
 _PINGRESP = const(0xD0)
-_DISCONNECT = const(0xE0)
 
 # In-flight entry fields: [qos, state, topic, msg, retain, connection it was sent on]
 _QOS = const(0)
@@ -46,7 +44,7 @@ _STATE = const(1)  # 0: PUBLISH sent, waiting PUBACK/PUBREC; 1: PUBREL sent (QoS
 _TOPIC = const(2)
 _MSG = const(3)
 _RETAIN = const(4)
-_SENT_ON = const(5)
+_SENT_ON = const(5)  # (cellmodem._mqttopen has it too)
 
 _TOPIC_ROOM = const(256)  # receive buffer bytes beyond max_payload: topic and header
 
@@ -75,6 +73,24 @@ def _lazy(name):
     # a method whose body is _mqttrare.<name>(self, ...): loaded on its first call
     def call(self, *args, **kw):
         return _rare(name)(self, *args, **kw)
+    return call
+
+
+def _opening(name, *args, **kw):
+    # cellmodem._mqttopen.<name>(*args): the session's set-up (connect, subscribe,
+    # disconnect), loaded for the call and dropped after it, so a connected client
+    # keeps none of its code on a board's heap (issue 20; modem.forget)
+    import cellmodem._mqttopen
+    try:
+        return getattr(cellmodem._mqttopen, name)(*args, **kw)
+    finally:
+        forget("_mqttopen")
+
+
+def _setup(name):
+    # a method whose body is _mqttopen.<name>(self, ...), by _opening
+    def call(self, *args, **kw):
+        return _opening(name, self, *args, **kw)
     return call
 
 
@@ -147,19 +163,9 @@ class MQTTClient(MQTTBase):
         self._delay = 0
         return sp
 
-    def disconnect(self):
-        """Send DISCONNECT (the will is not published) and close; no reconnect follows
-        until connect() is called again."""
-        self._started = False
-        if self._connected:
-            try:
-                self._send_small(_DISCONNECT, None)
-            except (OSError, ModemError):
-                pass
-        self._close_sock()
-        if self._connected:
-            self._connected = False
-            self._status(DISCONNECTED, "disconnect()")
+    # disconnect(): send DISCONNECT (the will is not published) and close; no
+    # reconnect follows until connect() is called again.
+    disconnect = _setup("disconnect")
 
     def isconnected(self):
         return self._connected
@@ -184,44 +190,9 @@ class MQTTClient(MQTTBase):
             raise
         return s
 
-    def _open(self, timeout):
-        """One attempt: socket, CONNECT, CONNACK, then the session restored."""
-        self.sock = self._open_socket(timeout)
-        self._gen += 1
-        self._ping_at = None
-        self._connack = None
-        try:
-            self._send_connect()
-            self._connected = True  # for _wait; reverted below if CONNACK fails
-            self._wait(lambda: self._connack is not None, timeout, "CONNACK")
-        except BaseException:
-            self._connected = False
-            self._close_sock()
-            raise
-        sp, rc = self._connack
-        if rc:
-            self._connected = False
-            self._close_sock()
-            raise MQTTException(rc)
-        if not sp:
-            self._q2rx = set()  # a new session: the broker forgot those pids too
-        self._status(CONNECTED, bool(sp))
-        if not sp and self._subs:
-            self._send_subscribe(list(self._subs.items()), timeout)
-        self._resend(timeout)
-        return bool(sp)
-
-    def _resend(self, timeout):
-        # Unacknowledged messages go again, oldest first, DUP set (MQTT 3.1.1 4.4);
-        # a QoS 2 message whose PUBREC came is released again with PUBREL.
-        for pid in sorted(self._inflight):
-            e = self._inflight.get(pid)
-            if e is not None and e[_SENT_ON] != self._gen:
-                self._send_entry(pid, e)
-        while self._queue:
-            topic, msg, retain = self._queue[0]
-            self._send_publish(topic, msg, retain, 0, 0, False)
-            self._queue.pop(0)
+    # One attempt: socket, CONNECT, CONNACK within timeout ms, then the session
+    # restored (resubscribed, the unacknowledged sent again); whether the broker kept it.
+    _open = _setup("open_session")
 
     def _close_sock(self):
         s = self.sock
@@ -303,59 +274,15 @@ class MQTTClient(MQTTBase):
             self._send_publish(e[_TOPIC], e[_MSG], e[_RETAIN], e[_QOS], pid, dup)
 
     # ---- subscriptions ----
-    def subscribe(self, topic, qos=0, callback=None):
-        """Subscribe to a filter (+ and # allowed); callback(topic, msg), if given,
-        gets the messages matching it instead of set_callback's. topic may also be a
-        list of (filter, qos). Returns the granted QoS (a list for a list). Raises
-        MQTTException(0x80) if the broker refuses, OSError when offline."""
-        many, subs = self._filters(topic, qos)
-        granted = self._io(lambda: self._send_subscribe(subs, self._timeout))
-        return self._record(subs, granted, callback, many)
-
-    def _filters(self, topic, qos):
-        many = isinstance(topic, list)
-        return many, [(topic_filter(t), check_qos(q))
-                      for t, q in (topic if many else [(topic, qos)])]
-
-    def _record(self, subs, granted, callback, many):
-        # the granted QoS (a list for a list); the subscriptions kept for reconnects
-        for (filt, q), g in zip(subs, granted):
-            self._subs[filt] = q
-            if callback is not None:
-                self._route(filt, callback)
-        return granted if many else granted[0]
+    # subscribe(topic, qos=0, callback=None): subscribe to a filter (+ and # allowed);
+    # callback(topic, msg), if given, gets the messages matching it instead of
+    # set_callback's. topic may also be a list of (filter, qos). Returns the granted
+    # QoS (a list for a list). Raises MQTTException(0x80) if the broker refuses,
+    # OSError when offline, ValueError for a bad filter or QoS.
+    subscribe = _setup("subscribe")
 
     # Stop a subscription (its route goes too). topic may be a list.
     unsubscribe = _lazy("unsubscribe")
-
-    def _send_subscribe(self, subs, timeout):
-        pid = self._subscribe_send(subs)
-        self._wait(lambda: self._ack is not None and self._ack[0] == pid, timeout, "SUBACK")
-        return self._granted(subs)
-
-    def _subscribe_send(self, subs):
-        pid = self._new_pid()
-        n = 2 + sum(3 + len(f) for f, q in subs)
-        size = self._need(n + 5)  # first: it may make a new buffer for a long packet
-        w = self._wbuf
-        i = _header(w, 0, _SUBSCRIBE, n, size)
-        w[i] = pid >> 8
-        w[i + 1] = pid & 255
-        i += 2
-        for f, q in subs:
-            i = _put_str(w, i, f)
-            w[i] = q
-            i += 1
-        self._ack = None
-        self._write(self._wmv[:i])
-        return pid
-
-    def _granted(self, subs):
-        # the QoS the broker granted per filter; a refusal or a bad SUBACK raises
-        codes = self._ack[1]
-        if len(codes) != len(subs) or any(g > q for (f, q), g in zip(subs, codes)):
-            _rare("refused")(subs, codes)
-        return list(codes)
 
     # ---- without waiting (the asyncio face, cellmodem.aio, awaits the answers) ----
     # publish_nowait(topic, msg, retain=False, qos=0): send a PUBLISH and return at
@@ -496,38 +423,6 @@ class MQTTClient(MQTTBase):
             s[2] = pid >> 8
             s[3] = pid & 255
             self._write(self._smv[:4])
-
-    def _send_connect(self):
-        cid, user, pswd = self.client_id, self.user, self.pswd
-        will = self.lw_topic
-        n = 10 + 2 + len(cid)
-        flags = 0x02 if self._clean else 0
-        if will is not None:
-            n += 4 + len(will) + len(self.lw_msg)
-            flags |= 0x04 | self.lw_qos << 3 | (0x20 if self.lw_retain else 0)
-        if user is not None:
-            n += 2 + len(user)
-            flags |= 0x80
-        if pswd is not None:
-            n += 2 + len(pswd)
-            flags |= 0x40
-        self._need(n + 5)
-        w = self._wbuf
-        i = _header(w, 0, _CONNECT, n, len(w))
-        i = _put_str(w, i, b"MQTT")
-        w[i] = 4  # protocol level 3.1.1
-        w[i + 1] = flags
-        w[i + 2] = self.keepalive >> 8
-        w[i + 3] = self.keepalive & 255
-        i = _put_str(w, i + 4, cid)
-        if will is not None:
-            i = _put_str(w, i, will)
-            i = _put_str(w, i, self.lw_msg)
-        if user is not None:
-            i = _put_str(w, i, user)
-        if pswd is not None:
-            i = _put_str(w, i, pswd)
-        self._write(self._wmv[:i])
 
     def _send_publish(self, topic, msg, retain, qos, pid, dup):
         n = 2 + len(topic) + (2 if qos else 0) + len(msg)

@@ -6,11 +6,15 @@ library has no pins: PWRKEY and DTR belong to the board files (boards/*.py), so
 sleep() and wake() take the DTR line as an argument. Modem reaches these through its
 __getattr__ (cellmodem.modem): modem.power_down() works as a method, and a board that
 never calls them spends no heap on this code (issue 20).
+While the module is off or asleep a gate stands for the port (_Gate): commands raise
+ModemOff before any byte reaches the module; Modem._ungate and sync() take it away.
 Usage: modem.sleep(True, dtr=Pin(42, Pin.OUT)); modem.wake(dtr=Pin(42, Pin.OUT))
 """
 import errno
 
 from cellmodem.compat import sleep_ms
+from cellmodem.errors import ModemError
+from cellmodem.modem import ModemOff
 from cellmodem.validate import millis
 
 
@@ -52,7 +56,7 @@ def power_down(modem):
     modem.dialect.link_up = False
     modem.reg = {}
     modem._fail_links(OSError(errno.ENODEV, "the modem was powered down"))
-    modem._set_gate("off", "the modem is powered down (power_down()): power it on, "
+    _gate(modem, "off", "the modem is powered down (power_down()): power it on, "
                            "then sync()")
 
 
@@ -93,7 +97,7 @@ def sleep(modem, enable=True, dtr=None):
     modem.at.command(cmd + "=1")
     if dtr is not None:
         _drive(dtr, 1)
-    modem._set_gate("asleep", "the modem may be asleep (sleep()): call wake() first")
+    _gate(modem, "asleep", "the modem may be asleep (sleep()): call wake() first")
 
 
 def wake(modem, dtr=None, timeout=5000):
@@ -125,3 +129,48 @@ def _drive(pin, level):
         pin.value(level)
     else:
         pin(level)
+
+
+class _Gate:
+    """Stands in for the port while the module is off or asleep: reads go on (so a
+    power-on banner is still seen), a write raises ModemOff and ends the command that
+    tried it, before any byte reaches the module."""
+
+    power_gate = True  # what Modem._ungate looks for (data mode has a gate of its own)
+
+    def __init__(self, port, engine, state, msg):
+        self.port = port
+        self.engine = engine
+        self.state = state
+        self.msg = msg
+        if hasattr(port, "any"):
+            self.any = port.any
+
+    def write(self, data):
+        e = ModemOff(self.state, self.msg)
+        self.engine.abort(e)  # the command begun is over: the engine is idle again
+        raise e
+
+    def readinto(self, buf):
+        return self.port.readinto(buf)
+
+
+def _gate(modem, state, msg):
+    # the port behind a gate: state "off" or "asleep", msg the ModemOff text
+    modem._ungate()  # a gate already there: the new one stands for the real port
+    at = modem.at
+    at.port = _Gate(at.port, at.engine, state, msg)
+
+
+def _lost_supply(modem, text):
+    # Modem._on_supply for a power-down line: as good as a restart, except that the
+    # module is off until the supply recovers (it boots again by itself on a board that
+    # holds PWRKEY, else the board powers it on). The command in flight never gets its
+    # answer.
+    if modem.dialect:
+        modem.dialect.link_up = False
+    modem.at.engine.abort(ModemError("the modem lost power (%s)" % text))
+    modem._lost(text, "the modem lost power (%s)")
+    _gate(modem, "off", "the modem lost power (%s): off until its banner or sync()" % text)
+    if modem.on_power:
+        modem.on_power("down", text)
