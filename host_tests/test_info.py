@@ -52,17 +52,21 @@ def test_the_check_runs_once_per_module_session(device):
     assert uart.tx.count(b"AT+CGMR\r") == 2
 
 
-def test_on_micropython_bring_up_leaves_no_module_behind():
-    sim = get_personality("sim7080")(seed=3)
+@pytest.mark.parametrize("family", ["sim7080", "sim800"])
+def test_on_micropython_bring_up_leaves_no_module_behind(family):
+    sim = get_personality(family)(seed=3)
     try:
         p = run_micropython([os.path.join(SCENARIOS, "defects_dropped.py"), sim.open_pty(),
-                             "sim7080"], timeout=120)
+                             family], timeout=120)
     finally:
         sim.close()
     out = p.stdout + p.stderr
     assert "LOADED True" in out and "CHECKED True" in out and "LEFT False False" in out, out
     assert "BRINGUP LEFT False False" in out, out  # cellmodem.bringup, dropped by connect()
+    # the family's activate/deactivate/ping (sim800: yuge's, by inheritance)
+    assert "CONTEXT CODE LEFT False False" in out and "CONTEXT CODE AFTER DISCONNECT True" in out, out
     assert "RECONNECTED True" in out and "BRINGUP LEFT AGAIN False False" in out, out
+    assert "CONTEXT CODE LEFT AGAIN False False" in out, out
 
 
 def test_connects_from_several_threads_at_once_all_run_the_check(device):

@@ -1,6 +1,7 @@
 """Bring-up leaves no module behind on MicroPython (host_tests/test_info.py): the
 firmware-defect check's table and code, and cellmodem.bringup's, go with the next
-collection once connect() succeeds; a reconnect() loads bringup again.
+collection once connect() succeeds, and so does the family's data-context module
+(Dialect.UP); a disconnect() or reconnect() loads them again.
 
 Run: defects_dropped.py <tty> <dialect>
 """
@@ -16,5 +17,11 @@ pkg = sys.modules["cellmodem"].__dict__
 print("CHECKED", modem.module_state.get("defects") == [])
 print("LEFT", "cellmodem.defects" in sys.modules, "defects" in pkg)
 print("BRINGUP LEFT", "cellmodem.bringup" in sys.modules, "bringup" in pkg)
+up = modem.dialect.UP  # the family's activate/deactivate/ping module
+dpkg = sys.modules["cellmodem.dialects"].__dict__
+print("CONTEXT CODE LEFT", "cellmodem.dialects." + up in sys.modules, up in dpkg)
+modem.disconnect()  # deactivate: loads it again
+print("CONTEXT CODE AFTER DISCONNECT", "cellmodem.dialects." + up in sys.modules)
 print("RECONNECTED", modem.reconnect() == modem.ip and modem.isconnected())
 print("BRINGUP LEFT AGAIN", "cellmodem.bringup" in sys.modules, "bringup" in pkg)
+print("CONTEXT CODE LEFT AGAIN", "cellmodem.dialects." + up in sys.modules, up in dpkg)

@@ -165,6 +165,7 @@ def connect(modem, apn="", user=None, password=None, timeout=60000, rx_mode=None
         from cellmodem.defects import once  # known firmware defects: a warning
         once(modem)
         _modem.forget("defects")
+    _modem.forget("dialects." + modem.dialect.UP)  # activate's code (Dialect.UP)
     _modem.forget("bringup")  # the link is up: this module's code goes too, once this returns
     return modem.ip
 

@@ -281,8 +281,8 @@ class Modem:
 
 
 def forget(name):
-    """Drop cellmodem.<name>, a module loaded for one use (cellmodem.bringup,
-    cellmodem._mqttopen), from sys.modules and its package, so its code goes with the
+    """Drop cellmodem.<name>, a module loaded for one use (cellmodem.bringup, a
+    dialect's UP module, cellmodem._mqttopen), from sys.modules and its package, so its code goes with the
     next collection once no call of it runs; the next use imports it again.
 
     Only on MicroPython, where the heap is a board's: on CPython several threads may
@@ -290,10 +290,12 @@ def forget(name):
     again after running it, so one another thread dropped in between fails that
     import with KeyError (a busy-machine CI run did)."""
     if sys.implementation.name == "micropython":
-        sys.modules.pop("cellmodem." + name, None)
-        pkg = sys.modules.get("cellmodem")
-        if pkg is not None and name in pkg.__dict__:
-            delattr(pkg, name)
+        full = "cellmodem." + name
+        sys.modules.pop(full, None)
+        i = full.rfind(".")
+        pkg = sys.modules.get(full[:i])  # cellmodem, or cellmodem.dialects
+        if pkg is not None and full[i + 1:] in pkg.__dict__:
+            delattr(pkg, full[i + 1:])
 
 
 def current():

@@ -3,5 +3,6 @@ metadata(description="Quectel BG95/BG96/EC2x family (AT+QIOPEN sockets, AT+QSSL*
 require("cellmodem")
 package("cellmodem", files=(
     "dialects/quectel.py",
+    "dialects/quectel_up.py",
     "dialects/quectel_tls.py",
 ), base_path="../../lib", opt=3)

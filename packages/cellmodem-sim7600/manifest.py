@@ -3,5 +3,6 @@ metadata(description="SIMCom SIM7600/A7670 family (AT+CIPOPEN sockets, AT+CCH* m
 require("cellmodem")
 package("cellmodem", files=(
     "dialects/sim7600.py",
+    "dialects/sim7600_up.py",
     "dialects/sim7600_tls.py",
 ), base_path="../../lib", opt=3)

@@ -3,6 +3,7 @@ metadata(description="Yuge EC716S/YM310 family (AT+CIPSTART sockets, its TLS set
 require("cellmodem")
 package("cellmodem", files=(
     "dialects/yuge.py",
+    "dialects/yuge_up.py",
     "dialects/yuge_server.py",
     "native/__init__.py",
     "native/yuge_tls.py",

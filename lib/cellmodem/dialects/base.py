@@ -2,7 +2,8 @@
 and the socket plumbing (link ids, data-waiting and close URCs, pushed payloads).
 
 A dialect subclass sets its tables as class attributes and overrides the hooks
-(activate, deactivate, sock_open, sock_send, sock_fetch, sock_close, ...).
+(sock_open, sock_send, sock_fetch, sock_close, ...); its data context's bring-up
+(activate, deactivate) and ping are functions in the module UP names.
 Usage: class SIM7080(Dialect): ICCID = ("AT+CCID", None)
 """
 import errno
@@ -32,6 +33,7 @@ class Dialect:
     MAX_SEND = 1460  # largest payload of one send command
     MAX_RECV = 1460  # largest payload one pull returns
     RX_MODES = ("buffered",)  # receive modes the family has; the first is the default
+    UP = None  # the module in cellmodem.dialects with activate, deactivate and ping
     SERVER = False  # has a TCP server (listen/accept)
     TLS = None  # module TLS: the module holding its commands (cellmodem.tls), if any
     # Power and sleep (Modem.power_down/set_functionality/sleep/wake/power_features):
@@ -244,10 +246,6 @@ class Dialect:
     def sock_close(self, link):
         raise OSError(errno.EOPNOTSUPP, "%s: sockets not supported" % self.NAME)
 
-    def ping(self, host, timeout=10000):
-        """Round-trip time in ms of one ping to host. OSError on no reply."""
-        raise OSError(errno.EOPNOTSUPP, "%s has no ping command" % self.NAME)
-
     # ---- one-shot results: the one way a dialect gets a result URC's value ----
     # expect(key) before the command, post(key, value) from the URC handler, result(key)
     # to wait and take it (got.pop(key, None) takes one without waiting; got.get(key, 0)
@@ -342,11 +340,28 @@ class Dialect:
             raise OSError(errno.EHOSTUNREACH, "cannot resolve %s: +CDNSGIP %s" % (host, r))
         return r
 
+    # ---- the data context and ping: the family's UP module (cellmodem.dialects.<UP>),
+    # loaded for the call; cellmodem.bringup drops it with itself once connect()
+    # succeeds, so a connected board keeps none of that code (issue 20) ----
+    def _up(self, name):
+        f = getattr(__import__("cellmodem.dialects." + self.UP, None, None, (name,)), name, None)
+        if f is None:
+            raise OSError(errno.EOPNOTSUPP, "%s has no %s command" % (self.NAME, name))
+        return f
+
     def activate(self, apn, user, password, timeout):
-        raise NotImplementedError
+        """Bring the data context up with apn (str) within timeout ms; its IP (str).
+        NetworkError (context_error) when the module does not activate it."""
+        return self._up("activate")(self, apn, user, password, timeout)
 
     def deactivate(self):
-        raise NotImplementedError
+        """Take the data context down (not an error when it is down already)."""
+        self._up("deactivate")(self)
+
+    def ping(self, host, timeout=10000):
+        """Round-trip time in ms of one ping to host. OSError on no reply,
+        OSError(EOPNOTSUPP) when the family has no ping command."""
+        return self._up("ping")(self, host, timeout)
 
 
 def context_error(apn, command, text, code=None):

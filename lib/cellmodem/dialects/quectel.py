@@ -20,9 +20,9 @@ Usage: Modem(uart, dialect="quectel")
 import errno
 
 from cellmodem.compat import const
-from cellmodem.dialects.base import Dialect, context_error
+from cellmodem.dialects.base import Dialect
 from cellmodem.timeouts import late  # manual figure + margin
-from cellmodem.errors import ATError, ModemError, NetworkError
+from cellmodem.errors import ATError, ModemError
 from cellmodem.sockets import Link, TCP, UDP
 
 _CTX = const(1)  # the context cellmodem uses
@@ -74,6 +74,7 @@ class Quectel(Dialect):
     MAX_RECV = 1500  # family (UG 2.8): AT+QIRD <read_length> at most 1500
     RX_MODES = ("buffered", "push")  # UG 1.2: buffer and direct push access modes
     TLS = "cellmodem.dialects.quectel_tls"  # module TLS: AT+QSSL*, certificate files
+    UP = "quectel_up"  # the data context: AT+QICSGP, AT+QIACT; AT+QPING
     SERVER = True  # UG 2.4 note 1: "TCP LISTENER"
     # ms of quiet after which a bare AT lets out a result URC some firmware holds back
     # until the next command's reply (sim option open_result_in_reply)
@@ -148,46 +149,6 @@ class Quectel(Dialect):
         if e.code in _ERRORS:
             return _oserror(e.code, "%s: error %d" % (cmd, e.code))
         return e
-
-    # ---- the data context ----
-    def _ip(self):
-        out = []
-
-        def row(l):  # +QIACT: <contextID>,<context_state>,<context_type>,<IP_address>
-            if l.int(0, -1) == _CTX and l.int(1, 0) == 1:
-                out.append(l.field(3))
-        self.at.command("AT+QIACT?", resp=b"+QIACT:", on_line=row)
-        return out[0] if out else None
-
-    def activate(self, apn, user, password, timeout):
-        at = self.at
-        at.command("AT+QISDE=0")  # UG 2.10: no echo of the AT+QISEND data (default 1)
-        # <context_type> 1 IPv4; <authentication> 0 none, 3 PAP or CHAP (UG 2.1)
-        at.command('AT+QICSGP=%d,1,"%s","%s","%s",%d' % (_CTX, apn, user, password, 3 if user else 0))
-        ip = self._ip()
-        if ip is None:
-            if self._broken:
-                self._broken = False
-                try:
-                    at.command("AT+QIDEACT=%d" % _CTX)
-                except ATError:
-                    pass
-            try:
-                at.command("AT+QIACT=%d" % _CTX, timeout=timeout if timeout < 150000 else 150000)
-            except ATError as e:
-                # UG 2.2: ERROR; AT+QIGETERROR's code and words say why (561 for a refused APN)
-                e = self._qi_error(e)
-                raise context_error(apn, e.command, e.text, e.code)
-            ip = self._ip()
-        if ip is None:
-            raise NetworkError("context %d not active after AT+QIACT" % _CTX)
-        self.link_up = True
-        return ip
-
-    def deactivate(self):
-        self.link_up = False
-        self._broken = False
-        self.at.command("AT+QIDEACT=%d" % _CTX)
 
     # ---- sockets: URCs ----
     def _on_qiopen(self, line):
@@ -411,26 +372,6 @@ class Quectel(Dialect):
         if not isinstance(r, str):
             raise _oserror(r, 'cannot resolve %s: +QIURC: "dnsgip",%d' % (host, r))
         return r
-
-    def ping(self, host, timeout=10000):
-        # family (UG 2.12): AT+QPING=<contextID>,<host>,<timeout> s (1-255),<pingnum> (1-10)
-        secs = (timeout + 999) // 1000
-        secs = 1 if secs < 1 else 255 if secs > 255 else secs
-        self.expect(_QPING)
-        epoch = self._epoch
-        try:
-            self.at.command('AT+QPING=%d,"%s",%d,1' % (_CTX, host, secs))
-        except ATError as e:
-            self.got.pop(_QPING, None)
-            raise self._failure(e, "AT+QPING")
-        r = self.result(_QPING, secs * 1000 + 5000, "+QPING", "AT+QPING", self.NUDGE,
-                        lambda: self._epoch != epoch)
-        if r is None:
-            raise OSError(errno.ECONNABORTED, "ping %s: link lost" % host)
-        if r < 0:
-            raise _oserror(-r, "ping %s: +QPING: %d" % (host, -r))
-        return r
-
 
 def _ignore(line):
     pass

@@ -19,9 +19,9 @@ Usage: Modem(uart, dialect="sim7080")
 import errno
 
 from cellmodem.compat import const
-from cellmodem.dialects.base import Dialect, context_error
+from cellmodem.dialects.base import Dialect
 from cellmodem.timeouts import late  # manual figure + margin
-from cellmodem.errors import ATError, NetworkError
+from cellmodem.errors import ATError
 from cellmodem.sockets import Link, TCP, UDP
 
 _PDP = const(0)  # the context cellmodem uses
@@ -56,6 +56,7 @@ class SIM7080(Dialect):
     MAX_RECV = 1460  # AT+CARECV=? answers (1-1460)
     SERVER = True
     TLS = "cellmodem.dialects.sim7080_tls"  # module TLS: settings, certificates
+    UP = "sim7080_up"  # the data context: AT+CNCFG, AT+CNACT
     # Not in the CA TCP/IP manual; the SIM7080 AT manual (family): AT+CPOWD=1 answers
     # only "NORMAL POWER DOWN"; no maximum time is given, 15 s covers the network
     # log-off. AT+CSCLK=1: sleeps while DTR is high, DTR low wakes it (about 50 ms),
@@ -93,50 +94,6 @@ class SIM7080(Dialect):
         if state != "ACTIVE" and self.link_up:
             self.link_up = False
             self.modem.link_lost("PDP %s" % state)
-
-    def _active_ip(self):
-        for l in self.at.command("AT+CNACT?", resp=b"+CNACT:"):
-            f = l.decode().split(":", 1)[1].split(",")
-            if len(f) == 2:  # SIM7000: +CNACT: <status>,"<ip>" (its one context)
-                f.insert(0, str(_PDP))
-            if int(f[0]) == _PDP and int(f[1]) == 1:
-                return f[2].strip().strip('"')
-        return None
-
-    def activate(self, apn, user, password, timeout):
-        at = self.at
-        if self._pdp is None:  # "" on a SIM7000 (no <pdp_index> field), else "0,"
-            text = b""
-            for cmd in ("AT+CGMM", "AT+CGMR"):
-                try:
-                    text = b"".join(at.command(cmd)).upper()
-                except ATError:
-                    continue
-                if b"SIM70" in text:  # SIM7000, SIM7070, SIM7080, SIM7090
-                    break
-            self._pdp = "" if b"SIM7000" in text else "%d," % _PDP
-        s7000 = not self._pdp
-        # CNCFG <auth>: 0 none, 3 PAP or CHAP; SIM7000: no index, <ip_type> 1 IPv4
-        at.command('AT+CNCFG=%s1,"%s","%s","%s",%d'
-                   % (self._pdp, apn, user, password, 3 if user else 0))
-        ip = self._active_ip()
-        if ip is None:
-            self.expect(_APP_PDP)
-            cmd = 'AT+CNACT=1,"%s"' % apn if s7000 else "AT+CNACT=%d,1" % _PDP
-            try:
-                at.command(cmd)
-            except ATError as e:
-                self.got.pop(_APP_PDP, None)
-                raise context_error(apn, e.command, e.text, e.code)
-            state, words = self.result(_APP_PDP, timeout, "+APP PDP", "AT+CNACT")
-            if state != "ACTIVE":
-                # a refused APN: OK, then "+APP PDP: 0,DEACTIVE" (no reason code)
-                raise context_error(apn, cmd, words)
-            ip = self._active_ip()
-        if ip is None:
-            raise NetworkError("data context active but no IP address")
-        self.link_up = True
-        return ip
 
     # ---- sockets ----
     def _on_castate(self, line):
@@ -261,17 +218,5 @@ class SIM7080(Dialect):
             except ATError:
                 pass  # the module had already dropped it
         link.open = False
-
-    def deactivate(self):
-        self.link_up = False
-        if self._active_ip() is not None:
-            self.expect(_APP_PDP)
-            try:
-                self.at.command("AT+CNACT=0" if self._pdp == "" else "AT+CNACT=%d,0" % _PDP)
-            except ATError:
-                self.got.pop(_APP_PDP, None)
-                raise
-            self.result(_APP_PDP, 10000, "+APP PDP", "AT+CNACT")
-
 
 DIALECT = SIM7080

@@ -23,7 +23,7 @@ Usage: Modem(uart, dialect="sim7600")
 import errno
 
 from cellmodem.compat import const, ticks_ms
-from cellmodem.dialects.base import Dialect, context_error
+from cellmodem.dialects.base import Dialect
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, ATTimeout
 from cellmodem.line import parse_int
@@ -78,6 +78,7 @@ class SIM7600(Dialect):
     RX_MODES = ("buffered", "push")
     SERVER = True
     TLS = "cellmodem.dialects.sim7600_tls"  # module TLS: AT+CCH*, AT+CCERT*
+    UP = "sim7600_up"  # the data context: AT+NETOPEN/NETCLOSE; AT+CPING
     NUDGE = 1000  # quiet ms after which a bare AT lets out a held-back result URC
     # Not in the TCP/IP manuals; the SIM7600/A7600 AT manuals (family): the power-off
     # command is AT+CPOF, which answers OK and prints nothing more (no AT+CPOWD);
@@ -126,70 +127,6 @@ class SIM7600(Dialect):
         if self.link_up:
             self.link_up = False
             self.modem.link_lost("NETCLOSE")
-
-    def _ip(self):
-        lines = self.at.command("AT+IPADDR", resp=b"+IPADDR:")
-        return lines[0].decode().split(":", 1)[1].strip() if lines else None
-
-    def _net_is_open(self):
-        """AT+NETOPEN? answers +NETOPEN: 1 (the network is open). SIM7600G-H firmware
-        answers a bare ERROR to AT+NETOPEN while the network is open (users' logs,
-        public knowledge; the manuals give "Network is already opened"): its state is
-        asked, not read from the error's text."""
-        try:
-            lines = self.at.command("AT+NETOPEN?", resp=b"+NETOPEN:")
-        except ATError:
-            return False
-        return bool(lines) and lines[0][9:].split(b",")[0].strip() == b"1"
-
-    def activate(self, apn, user, password, timeout):
-        at = self.at
-        at.command('AT+CGDCONT=1,"IP","%s"' % apn)
-        if user:  # AT+CGAUTH=<cid>,<type 1=PAP>,<passwd>,<user> (SIMCom order)
-            at.command('AT+CGAUTH=1,1,"%s","%s"' % (password, user))
-        # Receive mode before the network opens (L1106; A7600 1.2). Push: a header
-        # before each payload (L1108 CIPHEAD=1) without the "RECV FROM:<ip>:<port>"
-        # line (L1109 CIPSRIP=0), and the L1113 defaults except <HeaderType> 1:
-        # "+RECEIVE,<link num>,<data length>". One line, commands joined by ";" (V.250).
-        at.command("AT+CIPRXGET=0;+CIPHEAD=1;+CIPSRIP=0;+CIPCCFG=10,0,0,1,1,0,500"
-                   if self.push else "AT+CIPRXGET=1")
-        if self.transparent != self._cipmode:  # A7600 2.10: set before AT+NETOPEN
-            at.command("AT+CIPMODE=%d" % self.transparent)
-            self._cipmode = self.transparent
-        if not self.link_up:
-            self._forget()
-        self.expect(_NET)
-        try:
-            at.command("AT+NETOPEN")
-        except ATError as e:
-            if "already opened" not in e.text and e.code != 4 and not self._net_is_open():
-                self.got.pop(_NET, None)
-                raise context_error(apn, e.command, e.text, e.code)
-            if self.link_up:
-                self.post(_NET, 0)
-            else:
-                # Opened before us, or left open after a network loss (A7600 ch.5:
-                # "uses AT+NETCLOSE to release the network library"): start afresh.
-                self.deactivate()
-                self.expect(_NET)
-                at.command("AT+NETOPEN")
-        err = self.result(_NET, timeout, "+NETOPEN", "AT+NETOPEN")
-        if err != 0:
-            # "+NETOPEN: <err>" (A7600 ch.4; a refused APN is 1, "Network failure")
-            raise context_error(apn, "AT+NETOPEN", _ERR_TEXT.split("|")[err - 1]
-                                if 1 <= err <= len(_ERRNO) else "+NETOPEN: %d" % err, err)
-        self.link_up = True
-        return self._ip()
-
-    def deactivate(self):
-        self.link_up = False
-        self.expect(_NET)
-        try:
-            self.at.command("AT+NETCLOSE")
-        except ATError:
-            self.got.pop(_NET, None)
-            return  # not open
-        self.result(_NET, 120000, "+NETCLOSE", "AT+NETCLOSE")
 
     # ---- URCs ----
     def _on_cipopen(self, line):
@@ -476,20 +413,5 @@ class SIM7600(Dialect):
             self.post(_CPING, line.int(3, -1))
         elif kind == 3:
             self.post(_CPING, -1)
-
-    def ping(self, host, timeout=10000):
-        # <wait_time> 10000-100000 ms (L1134); one ping, then wait for the summary
-        wait = 10000 if timeout < 10000 else 100000 if timeout > 100000 else timeout
-        self.expect(_CPING)
-        try:
-            self.at.command('AT+CPING="%s",1,1,64,1000,%d,255' % (host, wait))
-        except ATError as e:
-            self.got.pop(_CPING, None)
-            raise OSError(errno.EHOSTUNREACH, "cannot ping %s: %s" % (host, e))
-        rtt = self.result(_CPING, wait + 5000, "+CPING", "AT+CPING")
-        if rtt < 0:
-            raise OSError(errno.ETIMEDOUT, "no ping reply from %s" % host)
-        return rtt
-
 
 DIALECT = SIM7600

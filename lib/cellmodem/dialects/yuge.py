@@ -25,15 +25,13 @@ Usage: Modem(uart, dialect="yuge"); then cellmodem.socket as usual
 import errno
 
 from cellmodem.compat import const
-from cellmodem.dialects.base import Dialect, context_error
+from cellmodem.dialects.base import Dialect
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError
 from cellmodem.line import parse_int
 from cellmodem.sockets import TCP, LISTEN
 
 
-_IP_FIRST_DIGIT = tuple((str(d).encode(), True) for d in range(10))
-_ACTIVE = ("IP STATUS", "IP PROCESSING")  # 9.9: states where multi-link CIPSTART works
 _SERVER = const(6)  # key of the listening link in modem.links: one past the last link id
 # keys of the one-shot results (Dialect.expect/post/result); + link id
 _CIPSTART = const(256)  # the connect result: "CONNECT OK" / "CONNECT FAIL" / "ALREADY CONNECT"
@@ -88,6 +86,7 @@ class Yuge(Dialect):
     DNS_MS = 30000  # 9.21: the +CDNSGIP answer after OK (no maximum given; 30 s)
     HOST_MAX = 128  # 9.21: <domain name> at most 128 bytes
     TLS = "cellmodem.native.yuge_tls"  # module TLS: SSL contexts, certificate files
+    UP = "yuge_up"  # the data context: AT+CSTT, AT+CIICR, AT+CIPSHUT; AT+CIPPING
     # Manual 4.2: AT+CPOWD=1 answers only "NORMAL POWER DOWN" (1.4: 9 s, the default).
     # 4.12: AT+CSCLK=1 sleeps while AP_WAKEUP_MODULE (the board's DTR line) is high;
     # pulling it low "大概50ms" or AT commands on the UART wake it (the first may be
@@ -115,40 +114,6 @@ class Yuge(Dialect):
         at.urc(b"C: ", self._on_cstate)
         at.urc(b"+CDNSGIP:", self._on_dns)
 
-    # ---- bring-up ----
-    def activate(self, apn, user, password, timeout):
-        at = self.at
-        status = self._status()
-        if status not in _ACTIVE or not self._same_setup(apn, user, password):
-            if status != "IP INITIAL":
-                self._shut()  # back to IP INITIAL (9.29, 9.40)
-            if self._cipmode:  # 9.1: multi-link mode refuses while CIPMODE is 1
-                at.command("AT+CIPMODE=0")
-                self._cipmode = 0
-            # 9.1/9.10: transparent mode is single-link only (CIPMUX=0, then CIPMODE=1)
-            at.command("AT+CIPMUX=%d" % (0 if self.transparent else 1))
-            if self.transparent:
-                at.command("AT+CIPMODE=1")
-                self._cipmode = 1
-            at.command('AT+CSTT="%s","%s","%s"' % (apn, user, password))
-            # 9.4: ERROR when the context is not activated (e.g. the APN is refused)
-            try:
-                at.command("AT+CIICR", timeout=timeout if timeout < 85000 else 85000)
-            except ATError as e:
-                raise context_error(apn, e.command, e.text, e.code)
-        # 9.27: 1 holds data until AT+CIPRXGET=2; 0 pushes it as +RECEIVE (9.25)
-        at.command("AT+CIPRXGET=%d" % (0 if self.push else 1))
-        at.command("AT+CIPQSEND=1")  # 9.11: DATA ACCEPT once the module has the bytes
-        # 9.6: TLS is one switch of the whole module, read at each AT+CIPSTART; off
-        # until a ModuleTLS connection turns it on (a board restarted alone may have
-        # left it on)
-        at.command("AT+CIPSSL=0")
-        self._cipssl = 0
-        # SIM800-style AT+CIFSR answers the address alone, with no OK (manual 9.5)
-        at.command("AT+CIFSR", finals=_IP_FIRST_DIGIT)
-        self.link_up = True
-        return at.engine.final.decode().strip()
-
     # Transparent mode (9.10, 9.13, 9.37, 9.38; "透明传输应用 1"): only for one TCP
     # connection with AT+CIPMUX=0, both set in IP INITIAL, so the data context is
     # set up again around it; AT+CIPSTART answers OK, then CONNECT (or "STATE: ..."
@@ -157,34 +122,12 @@ class Yuge(Dialect):
     DATA = {"guard": 1000, "wide": True, "open": 'AT+CIPSTART="TCP","{1}",{2}', "ok_first": True,
             "finals": ((b"CONNECT FAIL", False), (b"ALREADY CONNECT", False), (b"CONNECT", True))}
 
-    def _same_setup(self, apn, user, password):
-        # An active context is reused only in multi-link mode with the same APN/user/password
-        out = []
-        self.at.command("AT+CIPMUX?", resp=b"+CIPMUX:", on_line=lambda l: out.append(l.int(0, 0)))
-        if not out or out[0] != 1:
-            return False
-        cstt = []
-        self.at.command("AT+CSTT?", resp=b"+CSTT:",
-                        on_line=lambda l: cstt.append((l.field(0), l.field(1), l.field(2))))
-        return bool(cstt) and cstt[0] == (apn, user, password)
-
     def _status(self):
         # 9.17: "OK", then "STATE: <state>", then a "C: ..." line per link (_on_cstate)
         self.at.command("AT+CIPSTATUS", ok_final=False, finals=_STATE_FINAL)
         return self.at.engine.final[6:].decode().strip()
 
     nudge = _status
-
-    def _shut(self):
-        # AT+CIPSHUT answers "SHUT OK", not OK (manual 9.29)
-        self.at.command("AT+CIPSHUT", finals=((b"SHUT OK", True),))
-
-    def deactivate(self):
-        self.link_up = False
-        try:
-            self._shut()
-        except ATError:
-            pass
 
     # ---- URCs ----
     def _on_link_line(self, line):
@@ -393,22 +336,5 @@ class Yuge(Dialect):
             self.at.command("AT+CIPCLOSE=%d" % n, finals=_CLOSE_FINALS)
         except ATError:
             pass  # 9.28: ERROR when the link is not open (the peer closed it already)
-
-    def ping(self, host, timeout=10000):
-        # 9.31: AT+CIPPING=<host>,<retryNum>,<dataLen>,<timeout in 100 ms>,<ttl>;
-        # +CIPPING: <replyId>,<ip>,<replyTime ms>,<ttl>; no reply: time 600, ttl 255
-        t = (timeout + 99) // 100
-        t = 1 if t < 1 else 600 if t > 600 else t
-        out = []
-        try:
-            self.at.command('AT+CIPPING="%s",1,32,%d,64' % (host, t), resp=b"+CIPPING:",
-                            timeout=t * 100 + 10000,
-                            on_line=lambda l: out.append((l.int(2, -1), l.int(3, -1))))
-        except ATError as e:
-            raise OSError(errno.EHOSTUNREACH, "ping %s: %s" % (host, e))
-        if not out or out[0][0] < 0 or out[0] == (600, 255):
-            raise OSError(errno.ETIMEDOUT, "ping %s: no reply" % host)
-        return out[0][0]
-
 
 DIALECT = Yuge
