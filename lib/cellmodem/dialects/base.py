@@ -351,7 +351,8 @@ class Dialect:
 
     def activate(self, apn, user, password, timeout):
         """Bring the data context up with apn (str) within timeout ms; its IP (str).
-        NetworkError (context_error) when the module does not activate it."""
+        NetworkError (cellmodem._rare.context_error) when the module does not
+        activate it."""
         return self._up("activate")(self, apn, user, password, timeout)
 
     def deactivate(self):
@@ -362,14 +363,6 @@ class Dialect:
         """Round-trip time in ms of one ping to host. OSError on no reply,
         OSError(EOPNOTSUPP) when the family has no ping command."""
         return self._up("ping")(self, host, timeout)
-
-
-def context_error(apn, command, text, code=None):
-    """The NetworkError for a data context the module did not activate with apn,
-    the same shape on every family ('data context not activated with APN "<apn>":
-    <command>: <the module's words> (<code>)', see cellmodem.errors.NetworkError)."""
-    from cellmodem._rare import context_error
-    return context_error(apn, command, text, code)
 
 
 # A family with module TLS has cert_upload(name, data, kind), cert_list(),

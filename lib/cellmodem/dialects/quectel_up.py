@@ -7,7 +7,6 @@ Usage: ip = modem.dialect.activate(apn, user, password, timeout)
 import errno
 
 from cellmodem.compat import const
-from cellmodem.dialects.base import context_error
 from cellmodem.dialects.quectel import _oserror
 from cellmodem.errors import ATError, NetworkError
 
@@ -43,6 +42,7 @@ def activate(d, apn, user, password, timeout):
         except ATError as e:
             # UG 2.2: ERROR; AT+QIGETERROR's code and words say why (561 for a refused APN)
             e = d._qi_error(e)
+            from cellmodem._rare import context_error  # only on a failure
             raise context_error(apn, e.command, e.text, e.code)
         ip = _ip(d)
     if ip is None:

@@ -5,7 +5,6 @@ itself once connect() succeeds, so a connected board keeps none of this code (is
 Usage: ip = modem.dialect.activate(apn, user, password, timeout)
 """
 from cellmodem.compat import const
-from cellmodem.dialects.base import context_error
 from cellmodem.errors import ATError, NetworkError
 
 _PDP = const(0)  # the context cellmodem uses (as in sim7080.py)
@@ -46,10 +45,12 @@ def activate(d, apn, user, password, timeout):
             at.command(cmd)
         except ATError as e:
             d.got.pop(_APP_PDP, None)
+            from cellmodem._rare import context_error  # only on a failure
             raise context_error(apn, e.command, e.text, e.code)
         state, words = d.result(_APP_PDP, timeout, "+APP PDP", "AT+CNACT")
         if state != "ACTIVE":
             # a refused APN: OK, then "+APP PDP: 0,DEACTIVE" (no reason code)
+            from cellmodem._rare import context_error  # only on a failure
             raise context_error(apn, cmd, words)
         ip = _active_ip(d)
     if ip is None:

@@ -7,7 +7,6 @@ Usage: ip = modem.dialect.activate(apn, user, password, timeout)
 import errno
 
 from cellmodem.compat import const
-from cellmodem.dialects.base import context_error
 from cellmodem.dialects.sim7600 import _ERR_TEXT, _ERRNO
 from cellmodem.errors import ATError
 
@@ -55,6 +54,7 @@ def activate(d, apn, user, password, timeout):
     except ATError as e:
         if "already opened" not in e.text and e.code != 4 and not _net_is_open(d):
             d.got.pop(_NET, None)
+            from cellmodem._rare import context_error  # only on a failure
             raise context_error(apn, e.command, e.text, e.code)
         if d.link_up:
             d.post(_NET, 0)
@@ -67,6 +67,7 @@ def activate(d, apn, user, password, timeout):
     err = d.result(_NET, timeout, "+NETOPEN", "AT+NETOPEN")
     if err != 0:
         # "+NETOPEN: <err>" (A7600 ch.4; a refused APN is 1, "Network failure")
+        from cellmodem._rare import context_error  # only on a failure
         raise context_error(apn, "AT+NETOPEN", _ERR_TEXT.split("|")[err - 1]
                             if 1 <= err <= len(_ERRNO) else "+NETOPEN: %d" % err, err)
     d.link_up = True

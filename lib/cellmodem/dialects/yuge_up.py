@@ -6,7 +6,6 @@ Usage: ip = modem.dialect.activate(apn, user, password, timeout)
 """
 import errno
 
-from cellmodem.dialects.base import context_error
 from cellmodem.errors import ATError
 
 _IP_FIRST_DIGIT = tuple((str(n).encode(), True) for n in range(10))
@@ -32,6 +31,7 @@ def activate(d, apn, user, password, timeout):
         try:
             at.command("AT+CIICR", timeout=timeout if timeout < 85000 else 85000)
         except ATError as e:
+            from cellmodem._rare import context_error  # only on a failure
             raise context_error(apn, e.command, e.text, e.code)
     # 9.27: 1 holds data until AT+CIPRXGET=2; 0 pushes it as +RECEIVE (9.25)
     at.command("AT+CIPRXGET=%d" % (0 if d.push else 1))
