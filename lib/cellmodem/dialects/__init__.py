@@ -8,22 +8,24 @@ Usage: cls = dialects.load(dialects.detect("SIMCOM_SIM7080G"))
 
 NAMES = ("sim7080", "sim7600", "quectel", "yuge", "sim800")
 
-# Substrings of AT+CGMM / ATI answers, per family (upper case).
-_DETECT = (
-    ("sim7080", ("SIM7080", "SIM7070", "SIM7000", "SIM7090")),
-    ("sim7600", ("SIM7600", "SIM7500", "SIM7612", "SIM7670", "A7600", "A7670", "A7608")),
-    ("quectel", ("QUECTEL", "BG95", "BG96", "BG77", "EC2", "EG9", "EG2", "UG9")),
-    ("yuge", ("YUGE", "YUGA", "EC716", "YM310", "YM")),
-    # AT+CGMM "SIMCOM_SIM800L", "SIMCOM_SIM800C", "SIMCOM_SIM900" (public knowledge)
-    ("sim800", ("SIM800", "SIM900", "SIM808", "SIM868")),
-)
+# Substrings of AT+CGMM / ATI answers, per family (upper case), first match first:
+# "<name>:<model>,<model>;...". One string, not a table of tuples: the table's 27
+# short strings took 1.4 KiB of a board's heap (each interned as a name when the
+# module loads; wasm32, from .mpy); detect() splits it once, when the model is read.
+_DETECT = ("sim7080:SIM7080,SIM7070,SIM7000,SIM7090;"
+           "sim7600:SIM7600,SIM7500,SIM7612,SIM7670,A7600,A7670,A7608;"
+           "quectel:QUECTEL,BG95,BG96,BG77,EC2,EG9,EG2,UG9;"
+           "yuge:YUGE,YUGA,EC716,YM310,YM;"
+           # AT+CGMM "SIMCOM_SIM800L", "SIMCOM_SIM800C", "SIMCOM_SIM900" (public knowledge)
+           "sim800:SIM800,SIM900,SIM808,SIM868")
 
 
 def detect(text):
     """The dialect name whose model names appear in text, or None."""
     up = text.upper()
-    for name, models in _DETECT:
-        for m in models:
+    for entry in _DETECT.split(";"):
+        name, models = entry.split(":")
+        for m in models.split(","):
             if m in up:
                 return name
     return None

@@ -374,3 +374,14 @@ _NO_MODULE_TLS = ("%s: module TLS is not supported in this family; use host TLS 
 
 def _discard(buf, off, n):
     pass
+
+
+def coded(errnos, texts, i):
+    """(errno, text) of entry i of a family's code table, or None when it has none:
+    errnos a bytes of errno values (0 where no code is), texts the entries' words
+    joined by "|". Two constants rather than a dict of tuples: a board's heap pays for
+    every small object and name of a table when its module loads, and a failure is
+    the only time one is read (quectel's 25 codes: 2.2 KiB as a dict, wasm32 from .mpy)."""
+    if 0 <= i < len(errnos) and errnos[i]:
+        return errnos[i], texts.split("|")[i]
+    return None

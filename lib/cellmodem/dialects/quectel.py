@@ -20,7 +20,7 @@ Usage: Modem(uart, dialect="quectel")
 import errno
 
 from cellmodem.compat import const
-from cellmodem.dialects.base import Dialect
+from cellmodem.dialects.base import Dialect, coded
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, ModemError
 from cellmodem.sockets import Link, TCP, UDP
@@ -31,33 +31,36 @@ _QIOPEN = const(256)  # + connectID: the <err> of its +QIOPEN
 _DNSGIP = const(b"dnsgip")  # the first address of the lookup, or its <err>
 _QPING = const(b"+QPING:")  # the first echo's time, or -<err>
 
-# Chapter 3 (family): <err> of +QIOPEN, +QIURC: "dnsgip", +QPING and AT+QIGETERROR,
-# as OSError errno and the module's text.
-_ERRORS = {
-    550: (errno.EIO, "unknown error"), 551: (errno.EIO, "operation blocked"),
-    552: (errno.EINVAL, "invalid parameters"), 553: (errno.ENOMEM, "memory not enough"),
-    554: (errno.ENOMEM, "create socket failed"), 555: (errno.EOPNOTSUPP, "operation not supported"),
-    556: (errno.EADDRINUSE, "socket bind failed"), 557: (errno.EADDRINUSE, "socket listen failed"),
-    558: (errno.EIO, "socket write failed"), 559: (errno.EIO, "socket read failed"),
-    560: (errno.EIO, "socket accept failed"), 561: (errno.ENOTCONN, "open PDP context failed"),
-    562: (errno.EIO, "close PDP context failed"),
-    563: (errno.EALREADY, "socket identity has been used"),
-    564: (errno.EHOSTUNREACH, "DNS busy"), 565: (errno.EHOSTUNREACH, "DNS parse failed"),
-    566: (errno.ECONNREFUSED, "socket connect failed"),
-    567: (errno.ENOTCONN, "socket has been closed"), 568: (errno.EIO, "operation busy"),
-    569: (errno.ETIMEDOUT, "operation timeout"),
-    570: (errno.ECONNABORTED, "PDP context broken down"), 571: (errno.EIO, "cancel send"),
-    572: (errno.EPERM, "operation not allowed"), 573: (errno.ENOTCONN, "APN not configured"),
-    574: (errno.EADDRINUSE, "port busy"),
-}
+# Chapter 3 (family): <err> 550-574 of +QIOPEN, +QIURC: "dnsgip", +QPING and
+# AT+QIGETERROR, as OSError errno and the module's text (base.coded; index err - 550).
+_ERR_FIRST = const(550)
+_ERRNO = bytes((errno.EIO, errno.EIO, errno.EINVAL, errno.ENOMEM, errno.ENOMEM,
+                errno.EOPNOTSUPP, errno.EADDRINUSE, errno.EADDRINUSE, errno.EIO, errno.EIO,
+                errno.EIO, errno.ENOTCONN, errno.EIO, errno.EALREADY, errno.EHOSTUNREACH,
+                errno.EHOSTUNREACH, errno.ECONNREFUSED, errno.ENOTCONN, errno.EIO,
+                errno.ETIMEDOUT, errno.ECONNABORTED, errno.EIO, errno.EPERM, errno.ENOTCONN,
+                errno.EADDRINUSE))
+_ERR_TEXT = ("unknown error|operation blocked|invalid parameters|memory not enough|"
+             "create socket failed|operation not supported|socket bind failed|"
+             "socket listen failed|socket write failed|socket read failed|"
+             "socket accept failed|open PDP context failed|close PDP context failed|"
+             "socket identity has been used|DNS busy|DNS parse failed|"
+             "socket connect failed|socket has been closed|operation busy|"
+             "operation timeout|PDP context broken down|cancel send|"
+             "operation not allowed|APN not configured|port busy")
 
 # family (UG 2.7): AT+QISEND ends in SEND OK, or SEND FAIL when the send buffer is full
 _SEND_FINALS = ((b"SEND OK", True), (b"SEND FAIL", False))
 
 
+def _code(code):
+    # (errno, text) of a QI error code, None for another code (or None)
+    return coded(_ERRNO, _ERR_TEXT, code - _ERR_FIRST) if code else None
+
+
 def _oserror(code, said):
     """OSError for QI error code, the message being what the module said and the text."""
-    e, text = _ERRORS.get(code, (errno.EIO, "error"))
+    e, text = _code(code) or (errno.EIO, "error")
     return OSError(e, "%s (%s)" % (said, text))
 
 
@@ -138,15 +141,16 @@ class Quectel(Dialect):
             if not out or out[0] <= 0:
                 return e
             code = out[0]
-        if code not in _ERRORS:
+        c = _code(code)
+        if c is None:
             return e
-        return ATError(code, _ERRORS[code][1], e.command)
+        return ATError(code, c[1], e.command)
 
     def _failure(self, e, cmd):
         """What to raise for a socket, DNS or ping command that failed: OSError with the
         QI error code, or e itself when the module gave none."""
         e = self._qi_error(e)
-        if e.code in _ERRORS:
+        if _code(e.code) is not None:
             return _oserror(e.code, "%s: error %d" % (cmd, e.code))
         return e
 

@@ -19,7 +19,7 @@ Usage: Modem(uart, dialect="sim7080")
 import errno
 
 from cellmodem.compat import const
-from cellmodem.dialects.base import Dialect
+from cellmodem.dialects.base import Dialect, coded
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError
 from cellmodem.sockets import Link, TCP, UDP
@@ -29,20 +29,21 @@ _PDP = const(0)  # the context cellmodem uses
 _APP_PDP = const(b"+APP PDP:")  # (state, the line) of the activation or deactivation awaited
 _CAOPEN = const(256)  # + cid: the <result> of its AT+CAOPEN
 
-# manual C1803 <result> codes, as OSError errno and text
-_OPEN_RESULTS = {
-    1: (errno.EIO, "socket error"), 2: (errno.ENOMEM, "no memory"),
-    3: (errno.ENOMEM, "connection limit reached"), 4: (errno.EINVAL, "parameter invalid"),
-    6: (errno.EINVAL, "invalid IP address"), 7: (errno.EOPNOTSUPP, "not support the function"),
-    12: (errno.EADDRINUSE, "can't bind the port"), 13: (errno.EADDRINUSE, "can't listen the port"),
-    20: (errno.EHOSTUNREACH, "can't resolve the host"), 21: (errno.ENOTCONN, "network not active"),
-    23: (errno.ECONNREFUSED, "remote refuse"),
-    # module TLS: the server's certificate was refused, nothing was sent
-    24: (errno.ECONNABORTED, "certificate's time expired"),
-    25: (errno.ECONNABORTED, "certificate's common name does not match"),
-    26: (errno.ECONNABORTED, "certificate's common name does not match and time expired"),
-    27: (errno.ETIMEDOUT, "connect failed"),
-}
+# manual C1803 <result> codes 0-27, as OSError errno (0: no such code) and text
+# (base.coded)
+_OPEN_ERRNO = bytes((0, errno.EIO, errno.ENOMEM, errno.ENOMEM, errno.EINVAL, 0, errno.EINVAL,
+                     errno.EOPNOTSUPP, 0, 0, 0, 0, errno.EADDRINUSE, errno.EADDRINUSE,
+                     0, 0, 0, 0, 0, 0, errno.EHOSTUNREACH, errno.ENOTCONN, 0,
+                     errno.ECONNREFUSED,
+                     # 24-26 module TLS: the server's certificate was refused, nothing sent
+                     errno.ECONNABORTED, errno.ECONNABORTED, errno.ECONNABORTED,
+                     errno.ETIMEDOUT))
+_OPEN_TEXT = ("|socket error|no memory|connection limit reached|parameter invalid||"
+              "invalid IP address|not support the function|||||can't bind the port|"
+              "can't listen the port|||||||can't resolve the host|network not active||"
+              "remote refuse|certificate's time expired|certificate's common name does "
+              "not match|certificate's common name does not match and time expired|"
+              "connect failed")
 
 
 class SIM7080(Dialect):
@@ -156,7 +157,7 @@ class SIM7080(Dialect):
             result = -1  # OK without a +CAOPEN line
         if result != 0:
             self.release(link)
-            code, text = _OPEN_RESULTS.get(result, (errno.EIO, "error"))
+            code, text = coded(_OPEN_ERRNO, _OPEN_TEXT, result) or (errno.EIO, "error")
             text = "+CAOPEN: %d,%d (%s)" % (cid, result, text)
             if tls is not None and result >= 24:
                 # 27 with TLS: the TCP connection or the handshake failed (a server
@@ -188,7 +189,7 @@ class SIM7080(Dialect):
         result = out[0] if out else -1
         if result != 0:
             self.release(link)
-            code, text = _OPEN_RESULTS.get(result, (errno.EIO, "error"))
+            code, text = coded(_OPEN_ERRNO, _OPEN_TEXT, result) or (errno.EIO, "error")
             raise OSError(code, "+CASERVER: %d,%d (%s)" % (cid, result, text))
         link.open = True
         link.local_port = port

@@ -23,7 +23,7 @@ Usage: Modem(uart, dialect="sim7600")
 import errno
 
 from cellmodem.compat import const, ticks_ms
-from cellmodem.dialects.base import Dialect
+from cellmodem.dialects.base import Dialect, coded
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError, ATTimeout
 from cellmodem.line import parse_int
@@ -41,9 +41,9 @@ _CIPSEND = const(768)  # + link: the <cnfSendLength> of its +CIPSEND
 _CPING = const(b"+CPING:")  # the first reply's time (ms), or -1 for none
 
 # A7600 manual ch.4 <err> 1-12 (+NETOPEN, +CIPOPEN, +CIPCLOSE, +CIPERROR, +SERVERSTOP):
-# the OSError errno of each code, and the manual's words for it, "|"-separated (kept
-# this compact, the table costs a few hundred bytes of heap instead of 1.4 KB). Real
-# firmware (and the simulator) report a refused TCP connection as 1, hence ECONNREFUSED.
+# the OSError errno of each code, and the manual's words for it (base.coded; index
+# err - 1). Real firmware (and the simulator) report a refused TCP connection as 1,
+# hence ECONNREFUSED.
 _ERRNO = bytes((errno.ECONNREFUSED, errno.ENOTCONN, errno.EINVAL, errno.EOPNOTSUPP,
                 errno.ENOMEM, errno.EADDRINUSE, errno.EADDRINUSE, errno.EAGAIN,
                 errno.EALREADY, errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.EIO))
@@ -55,8 +55,9 @@ _NO_DATA = const(22)  # <err_info> "No data" (A7600 ch.3) when AT+CIPCCFG <errMo
 
 def _oserror(msg, err):
     """OSError for the module's <err>, with its words: "+CIPOPEN: 0,1 (Network failure)"."""
-    if 1 <= err <= len(_ERRNO):
-        return OSError(_ERRNO[err - 1], "%s (%s)" % (msg, _ERR_TEXT.split("|")[err - 1]))
+    c = coded(_ERRNO, _ERR_TEXT, err - 1)
+    if c is not None:
+        return OSError(c[0], "%s (%s)" % (msg, c[1]))
     return OSError(errno.EIO, msg)
 
 

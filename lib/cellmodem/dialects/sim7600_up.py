@@ -7,6 +7,7 @@ Usage: ip = modem.dialect.activate(apn, user, password, timeout)
 import errno
 
 from cellmodem.compat import const
+from cellmodem.dialects.base import coded
 from cellmodem.dialects.sim7600 import _ERR_TEXT, _ERRNO
 from cellmodem.errors import ATError
 
@@ -68,8 +69,8 @@ def activate(d, apn, user, password, timeout):
     if err != 0:
         # "+NETOPEN: <err>" (A7600 ch.4; a refused APN is 1, "Network failure")
         from cellmodem._rare import context_error  # only on a failure
-        raise context_error(apn, "AT+NETOPEN", _ERR_TEXT.split("|")[err - 1]
-                            if 1 <= err <= len(_ERRNO) else "+NETOPEN: %d" % err, err)
+        c = coded(_ERRNO, _ERR_TEXT, err - 1)
+        raise context_error(apn, "AT+NETOPEN", c[1] if c else "+NETOPEN: %d" % err, err)
     d.link_up = True
     return _ip(d)
 

@@ -44,18 +44,14 @@ _SEND_FINALS = ((b"DATA ACCEPT", True), (b"SEND OK", True), (b"SEND FAIL", False
 _CLOSE_FINALS = ((b"CLOSE OK", True),)
 _STATE_FINAL = ((b"STATE:", True),)  # 9.17: OK comes first, the state line ends it
 
-# Manual 3.13 TCP/IP codes, numeric (AT+CMEE=1) and text (AT+CMEE=2), as errno
-_CME = (
-    (910, "TCP_CONNECTION_REJECT", errno.ECONNREFUSED),
-    (911, "TCP_CONNECT_OVERTIME", errno.ETIMEDOUT),
-    (912, "SOCKET_CONNECTION_EXIST", errno.EALREADY),
-    (913, "SOCKET_CONNECTION_NOT_EXIST", errno.ENOTCONN),
-    (914, "BUFFER_OVER_SIZE", errno.EINVAL),
-    (915, "SENDING_OVERTIME", errno.ETIMEDOUT),
-    (917, "DNS_PARSE_OVERTIME", errno.EHOSTUNREACH),
-    (918, "DNS_PARSE_ERROR", errno.EHOSTUNREACH),
-    (901, "PDP_NO_ACTIVE", errno.ENOTCONN),
-)
+# Manual 3.13 TCP/IP codes 901-918, numeric (AT+CMEE=1) and text (AT+CMEE=2), as
+# errno (0: no such code); index code - 901 (as base.coded's tables: two constants)
+_CME_ERRNO = bytes((errno.ENOTCONN, 0, 0, 0, 0, 0, 0, 0, 0, errno.ECONNREFUSED,
+                    errno.ETIMEDOUT, errno.EALREADY, errno.ENOTCONN, errno.EINVAL,
+                    errno.ETIMEDOUT, 0, errno.EHOSTUNREACH, errno.EHOSTUNREACH))
+_CME_TEXT = ("PDP_NO_ACTIVE|||||||||TCP_CONNECTION_REJECT|TCP_CONNECT_OVERTIME|"
+             "SOCKET_CONNECTION_EXIST|SOCKET_CONNECTION_NOT_EXIST|BUFFER_OVER_SIZE|"
+             "SENDING_OVERTIME||DNS_PARSE_OVERTIME|DNS_PARSE_ERROR")
 
 # 9.17 <client state> of a link while AT+CIPSTART is pending, as a connect result
 _STATE_RESULT = {"CONNECTED": "CONNECT OK", "CLOSED": "CONNECT FAIL", "INITIAL": "CONNECT FAIL"}
@@ -63,9 +59,10 @@ _STATE_RESULT = {"CONNECTED": "CONNECT OK", "CLOSED": "CONNECT FAIL", "INITIAL":
 
 def _errno_of(e):
     """errno for an ATError of a TCP/IP command (manual 3.13), EIO if not listed."""
-    for code, text, num in _CME:
-        if e.code == code or e.text == text:
-            return num
+    texts = _CME_TEXT.split("|")
+    for i in range(len(_CME_ERRNO)):
+        if _CME_ERRNO[i] and (e.code == 901 + i or e.text == texts[i]):
+            return _CME_ERRNO[i]
     return errno.EIO
 
 
