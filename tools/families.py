@@ -11,7 +11,8 @@ soak, the fuzzer, tools.deploy and tools.package_json read it; a test checks tha
 agrees with lib/, tools/modemsim and packages/ (host_tests/test_families.py).
 
 Adding a family: an entry in FAMILIES below, its name and model names in
-lib/cellmodem/dialects/__init__.py, lib/cellmodem/dialects/<name>.py,
+lib/cellmodem/dialects/__init__.py, lib/cellmodem/dialects/<name>.py (and
+<name>_up.py, its data context's bring-up and ping, unless it reuses another's UP),
 tools/modemsim/<name>.py and packages/cellmodem-<name>/manifest.py (then
 python -m tools.package_json), and its tests. Nothing else names the families.
 
