@@ -282,8 +282,9 @@ class Modem:
 
 def forget(name):
     """Drop cellmodem.<name>, a module loaded for one use (cellmodem.bringup, a
-    dialect's UP module, cellmodem._mqttopen), from sys.modules and its package, so its code goes with the
-    next collection once no call of it runs; the next use imports it again.
+    dialect's UP module, cellmodem._mqttopen), from sys.modules and its package, so
+    its code goes with the next collection once no call of it runs; the next use
+    imports it again.
 
     Only on MicroPython, where the heap is a board's: on CPython several threads may
     connect() at once (the tests do), and importlib looks a module up in sys.modules

@@ -57,7 +57,7 @@ def power_down(modem):
     modem.reg = {}
     modem._fail_links(OSError(errno.ENODEV, "the modem was powered down"))
     _gate(modem, "off", "the modem is powered down (power_down()): power it on, "
-                           "then sync()")
+                        "then sync()")
 
 
 def set_functionality(modem, level):
