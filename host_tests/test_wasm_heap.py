@@ -29,7 +29,7 @@ BUDGET_KIB = {
     # families' data-context bring-up and ping to dialects/<family>_up.py (dropped with
     # bringup once connect() succeeds), the power gate to cellmodem.power and the error
     # and model tables into two constants each: 60.7 / 30.7 (socket), 77.7 / 40.5 (mqtt
-    # sensor), whole 92.0 / 94.8 / 95.0 / 94.4 / 95.8 from .mpy and 47.6 / 48.5 / 48.7 /
+    # sensor), whole 92.0 / 94.7 / 95.0 / 94.4 / 95.8 from .mpy and 47.6 / 48.5 / 48.7 /
     # 48.6 / 49.6 from ROMFS (sim7080 / sim7600 / quectel / yuge / sim800). Earlier that
     # day: 63.9 / 82.8 / 97.1-102.4 from .mpy, 50.0-53.1 from ROMFS; before, 67.4 / 86.3 /
     # 100.6-105.9 from .mpy.

@@ -43,10 +43,7 @@ def open_session(c, timeout):
         c._q2rx = set()  # a new session: the broker forgot those pids too
     c._status(CONNECTED, bool(sp))
     if not sp and c._subs:
-        subs = list(c._subs.items())
-        pid = subscribe_send(c, subs)
-        c._wait(lambda: c._ack is not None and c._ack[0] == pid, timeout, "SUBACK")
-        _granted(c, subs)
+        _send_subscribe(c, list(c._subs.items()), timeout)
     # Unacknowledged messages go again, oldest first, DUP set (MQTT 3.1.1 4.4);
     # a QoS 2 message whose PUBREC came is released again with PUBREL.
     for pid in sorted(c._inflight):
@@ -111,12 +108,15 @@ def disconnect(c):
 def subscribe(c, topic, qos=0, callback=None):
     """MQTTClient.subscribe (see there): SUBSCRIBE, SUBACK, the filters recorded."""
     many, subs = filters(topic, qos)
+    granted = c._io(lambda: _send_subscribe(c, subs, c._timeout))
+    return _record(c, subs, granted, callback, many)
 
-    def run():
-        pid = subscribe_send(c, subs)
-        c._wait(lambda: c._ack is not None and c._ack[0] == pid, c._timeout, "SUBACK")
-        return _granted(c, subs)
-    return _record(c, subs, c._io(run), callback, many)
+
+def _send_subscribe(c, subs, timeout):
+    # SUBSCRIBE, its SUBACK within timeout ms; the granted QoS (a refusal raises)
+    pid = subscribe_send(c, subs)
+    c._wait(lambda: c._ack is not None and c._ack[0] == pid, timeout, "SUBACK")
+    return _granted(c, subs)
 
 
 def subscribe_start(c, topic, qos):

@@ -112,13 +112,6 @@ class SIM7600(Dialect):
         at.urc(b"+CDNSGIP:", self._on_dns)
         at.urc(b"+CPING:", self._on_cping)
 
-    def _forget(self):
-        """Drop what the module held: a fresh NETOPEN starts with no links. (The
-        containers are emptied, not replaced: no new objects in the middle of the heap.)"""
-        for box in (self._dest, self._clients, self._stopping, self._orphans):
-            box.clear()
-        self._pulling = None
-
     # ---- the data context ----
     def _on_netopen(self, line):
         self.post(_NET, line.int(0, -1))

@@ -16,6 +16,14 @@ _NET = const(b"net")  # +NETOPEN: <err>, or -2 - <err> of +NETCLOSE
 _CPING = const(b"+CPING:")  # the first reply's time (ms), or -1 for none
 
 
+def _forget(d):
+    """Drop what the module held: a fresh NETOPEN starts with no links. (The
+    containers are emptied, not replaced: no new objects in the middle of the heap.)"""
+    for box in (d._dest, d._clients, d._stopping, d._orphans):
+        box.clear()
+    d._pulling = None
+
+
 def _ip(d):
     lines = d.at.command("AT+IPADDR", resp=b"+IPADDR:")
     return lines[0].decode().split(":", 1)[1].strip() if lines else None
@@ -48,7 +56,7 @@ def activate(d, apn, user, password, timeout):
         at.command("AT+CIPMODE=%d" % d.transparent)
         d._cipmode = d.transparent
     if not d.link_up:
-        d._forget()
+        _forget(d)
     d.expect(_NET)
     try:
         at.command("AT+NETOPEN")
