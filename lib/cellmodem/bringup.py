@@ -3,8 +3,9 @@ data context (connect/reconnect/disconnect) and ping.
 
 Modem reaches these through its __getattr__ (cellmodem.modem), so modem.connect(...)
 is a call on the modem as before; the module is loaded for the call and dropped from
-sys.modules when connect() succeeds, so a board's heap holds its code while it brings
-the link up and not for the rest of the run (issue 20). A later call (a reconnect)
+sys.modules when connect() succeeds and after each disconnect() or ping(), so a
+board's heap holds its code while it brings the link up and not for the rest of the
+run (issue 20), nor while a sensor sleeps disconnected. A later call (a reconnect)
 loads it again.
 Usage: ip = modem.connect(apn="internet")
 """
@@ -165,9 +166,15 @@ def connect(modem, apn="", user=None, password=None, timeout=60000, rx_mode=None
         from cellmodem.defects import once  # known firmware defects: a warning
         once(modem)
         _modem.forget("defects")
-    _modem.forget("dialects." + modem.dialect.UP)  # activate's code (Dialect.UP)
-    _modem.forget("bringup")  # the link is up: this module's code goes too, once this returns
+    _drop(modem)  # the link is up
     return modem.ip
+
+
+def _drop(modem):
+    # the family's activate/deactivate/ping module (Dialect.UP) and this module's own
+    # code go with the next collection once the call returns
+    _modem.forget("dialects." + modem.dialect.UP)
+    _modem.forget("bringup")
 
 
 def reconnect(modem):
@@ -213,17 +220,20 @@ def _sim_settled(modem, timeout):
 
 def disconnect(modem):
     """Close every socket and deactivate the data context."""
-    if modem.data_socket is not None:
-        modem.data_socket.close()  # out of data mode first: the rest are AT commands
-    for link in list(modem.links.values()):
-        try:
-            modem.dialect.sock_close(link)
-        except (ModemError, OSError):
-            pass
-        link.fail(OSError(errno.ENOTCONN, "modem disconnected"))
-    modem.links.clear()
-    modem.dialect.deactivate()
-    modem.ip = None
+    try:
+        if modem.data_socket is not None:
+            modem.data_socket.close()  # out of data mode first: the rest are AT commands
+        for link in list(modem.links.values()):
+            try:
+                modem.dialect.sock_close(link)
+            except (ModemError, OSError):
+                pass
+            link.fail(OSError(errno.ENOTCONN, "modem disconnected"))
+        modem.links.clear()
+        modem.dialect.deactivate()
+        modem.ip = None
+    finally:
+        _drop(modem)  # a sensor that sleeps disconnected keeps none of it
 
 
 def ping(modem, host, timeout=10000):
@@ -235,3 +245,5 @@ def ping(modem, host, timeout=10000):
         return modem.dialect.ping(host, timeout)
     except ModemError as e:
         raise modem._oserror(e)
+    finally:
+        _drop(modem)

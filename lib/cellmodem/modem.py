@@ -123,15 +123,15 @@ class Modem:
         if name[0] != "_":
             if name in _BRINGUP:
                 from cellmodem import bringup
-                mods = (bringup,)
+                f = getattr(bringup, name, None)
             else:
                 import cellmodem.ident
-                import cellmodem.power
-                mods = (cellmodem.ident, cellmodem.power)
-            for mod in mods:
-                f = getattr(mod, name, None)
-                if f is not None and type(f) is _FUNCTION:
-                    return lambda *a, **kw: f(self, *a, **kw)
+                f = getattr(cellmodem.ident, name, None)
+                if type(f) is not _FUNCTION:  # power's: a signal() loads none of its code
+                    import cellmodem.power
+                    f = getattr(cellmodem.power, name, None)
+            if type(f) is _FUNCTION:
+                return lambda *a, **kw: f(self, *a, **kw)
         raise AttributeError(name)
 
     # ---- the application's hooks ----
