@@ -23,7 +23,6 @@ from cellmodem.validate import at_string, payload, seconds
 
 _POLL = const(3)  # MP_STREAM_POLL
 _POLLIN = const(1)
-_POLLHUP = const(16)
 
 
 def load(data, what="certificate"):

@@ -22,7 +22,7 @@ from cellmodem.compat import const
 from cellmodem.dialects.base import Dialect, coded
 from cellmodem.timeouts import late  # manual figure + margin
 from cellmodem.errors import ATError
-from cellmodem.sockets import Link, TCP, UDP
+from cellmodem.sockets import Link, TCP
 
 _PDP = const(0)  # the context cellmodem uses
 # keys of the one-shot results (Dialect.expect/post/result)

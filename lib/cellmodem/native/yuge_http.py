@@ -43,7 +43,6 @@ Usage:
 import errno
 
 from cellmodem import modem as _modem
-from cellmodem.compat import ticks_ms, ticks_diff, ticks_add
 from cellmodem.errors import ATError, ATTimeout
 from cellmodem.httpbase import (HTTPError, IncompleteRead, Headers, Response, split_url,
                                 urlencode, header_text)
