@@ -4,10 +4,12 @@ Writes BENCHMARKS.md (tables with the date, MicroPython version, dialect and
 settings; each figure the median of several runs with min and max) and
 bench/results.json. Figures: goodput against the UART limit, the parser's own
 ceiling against a plain pty copy, import heap (also on the 32-bit wasm MicroPython,
-tools.wasmheap), allocation per KiB and per URC, code size, and our MQTT and HTTP clients
+tools.wasmheap; frozen into a unix build with --only frozen, tools.frozenheap),
+allocation per KiB and per URC, code size, and our MQTT and HTTP clients
 beside umqtt.simple and urequests from PyPI.
 
 Usage: python -m tools.bench [--runs 3] [--quick] [--only goodput,datamode,ceiling,heap,wasm,alloc,size,peers,tls]
+       python -m tools.bench --only frozen,wasm --micropython-src ~/micropython --merge
 (`make bench` does this after installing what it needs.)
 """
 import argparse
@@ -594,6 +596,9 @@ def report(res):
     if res.get("wasm"):
         from tools import wasmheap
         L += ([] if h else ["## 2. Heap", ""]) + wasmheap.markdown(res["wasm"])
+    if res.get("frozen"):
+        from tools import frozenheap
+        L += frozenheap.markdown(res["frozen"], res.get("wasm"))
     a = res.get("alloc")
     if a:
         L += ["## 3. Allocation per payload", "",
@@ -792,6 +797,8 @@ def main():
     ap.add_argument("--only", default="goodput,datamode,ceiling,heap,wasm,alloc,size,peers,tls")
     ap.add_argument("--workers", type=int, default=4, help="paced goodput runs at once")
     ap.add_argument("--out", default=ROOT, help="where BENCHMARKS.md and bench/ go")
+    ap.add_argument("--micropython-src", help="a MicroPython source tree: --only frozen "
+                    "builds it with cellmodem frozen (tools.frozenheap; not in the default set)")
     ap.add_argument("--merge", action="store_true",
                     help="keep the other figures of the existing bench/results.json")
     args = ap.parse_args()
@@ -816,6 +823,12 @@ def main():
     if "wasm" in only:
         print("import heap on the 32-bit wasm MicroPython")
         res["wasm"] = wasm_heap()
+    if "frozen" in only:
+        if not args.micropython_src:
+            ap.error("--only frozen needs --micropython-src")
+        from tools import frozenheap
+        print("import heap frozen into a unix build of", args.micropython_src)
+        res["frozen"] = frozenheap.measure(args.micropython_src)
     if "alloc" in only:
         print("allocation per payload")
         res["alloc"] = allocation(max(nbytes, 128 * KIB))
