@@ -107,34 +107,34 @@ def disconnect(c):
 
 def subscribe(c, topic, qos=0, callback=None):
     """MQTTClient.subscribe (see there): SUBSCRIBE, SUBACK, the filters recorded."""
-    many, subs = filters(topic, qos)
+    many, subs = _filters(topic, qos)
     granted = c._io(lambda: _send_subscribe(c, subs, c._timeout))
     return _record(c, subs, granted, callback, many)
 
 
 def _send_subscribe(c, subs, timeout):
     # SUBSCRIBE, its SUBACK within timeout ms; the granted QoS (a refusal raises)
-    pid = subscribe_send(c, subs)
+    pid = _subscribe_send(c, subs)
     c._wait(lambda: c._ack is not None and c._ack[0] == pid, timeout, "SUBACK")
     return _granted(c, subs)
 
 
 def subscribe_start(c, topic, qos):
     """subscribe_nowait's SUBSCRIBE sent: (pid, subs, many); ENOTCONN when offline."""
-    many, subs = filters(topic, qos)
+    many, subs = _filters(topic, qos)
     if not c._connected:
         raise OSError(errno.ENOTCONN, "MQTT is not connected")
-    return subscribe_send(c, subs), subs, many
+    return _subscribe_send(c, subs), subs, many
 
 
-def filters(topic, qos):
+def _filters(topic, qos):
     """(many, [(filter, qos)]) for a filter or a list of (filter, qos); ValueError."""
     many = isinstance(topic, list)
     return many, [(topic_filter(t), check_qos(q))
                   for t, q in (topic if many else [(topic, qos)])]
 
 
-def subscribe_send(c, subs):
+def _subscribe_send(c, subs):
     """Send one SUBSCRIBE for subs [(filter, qos)]; returns its packet id."""
     pid = c._new_pid()
     n = 2 + sum(3 + len(f) for f, q in subs)

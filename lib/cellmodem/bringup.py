@@ -166,15 +166,8 @@ def connect(modem, apn="", user=None, password=None, timeout=60000, rx_mode=None
         from cellmodem.defects import once  # known firmware defects: a warning
         once(modem)
         _modem.forget("defects")
-    _drop(modem)  # the link is up
+    _modem.forget("bringup")  # the link is up: this module's code goes once this returns
     return modem.ip
-
-
-def _drop(modem):
-    # the family's activate/deactivate/ping module (Dialect.UP) and this module's own
-    # code go with the next collection once the call returns
-    _modem.forget("dialects." + modem.dialect.UP)
-    _modem.forget("bringup")
 
 
 def reconnect(modem):
@@ -233,7 +226,7 @@ def disconnect(modem):
         modem.dialect.deactivate()
         modem.ip = None
     finally:
-        _drop(modem)  # a sensor that sleeps disconnected keeps none of it
+        _modem.forget("bringup")  # a sensor that sleeps disconnected keeps none of it
 
 
 def ping(modem, host, timeout=10000):
@@ -246,4 +239,4 @@ def ping(modem, host, timeout=10000):
     except ModemError as e:
         raise modem._oserror(e)
     finally:
-        _drop(modem)
+        _modem.forget("bringup")

@@ -63,12 +63,8 @@ def _switch(d, on):
     if s is None:
         raise ModemError("transparent mode needs a connect() first")
     d.transparent = on
-    try:
-        d.deactivate()
-        d.modem.ip = d.activate(s[0], s[1], s[2], s[3])
-    finally:
-        from cellmodem.modem import forget
-        forget("dialects." + d.UP)  # activate's code, loaded for this (Dialect.UP)
+    d.deactivate()
+    d.modem.ip = d.activate(s[0], s[1], s[2], s[3])
 
 
 def _open(d, link, host, port):

@@ -10,6 +10,7 @@ import errno
 
 from cellmodem.compat import const, ticks_ms, ticks_diff, ticks_add
 from cellmodem.errors import ATError, ATTimeout, ModemError
+from cellmodem.modem import forget
 
 # What must follow a counted payload (issue 19): a pulled one ends its line (CR LF)
 # and the next line (the command's OK, or a URC) starts with CR LF (V.250 verbose
@@ -341,28 +342,32 @@ class Dialect:
         return r
 
     # ---- the data context and ping: the family's UP module (cellmodem.dialects.<UP>),
-    # loaded for the call; cellmodem.bringup drops it with itself once connect()
-    # succeeds, so a connected board keeps none of that code (issue 20) ----
-    def _up(self, name):
-        f = getattr(__import__("cellmodem.dialects." + self.UP, None, None, (name,)), name, None)
-        if f is None:
-            raise OSError(errno.EOPNOTSUPP, "%s has no %s command" % (self.NAME, name))
-        return f
+    # loaded for each call and dropped after it (modem.forget), so a connected board
+    # keeps none of that code (issue 20) ----
+    def _up(self, name, *args):
+        try:
+            f = getattr(__import__("cellmodem.dialects." + self.UP, None, None, (name,)),
+                        name, None)
+            if f is None:
+                raise OSError(errno.EOPNOTSUPP, "%s has no %s command" % (self.NAME, name))
+            return f(self, *args)
+        finally:
+            forget("dialects." + self.UP)
 
     def activate(self, apn, user, password, timeout):
         """Bring the data context up with apn (str) within timeout ms; its IP (str).
         NetworkError (cellmodem._rare.context_error) when the module does not
         activate it."""
-        return self._up("activate")(self, apn, user, password, timeout)
+        return self._up("activate", apn, user, password, timeout)
 
     def deactivate(self):
         """Take the data context down (not an error when it is down already)."""
-        self._up("deactivate")(self)
+        self._up("deactivate")
 
     def ping(self, host, timeout=10000):
         """Round-trip time in ms of one ping to host. OSError on no reply,
         OSError(EOPNOTSUPP) when the family has no ping command."""
-        return self._up("ping")(self, host, timeout)
+        return self._up("ping", host, timeout)
 
 
 # A family with module TLS has cert_upload(name, data, kind), cert_list(),

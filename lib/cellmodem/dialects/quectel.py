@@ -377,6 +377,7 @@ class Quectel(Dialect):
             raise _oserror(r, 'cannot resolve %s: +QIURC: "dnsgip",%d' % (host, r))
         return r
 
+
 def _ignore(line):
     pass
 

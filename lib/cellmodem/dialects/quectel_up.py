@@ -1,7 +1,6 @@
 """The Quectel family's data context (AT+QICSGP, AT+QIACT/QIDEACT; UG 2.1-2.3) and
-AT+QPING: Dialect.activate/deactivate/ping load this module, and cellmodem.bringup
-drops it with itself once connect() succeeds, so a connected board keeps none of this
-code (issue 20).
+AT+QPING: Dialect.activate/deactivate/ping load this module for each call and drop it
+after (modem.forget), so a connected board keeps none of this code (issue 20).
 Usage: ip = modem.dialect.activate(apn, user, password, timeout)
 """
 import errno

@@ -220,4 +220,5 @@ class SIM7080(Dialect):
                 pass  # the module had already dropped it
         link.open = False
 
+
 DIALECT = SIM7080

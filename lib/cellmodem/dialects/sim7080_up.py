@@ -1,7 +1,7 @@
 """The SIM7080 family's data context (AT+CNCFG, AT+CNACT, +APP PDP; manual C18):
-Dialect.activate/deactivate load this module, and cellmodem.bringup drops it with
-itself once connect() succeeds, so a connected board keeps none of this code (issue
-20). SIM7000 firmware (no <pdp_index> field) is told apart here on first use.
+Dialect.activate/deactivate load this module for each call and drop it after
+(modem.forget), so a connected board keeps none of this code (issue 20). SIM7000
+firmware (no <pdp_index> field) is told apart here on first use.
 Usage: ip = modem.dialect.activate(apn, user, password, timeout)
 """
 from cellmodem.compat import const

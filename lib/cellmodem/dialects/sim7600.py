@@ -408,4 +408,5 @@ class SIM7600(Dialect):
         elif kind == 3:
             self.post(_CPING, -1)
 
+
 DIALECT = SIM7600

@@ -1,7 +1,7 @@
-"""The SIM7600/A7600 family's data context (AT+CGDCONT, AT+NETOPEN/NETCLOSE, L1106-L1113;
-A7600 ch.2-5) and AT+CPING: Dialect.activate/deactivate/ping load this module, and
-cellmodem.bringup drops it with itself once connect() succeeds, so a connected board
-keeps none of this code (issue 20).
+"""The SIM7600/A7600 family's data context (AT+CGDCONT, AT+NETOPEN/NETCLOSE,
+L1106-L1113; A7600 ch.2-5) and AT+CPING: Dialect.activate/deactivate/ping load this
+module for each call and drop it after (modem.forget), so a connected board keeps none
+of this code (issue 20).
 Usage: ip = modem.dialect.activate(apn, user, password, timeout)
 """
 import errno

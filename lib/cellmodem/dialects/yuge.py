@@ -334,4 +334,5 @@ class Yuge(Dialect):
         except ATError:
             pass  # 9.28: ERROR when the link is not open (the peer closed it already)
 
+
 DIALECT = Yuge

@@ -1,7 +1,7 @@
 """The Yuge (and SIM800) data context (AT+CIPMUX, AT+CSTT, AT+CIICR, AT+CIFSR,
 AT+CIPSHUT; manual 9.1-9.29) and AT+CIPPING: Dialect.activate/deactivate/ping load
-this module, and cellmodem.bringup drops it with itself once connect() succeeds, so a
-connected board keeps none of this code (issue 20).
+this module for each call and drop it after (modem.forget), so a connected board keeps
+none of this code (issue 20).
 Usage: ip = modem.dialect.activate(apn, user, password, timeout)
 """
 import errno
