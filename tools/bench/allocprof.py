@@ -10,13 +10,14 @@ import sys
 from tools.bench.__main__ import KIB, SourceSink, build, mp_run, sim_pty
 
 
-def profile(dialect, mode, direction, specs, nbytes=240 * KIB):
-    """{spec: (calls, bytes allocated in them)} for one transfer (build() first)."""
+def profile(dialect, mode, direction, specs, nbytes=240 * KIB, rxbuf=8 * KIB):
+    """{spec: (calls, bytes allocated in them)} for one transfer (build() first);
+    rxbuf: the socket's receive ring, bytes."""
     srv = SourceSink()
     sim, pty = sim_pty(dialect, 921600)
     try:
         p = mp_run("allocprof", [pty, dialect, mode, "127.0.0.1", srv.port, direction,
-                                 nbytes] + list(specs))
+                                 nbytes, rxbuf] + list(specs))
     finally:
         sim.close()
         srv.close()

@@ -1,6 +1,7 @@
 """Where a transfer allocates (run in MicroPython by tools/bench/allocprof.py).
 
-Run: allocprof.py <tty> <dialect> <mode> <ip> <port> <down|up> <bytes> <spec>...
+Run: allocprof.py <tty> <dialect> <mode> <ip> <port> <down|up> <bytes> <rxbuf> <spec>...
+<rxbuf>: the socket's receive ring, bytes.
 Each spec names a function to wrap: "d.<name>" on the dialect, "at.<name>" on the AT
 face, "eng.<name>" on the engine, "s.<name>" on the socket, "l.<name>" on its link,
 "r.<name>" on the link's ring. With gc disabled after the first 16 KiB, each wrapper
@@ -18,7 +19,8 @@ import cellmodem.socket as socket
 
 tty, dialect, mode, ip, port, direction = sys.argv[1:7]
 total = int(sys.argv[7])
-specs = sys.argv[8:]
+rxbuf = int(sys.argv[8])
+specs = sys.argv[9:]
 acc = [0] * len(specs)
 cnt = [0] * len(specs)
 
@@ -35,7 +37,7 @@ def wrap(obj, attr, idx):
     setattr(obj, attr, w)
 
 
-modem = Modem(open_serial(tty), dialect=dialect, sock_rxbuf=8192)
+modem = Modem(open_serial(tty), dialect=dialect, sock_rxbuf=rxbuf)
 modem.connect(apn="internet", rx_mode=mode)
 s = socket.socket()
 s.settimeout(60)
